@@ -1,0 +1,391 @@
+package blockstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
+	blocks "github.com/ipfs/go-block-format"
+	bstore "github.com/ipfs/boxo/blockstore"
+	"github.com/ipfs/go-cid"
+	ipld "github.com/ipfs/go-ipld-format"
+	mh "github.com/multiformats/go-multihash"
+)
+
+// Key prefixes inside the one Badger database.
+const (
+	prefixBlock = "b/" // + multihash bytes → block bytes
+	prefixShare = "s/" // + CID bytes → JSON Record
+	prefixPin   = "p/" // + CID bytes → JSON Record
+)
+
+// Badger tuning for mostly 1 MiB immutable values.
+const (
+	valueThreshold   = 4 << 10  // anything bigger than a small dag-pb node goes to the value log
+	valueLogFileSize = 256 << 20 // rotate value log files often enough for GC to reclaim space
+	memTableSize     = 16 << 20 // keys and small values only; keeps RSS low
+)
+
+// Options configures Open. The zero value opens an on-disk store.
+type Options struct {
+	// InMemory keeps everything in RAM (tests, throwaway nodes); dir is ignored.
+	InMemory bool
+	// Logger receives Badger's warnings; nil discards them.
+	Logger *slog.Logger
+}
+
+// Store is a Badger-backed block store with share and pin records.
+type Store struct {
+	db  *badger.DB
+	log *slog.Logger
+}
+
+var (
+	_ bstore.Blockstore = (*Store)(nil)
+	_ bstore.Viewer     = (*Store)(nil)
+)
+
+// Kind tells why a root is kept.
+type Kind string
+
+const (
+	KindShare Kind = "share" // the user shares it
+	KindPin   Kind = "pin"   // the user fetched or pinned it; kept and reseeded
+)
+
+// Record is a root the store keeps, with what the user knows it by.
+type Record struct {
+	Root  cid.Cid   `json:"root"`
+	Kind  Kind      `json:"kind"`
+	Name  string    `json:"name"`
+	Size  uint64    `json:"size"` // content bytes (UnixFS file size)
+	Added time.Time `json:"added"`
+}
+
+// Stat summarises what the store holds.
+type Stat struct {
+	Blocks   int   // number of blocks
+	Bytes    int64 // sum of block sizes
+	DiskLSM  int64 // bytes Badger uses for its LSM tree
+	DiskVLog int64 // bytes Badger uses for its value log
+}
+
+// GCResult reports what a GC pass did.
+type GCResult struct {
+	Kept, Removed int
+	FreedBytes    int64 // block bytes deleted (disk space follows as the value log is rewritten)
+}
+
+// VerifyResult reports what a verify pass found.
+type VerifyResult struct {
+	Checked int
+	Corrupt []cid.Cid // blocks whose bytes no longer hash to their key
+	Dropped int
+}
+
+// Open opens (or creates) the store in dir.
+func Open(dir string, o Options) (*Store, error) {
+	logger := o.Logger
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	opts := badger.DefaultOptions(dir).
+		WithInMemory(o.InMemory).
+		WithLogger(badgerLogger{logger}).
+		WithSyncWrites(false). // Sync is called at commit points
+		WithNumVersionsToKeep(1).
+		WithCompression(options.None). // block bytes are hashes of compressed or random data more often than not
+		WithBlockCacheSize(0).
+		WithValueThreshold(valueThreshold).
+		WithValueLogFileSize(valueLogFileSize).
+		WithMemTableSize(memTableSize).
+		WithNumMemtables(2).
+		WithNumLevelZeroTables(2).
+		WithNumLevelZeroTablesStall(8).
+		WithNumCompactors(2).
+		WithDetectConflicts(false)
+	if o.InMemory {
+		opts = opts.WithDir("").WithValueDir("")
+	}
+	db, err := badger.Open(opts)
+	if err != nil {
+		return nil, fmt.Errorf("open block store %s: %w", dir, err)
+	}
+	return &Store{db: db, log: logger}, nil
+}
+
+// Close flushes and closes the database.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close block store: %w", err)
+	}
+	return nil
+}
+
+// Sync makes every write so far durable. Call it at commit points (end of
+// an import or a download), not per block.
+func (s *Store) Sync() error {
+	if err := s.db.Sync(); err != nil {
+		return fmt.Errorf("sync block store: %w", err)
+	}
+	return nil
+}
+
+func blockKey(h mh.Multihash) []byte {
+	k := make([]byte, 0, len(prefixBlock)+len(h))
+	return append(append(k, prefixBlock...), h...)
+}
+
+// Has reports whether the block is stored.
+func (s *Store) Has(_ context.Context, c cid.Cid) (bool, error) {
+	err := s.db.View(func(txn *badger.Txn) error {
+		_, err := txn.Get(blockKey(c.Hash()))
+		return err
+	})
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, badger.ErrKeyNotFound):
+		return false, nil
+	default:
+		return false, fmt.Errorf("has %s: %w", c, err)
+	}
+}
+
+// View calls fn with the block's bytes, valid only during the call.
+func (s *Store) View(_ context.Context, c cid.Cid, fn func([]byte) error) error {
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(blockKey(c.Hash()))
+		if err != nil {
+			return err
+		}
+		return item.Value(fn)
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return ipld.ErrNotFound{Cid: c}
+	}
+	return err
+}
+
+// Get returns the block. A missing block gives ipld.ErrNotFound.
+func (s *Store) Get(ctx context.Context, c cid.Cid) (blocks.Block, error) {
+	var data []byte
+	err := s.View(ctx, c, func(b []byte) error {
+		data = append([]byte(nil), b...)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return blocks.NewBlockWithCid(data, c)
+}
+
+// GetSize returns the block's size in bytes.
+func (s *Store) GetSize(_ context.Context, c cid.Cid) (int, error) {
+	size := -1
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(blockKey(c.Hash()))
+		if err != nil {
+			return err
+		}
+		size = int(item.ValueSize())
+		return nil
+	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return -1, ipld.ErrNotFound{Cid: c}
+	}
+	return size, err
+}
+
+// Put stores one block.
+func (s *Store) Put(ctx context.Context, b blocks.Block) error {
+	return s.PutMany(ctx, []blocks.Block{b})
+}
+
+// PutMany stores blocks in one write batch, skipping those already held so
+// the value log does not grow with duplicates. It does not sync.
+func (s *Store) PutMany(_ context.Context, bs []blocks.Block) error {
+	var missing []blocks.Block
+	err := s.db.View(func(txn *badger.Txn) error {
+		for _, b := range bs {
+			_, err := txn.Get(blockKey(b.Cid().Hash()))
+			switch {
+			case errors.Is(err, badger.ErrKeyNotFound):
+				missing = append(missing, b)
+			case err != nil:
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("put blocks: %w", err)
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	for _, b := range missing {
+		if err := wb.Set(blockKey(b.Cid().Hash()), b.RawData()); err != nil {
+			return fmt.Errorf("put %s: %w", b.Cid(), err)
+		}
+	}
+	if err := wb.Flush(); err != nil {
+		return fmt.Errorf("put blocks: %w", err)
+	}
+	return nil
+}
+
+// DeleteBlock removes a block; deleting a missing block is not an error.
+func (s *Store) DeleteBlock(_ context.Context, c cid.Cid) error {
+	err := s.db.Update(func(txn *badger.Txn) error {
+		return txn.Delete(blockKey(c.Hash()))
+	})
+	if err != nil {
+		return fmt.Errorf("delete %s: %w", c, err)
+	}
+	return nil
+}
+
+// AllKeysChan lists every block as a CIDv1 with the raw codec (the store
+// keeps multihashes, not codecs).
+func (s *Store) AllKeysChan(ctx context.Context) (<-chan cid.Cid, error) {
+	out := make(chan cid.Cid, 64)
+	go func() {
+		defer close(out)
+		_ = s.eachBlockKey(func(h mh.Multihash) error {
+			select {
+			case out <- cid.NewCidV1(cid.Raw, h):
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	}()
+	return out, nil
+}
+
+// eachBlockKey calls fn for every stored block's multihash, without
+// reading values.
+func (s *Store) eachBlockKey(fn func(mh.Multihash) error) error {
+	return s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefixBlock)})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			k := it.Item().KeyCopy(nil)
+			if err := fn(mh.Multihash(k[len(prefixBlock):])); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Stat counts blocks and bytes.
+func (s *Store) Stat(context.Context) (Stat, error) {
+	var st Stat
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefixBlock)})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			st.Blocks++
+			st.Bytes += int64(it.Item().ValueSize())
+		}
+		return nil
+	})
+	st.DiskLSM, st.DiskVLog = s.db.Size()
+	if err != nil {
+		return st, fmt.Errorf("stat: %w", err)
+	}
+	return st, nil
+}
+
+func recordKey(k Kind, c cid.Cid) []byte {
+	p := prefixShare
+	if k == KindPin {
+		p = prefixPin
+	}
+	return append([]byte(p), c.Bytes()...)
+}
+
+// PutRecord adds or replaces a share or pin record and syncs: it is a
+// commit point.
+func (s *Store) PutRecord(r Record) error {
+	if r.Kind != KindShare && r.Kind != KindPin {
+		return fmt.Errorf("put record %s: unknown kind %q", r.Root, r.Kind)
+	}
+	v, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("put record %s: %w", r.Root, err)
+	}
+	if err := s.db.Update(func(txn *badger.Txn) error {
+		return txn.Set(recordKey(r.Kind, r.Root), v)
+	}); err != nil {
+		return fmt.Errorf("put record %s: %w", r.Root, err)
+	}
+	return s.Sync()
+}
+
+// DeleteRecords removes the share and pin records of root and reports
+// whether there were any.
+func (s *Store) DeleteRecords(root cid.Cid) (bool, error) {
+	found := false
+	err := s.db.Update(func(txn *badger.Txn) error {
+		for _, k := range []Kind{KindShare, KindPin} {
+			key := recordKey(k, root)
+			if _, err := txn.Get(key); errors.Is(err, badger.ErrKeyNotFound) {
+				continue
+			} else if err != nil {
+				return err
+			}
+			found = true
+			if err := txn.Delete(key); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("remove %s: %w", root, err)
+	}
+	return found, s.Sync()
+}
+
+// Records lists shares then pins, each in key order.
+func (s *Store) Records() ([]Record, error) {
+	var out []Record
+	err := s.db.View(func(txn *badger.Txn) error {
+		for _, p := range []string{prefixShare, prefixPin} {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(p), PrefetchValues: true})
+			for it.Rewind(); it.Valid(); it.Next() {
+				var r Record
+				if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &r) }); err != nil {
+					it.Close()
+					return fmt.Errorf("record %x: %w", it.Item().Key(), err)
+				}
+				out = append(out, r)
+			}
+			it.Close()
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list records: %w", err)
+	}
+	return out, nil
+}
+
+// badgerLogger forwards Badger's log lines to slog.
+type badgerLogger struct{ l *slog.Logger }
+
+func (b badgerLogger) Errorf(f string, a ...any)   { b.l.Error(fmt.Sprintf(f, a...), "component", "badger") }
+func (b badgerLogger) Warningf(f string, a ...any) { b.l.Warn(fmt.Sprintf(f, a...), "component", "badger") }
+func (b badgerLogger) Infof(f string, a ...any)    { b.l.Debug(fmt.Sprintf(f, a...), "component", "badger") }
+func (b badgerLogger) Debugf(f string, a ...any)   { b.l.Debug(fmt.Sprintf(f, a...), "component", "badger") }

@@ -1,0 +1,78 @@
+package chunker
+
+import (
+	"context"
+	"errors"
+
+	blocks "github.com/ipfs/go-block-format"
+	"github.com/ipfs/go-cid"
+	ipld "github.com/ipfs/go-ipld-format"
+	mh "github.com/multiformats/go-multihash"
+)
+
+// The unixfs-v1-2025 import profile (IPIP-499), as Kubo's
+// `ipfs init --profile=unixfs-v1-2025` sets it.
+const (
+	chunkSize     = 1 << 20   // fixed-size chunks of 1 MiB
+	maxFileLinks  = 1024      // links per file node, balanced layout
+	hamtFanout    = 256       // HAMT shard width
+	hamtThreshold = 256 << 10 // a directory whose dag-pb block would pass 256 KiB becomes a HAMT
+)
+
+// Builder makes the CIDs of the profile: CIDv1, sha2-256, dag-pb for nodes
+// (raw for leaves).
+var Builder = cid.V1Builder{Codec: cid.DagProtobuf, MhType: mh.SHA2_256, MhLength: -1}
+
+// Store is what import writes blocks to and export reads them from. A boxo
+// blockstore.Blockstore satisfies it.
+type Store interface {
+	Get(context.Context, cid.Cid) (blocks.Block, error)
+	PutMany(context.Context, []blocks.Block) error
+}
+
+// Progress receives byte counts as an import or export runs: done of total
+// content bytes. Calls come from one goroutine at a time.
+type Progress interface {
+	Progress(done, total int64)
+}
+
+// ErrUnsafeName is wrapped by every export error caused by a name that
+// could escape the target folder.
+var ErrUnsafeName = errors.New("unsafe name")
+
+// ErrExists is wrapped when export would overwrite a file without Force.
+var ErrExists = errors.New("already exists")
+
+// ImportOptions tune Import; the zero value follows Kubo's defaults.
+type ImportOptions struct {
+	Hidden   bool     // include names starting with "." (Kubo's --hidden)
+	Progress Progress // nil for none
+}
+
+// ImportResult describes what Import stored.
+type ImportResult struct {
+	Root          cid.Cid
+	Name          string // base name of the imported path
+	Size          int64  // content bytes of the regular files
+	Files, Dirs   int
+	Symlinks      int
+	SkippedHidden int // hidden entries left out because Hidden was false
+}
+
+// ExportOptions tune Export.
+type ExportOptions struct {
+	Force    bool     // replace existing files (never directories or symlinks)
+	Progress Progress // nil for none
+}
+
+// ExportResult describes what Export wrote.
+type ExportResult struct {
+	Path        string // the file or folder written
+	Size        int64  // content bytes written
+	Files, Dirs int
+	Symlinks    int
+}
+
+// NodeGetter is the narrow view of a DAG that export and cat need: a
+// boxo merkledag DAGService, or one backed by the network.
+type NodeGetter = ipld.NodeGetter
