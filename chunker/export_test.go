@@ -1,0 +1,255 @@
+package chunker_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/ipfs/boxo/blockservice"
+	dag "github.com/ipfs/boxo/ipld/merkledag"
+	ft "github.com/ipfs/boxo/ipld/unixfs"
+	"github.com/ipfs/go-cid"
+	ipld "github.com/ipfs/go-ipld-format"
+
+	"github.com/pollen-p2p/pollen/chunker"
+	"github.com/pollen-p2p/pollen/internal/testdata"
+)
+
+func TestRoundTrip(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "mixed")
+	if err := testdata.MixedFolder(src); err != nil {
+		t.Fatal(err)
+	}
+	bs := memStore()
+	res, err := chunker.Import(context.Background(), bs, src, chunker.ImportOptions{Hidden: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	var prog lastProgress
+	got, err := chunker.Export(context.Background(), dag.NewDAGService(blockservice.New(bs, nil)), res.Root, out, "copy", chunker.ExportOptions{Progress: &prog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Size != res.Size || got.Files != res.Files {
+		t.Errorf("exported %d files, %d bytes; imported %d files, %d bytes", got.Files, got.Size, res.Files, res.Size)
+	}
+	if prog.done != res.Size || prog.total != res.Size {
+		t.Errorf("last progress %d/%d, want %d/%d", prog.done, prog.total, res.Size, res.Size)
+	}
+	assertSameTree(t, src, filepath.Join(out, "copy"))
+	leftovers, _ := filepath.Glob(filepath.Join(out, "copy", ".pollen-part-*"))
+	if len(leftovers) > 0 {
+		t.Errorf("temporary files left behind: %v", leftovers)
+	}
+}
+
+type lastProgress struct{ done, total int64 }
+
+func (p *lastProgress) Progress(done, total int64) { p.done, p.total = done, total }
+
+// assertSameTree compares names, kinds, bytes and symlink targets.
+func assertSameTree(t *testing.T, want, got string) {
+	t.Helper()
+	seen := 0
+	err := filepath.WalkDir(want, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		seen++
+		rel, _ := filepath.Rel(want, p)
+		q := filepath.Join(got, rel)
+		wi, _ := os.Lstat(p)
+		gi, err := os.Lstat(q)
+		if err != nil {
+			t.Errorf("%s missing in copy: %v", rel, err)
+			return nil
+		}
+		if wi.Mode().Type() != gi.Mode().Type() {
+			t.Errorf("%s: type %v, want %v", rel, gi.Mode().Type(), wi.Mode().Type())
+			return nil
+		}
+		switch {
+		case wi.Mode().IsRegular():
+			a, _ := os.ReadFile(p)
+			b, _ := os.ReadFile(q)
+			if !bytes.Equal(a, b) {
+				t.Errorf("%s: content differs", rel)
+			}
+		case wi.Mode()&fs.ModeSymlink != 0:
+			a, _ := os.Readlink(p)
+			b, _ := os.Readlink(q)
+			if a != b {
+				t.Errorf("%s: link to %q, want %q", rel, b, a)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	copied := 0
+	filepath.WalkDir(got, func(string, fs.DirEntry, error) error { copied++; return nil })
+	if copied != seen {
+		t.Errorf("copy has %d entries, source %d", copied, seen)
+	}
+}
+
+// hostileDir builds a directory node whose links are given as-is, the way
+// a malicious peer could.
+func hostileDir(t *testing.T, ds ipld.DAGService, links map[string]ipld.Node) cid.Cid {
+	t.Helper()
+	n := ft.EmptyDirNode()
+	n.SetCidBuilder(chunker.Builder)
+	for name, child := range links {
+		if err := ds.Add(context.Background(), child); err != nil {
+			t.Fatal(err)
+		}
+		if err := n.AddRawLink(name, &ipld.Link{Cid: child.Cid(), Size: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := ds.Add(context.Background(), n); err != nil {
+		t.Fatal(err)
+	}
+	return n.Cid()
+}
+
+func fileNode(data string) ipld.Node {
+	n, _ := dag.NewRawNodeWPrefix([]byte(data), chunker.Builder)
+	return n
+}
+
+func symlinkNode(target string) ipld.Node {
+	data, _ := ft.SymlinkData(target)
+	n := dag.NodeWithData(data)
+	n.SetCidBuilder(chunker.Builder)
+	return n
+}
+
+func TestExportRefusesHostileDAGs(t *testing.T) {
+	ds := dag.NewDAGService(blockservice.New(memStore(), nil))
+	sub := func(links map[string]ipld.Node) ipld.Node {
+		c := hostileDir(t, ds, links)
+		n, err := ds.Get(context.Background(), c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	cases := map[string]map[string]ipld.Node{
+		"dotdot":      {"..": fileNode("x")},
+		"dotdot-x":    {"../x": fileNode("x")},
+		"slash":       {"a/b": fileNode("x")},
+		"absolute":    {"/abs": fileNode("x")},
+		"empty":       {"": fileNode("x")},
+		"dot":         {".": fileNode("x")},
+		"nul":         {"a\x00b": fileNode("x")},
+		"deep-dotdot": {"ok": sub(map[string]ipld.Node{"..": fileNode("x")})},
+		"through-symlink": {
+			"s":   symlinkNode("../outside"),
+			"s/x": fileNode("escaped"),
+		},
+	}
+	for name, links := range cases {
+		t.Run(name, func(t *testing.T) {
+			root := hostileDir(t, ds, links)
+			parent := t.TempDir()
+			outside := filepath.Join(parent, "outside")
+			os.Mkdir(outside, 0o755)
+			target := filepath.Join(parent, "target")
+			_, err := chunker.Export(context.Background(), ds, root, target, "out", chunker.ExportOptions{})
+			if !errors.Is(err, chunker.ErrUnsafeName) {
+				t.Fatalf("export = %v, want ErrUnsafeName", err)
+			}
+			assertEmpty(t, outside)
+			assertEmpty(t, target)
+		})
+	}
+}
+
+func TestExportNeverWritesThroughSymlink(t *testing.T) {
+	ds := dag.NewDAGService(blockservice.New(memStore(), nil))
+	inner := hostileDir(t, ds, map[string]ipld.Node{"x": fileNode("escaped")})
+	innerNode, _ := ds.Get(context.Background(), inner)
+	// The DAG has a symlink "s" and then a folder "s" holding x: the
+	// second "s" would go through the first.
+	dup := ft.EmptyDirNode()
+	dup.SetCidBuilder(chunker.Builder)
+	sl := symlinkNode("../outside")
+	ds.Add(context.Background(), sl)
+	dup.AddRawLink("s", &ipld.Link{Cid: sl.Cid()})
+	dup.AddRawLink("s", &ipld.Link{Cid: innerNode.Cid()})
+	ds.Add(context.Background(), dup)
+
+	parent := t.TempDir()
+	outside := filepath.Join(parent, "outside")
+	os.Mkdir(outside, 0o755)
+	target := filepath.Join(parent, "target")
+	if _, err := chunker.Export(context.Background(), ds, dup.Cid(), target, "out", chunker.ExportOptions{}); err == nil {
+		t.Fatal("export of a DAG with a name twice succeeded")
+	}
+	assertEmpty(t, outside)
+
+	// A symlink already in the target where the DAG has a folder.
+	os.MkdirAll(filepath.Join(target, "out"), 0o755)
+	os.Symlink(outside, filepath.Join(target, "out", "s"))
+	clean := hostileDir(t, ds, map[string]ipld.Node{"s": innerNode})
+	_, err := chunker.Export(context.Background(), ds, clean, target, "out", chunker.ExportOptions{Force: true})
+	if !errors.Is(err, chunker.ErrExists) {
+		t.Fatalf("export over a symlinked folder = %v, want ErrExists", err)
+	}
+	assertEmpty(t, outside)
+}
+
+func TestExportKeepsExistingFiles(t *testing.T) {
+	bs := memStore()
+	ds := dag.NewDAGService(blockservice.New(bs, nil))
+	root := hostileDir(t, ds, map[string]ipld.Node{"a.txt": fileNode("new"), "b.txt": fileNode("new b")})
+	target := t.TempDir()
+	os.MkdirAll(filepath.Join(target, "out"), 0o755)
+	os.WriteFile(filepath.Join(target, "out", "b.txt"), []byte("mine"), 0o644)
+
+	_, err := chunker.Export(context.Background(), ds, root, target, "out", chunker.ExportOptions{})
+	if !errors.Is(err, chunker.ErrExists) {
+		t.Fatalf("export = %v, want ErrExists", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(target, "out", "b.txt")); string(b) != "mine" {
+		t.Errorf("existing file overwritten: %q", b)
+	}
+	if _, err := os.Lstat(filepath.Join(target, "out", "a.txt")); err == nil {
+		t.Error("a.txt written although the export was refused")
+	}
+	if _, err := chunker.Export(context.Background(), ds, root, target, "out", chunker.ExportOptions{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(target, "out", "b.txt")); string(b) != "new b" {
+		t.Errorf("--force left %q", b)
+	}
+}
+
+func TestExportMissingBlock(t *testing.T) {
+	ds := dag.NewDAGService(blockservice.New(memStore(), nil))
+	f := fileNode("never stored")
+	target := t.TempDir()
+	_, err := chunker.Export(context.Background(), ds, f.Cid(), target, "x", chunker.ExportOptions{})
+	if !ipld.IsNotFound(err) {
+		t.Fatalf("export of a missing block = %v, want not found", err)
+	}
+	assertEmpty(t, target)
+}
+
+func assertEmpty(t *testing.T, dir string) {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		t.Errorf("%s: unexpected %s", dir, e.Name())
+	}
+}
