@@ -7,12 +7,16 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
-	blocks "github.com/ipfs/go-block-format"
 	bstore "github.com/ipfs/boxo/blockstore"
+	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 	ipld "github.com/ipfs/go-ipld-format"
 	mh "github.com/multiformats/go-multihash"
@@ -23,13 +27,15 @@ const (
 	prefixBlock = "b/" // + multihash bytes → block bytes
 	prefixShare = "s/" // + CID bytes → JSON Record
 	prefixPin   = "p/" // + CID bytes → JSON Record
+	prefixFlush = "f/" // never written; see reclaim
+	prefixTail  = "t/" // + multihash bytes → second half of a split block (in-memory stores only)
 )
 
 // Badger tuning for mostly 1 MiB immutable values.
 const (
-	valueThreshold   = 4 << 10  // anything bigger than a small dag-pb node goes to the value log
+	valueThreshold   = 4 << 10   // anything bigger than a small dag-pb node goes to the value log
 	valueLogFileSize = 256 << 20 // rotate value log files often enough for GC to reclaim space
-	memTableSize     = 16 << 20 // keys and small values only; keeps RSS low
+	memTableSize     = 16 << 20  // keys and small values only; keeps RSS low
 )
 
 // Options configures Open. The zero value opens an on-disk store.
@@ -43,8 +49,17 @@ type Options struct {
 // Store is a Badger-backed block store with share and pin records.
 type Store struct {
 	db  *badger.DB
+	dir string
 	log *slog.Logger
+	// split is set for in-memory stores: with no value log, Badger keeps
+	// values only below 1 MiB, so bigger blocks are stored in two halves.
+	split bool
 }
+
+const (
+	splitMeta = 1         // UserMeta bit: the block's tail is under prefixTail
+	maxInline = 1<<20 - 1 // the biggest value in-memory Badger accepts
+)
 
 var (
 	_ bstore.Blockstore = (*Store)(nil)
@@ -106,18 +121,21 @@ func Open(dir string, o Options) (*Store, error) {
 		WithValueLogFileSize(valueLogFileSize).
 		WithMemTableSize(memTableSize).
 		WithNumMemtables(2).
-		WithNumLevelZeroTables(2).
+		WithNumLevelZeroTables(1). // compact L0 at once: deletes reach the value log's discard stats, so GC can reclaim
 		WithNumLevelZeroTablesStall(8).
 		WithNumCompactors(2).
 		WithDetectConflicts(false)
 	if o.InMemory {
-		opts = opts.WithDir("").WithValueDir("")
+		// No value log in memory: every value must fit under the
+		// threshold, so raise it to Badger's maximum (1 MiB, the size of
+		// a full leaf).
+		opts = opts.WithDir("").WithValueDir("").WithValueThreshold(1 << 20)
 	}
 	db, err := badger.Open(opts)
 	if err != nil {
 		return nil, fmt.Errorf("open block store %s: %w", dir, err)
 	}
-	return &Store{db: db, log: logger}, nil
+	return &Store{db: db, dir: dir, log: logger, split: o.InMemory}, nil
 }
 
 // Close flushes and closes the database.
@@ -137,9 +155,64 @@ func (s *Store) Sync() error {
 	return nil
 }
 
-func blockKey(h mh.Multihash) []byte {
-	k := make([]byte, 0, len(prefixBlock)+len(h))
-	return append(append(k, prefixBlock...), h...)
+func blockKey(h mh.Multihash) []byte { return key(prefixBlock, h) }
+func tailKey(h mh.Multihash) []byte  { return key(prefixTail, h) }
+
+func key(prefix string, h mh.Multihash) []byte {
+	k := make([]byte, 0, len(prefix)+len(h))
+	return append(append(k, prefix...), h...)
+}
+
+// value calls fn with the whole block behind item, joining split halves.
+func value(txn *badger.Txn, item *badger.Item, fn func([]byte) error) error {
+	if item.UserMeta()&splitMeta == 0 {
+		return item.Value(fn)
+	}
+	head, err := item.ValueCopy(nil)
+	if err != nil {
+		return err
+	}
+	tail, err := txn.Get(tailKey(item.Key()[len(prefixBlock):]))
+	if err != nil {
+		return err
+	}
+	return tail.Value(func(t []byte) error { return fn(append(head, t...)) })
+}
+
+// valueSize is the size of the block behind item.
+func valueSize(txn *badger.Txn, item *badger.Item) (int64, error) {
+	n := item.ValueSize()
+	if item.UserMeta()&splitMeta != 0 {
+		tail, err := txn.Get(tailKey(item.Key()[len(prefixBlock):]))
+		if err != nil {
+			return 0, err
+		}
+		n += tail.ValueSize()
+	}
+	return n, nil
+}
+
+// setBlock queues one block in a write batch.
+func (s *Store) setBlock(wb *badger.WriteBatch, h mh.Multihash, data []byte) error {
+	if !s.split || len(data) <= maxInline {
+		return wb.Set(blockKey(h), data)
+	}
+	if err := wb.SetEntry(badger.NewEntry(blockKey(h), data[:maxInline]).WithMeta(splitMeta)); err != nil {
+		return err
+	}
+	return wb.Set(tailKey(h), data[maxInline:])
+}
+
+// deleteBlock removes a block (and its tail, if split).
+func (s *Store) deleteBlock(h mh.Multihash) error {
+	return s.db.Update(func(txn *badger.Txn) error {
+		if s.split {
+			if err := txn.Delete(tailKey(h)); err != nil {
+				return err
+			}
+		}
+		return txn.Delete(blockKey(h))
+	})
 }
 
 // Has reports whether the block is stored.
@@ -165,7 +238,7 @@ func (s *Store) View(_ context.Context, c cid.Cid, fn func([]byte) error) error 
 		if err != nil {
 			return err
 		}
-		return item.Value(fn)
+		return value(txn, item, fn)
 	})
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return ipld.ErrNotFound{Cid: c}
@@ -194,8 +267,9 @@ func (s *Store) GetSize(_ context.Context, c cid.Cid) (int, error) {
 		if err != nil {
 			return err
 		}
-		size = int(item.ValueSize())
-		return nil
+		n, err := valueSize(txn, item)
+		size = int(n)
+		return err
 	})
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return -1, ipld.ErrNotFound{Cid: c}
@@ -233,8 +307,10 @@ func (s *Store) PutMany(_ context.Context, bs []blocks.Block) error {
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
 	for _, b := range missing {
-		if err := wb.Set(blockKey(b.Cid().Hash()), b.RawData()); err != nil {
-			return fmt.Errorf("put %s: %w", b.Cid(), err)
+		if err := s.setBlock(wb, b.Cid().Hash(), b.RawData()); err != nil {
+			// Badger's message can carry the whole value; keep its first line.
+			msg, _, _ := strings.Cut(err.Error(), "\n")
+			return fmt.Errorf("put %s (%d bytes): %s", b.Cid(), len(b.RawData()), msg)
 		}
 	}
 	if err := wb.Flush(); err != nil {
@@ -245,10 +321,7 @@ func (s *Store) PutMany(_ context.Context, bs []blocks.Block) error {
 
 // DeleteBlock removes a block; deleting a missing block is not an error.
 func (s *Store) DeleteBlock(_ context.Context, c cid.Cid) error {
-	err := s.db.Update(func(txn *badger.Txn) error {
-		return txn.Delete(blockKey(c.Hash()))
-	})
-	if err != nil {
+	if err := s.deleteBlock(c.Hash()); err != nil {
 		return fmt.Errorf("delete %s: %w", c, err)
 	}
 	return nil
@@ -295,12 +368,16 @@ func (s *Store) Stat(context.Context) (Stat, error) {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefixBlock)})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
+			n, err := valueSize(txn, it.Item())
+			if err != nil {
+				return err
+			}
 			st.Blocks++
-			st.Bytes += int64(it.Item().ValueSize())
+			st.Bytes += n
 		}
 		return nil
 	})
-	st.DiskLSM, st.DiskVLog = s.db.Size()
+	st.DiskLSM, st.DiskVLog = s.diskUsage()
 	if err != nil {
 		return st, fmt.Errorf("stat: %w", err)
 	}
@@ -385,7 +462,41 @@ func (s *Store) Records() ([]Record, error) {
 // badgerLogger forwards Badger's log lines to slog.
 type badgerLogger struct{ l *slog.Logger }
 
-func (b badgerLogger) Errorf(f string, a ...any)   { b.l.Error(fmt.Sprintf(f, a...), "component", "badger") }
-func (b badgerLogger) Warningf(f string, a ...any) { b.l.Warn(fmt.Sprintf(f, a...), "component", "badger") }
-func (b badgerLogger) Infof(f string, a ...any)    { b.l.Debug(fmt.Sprintf(f, a...), "component", "badger") }
-func (b badgerLogger) Debugf(f string, a ...any)   { b.l.Debug(fmt.Sprintf(f, a...), "component", "badger") }
+func (b badgerLogger) Errorf(f string, a ...any) {
+	b.l.Error(fmt.Sprintf(f, a...), "component", "badger")
+}
+func (b badgerLogger) Warningf(f string, a ...any) {
+	b.l.Warn(fmt.Sprintf(f, a...), "component", "badger")
+}
+func (b badgerLogger) Infof(f string, a ...any) {
+	b.l.Debug(fmt.Sprintf(f, a...), "component", "badger")
+}
+func (b badgerLogger) Debugf(f string, a ...any) {
+	b.l.Debug(fmt.Sprintf(f, a...), "component", "badger")
+}
+
+// diskUsage sums the sizes of Badger's files now (db.Size is refreshed
+// only once a minute).
+func (s *Store) diskUsage() (lsm, vlog int64) {
+	if s.split { // in memory
+		return s.db.Size()
+	}
+	ents, _ := os.ReadDir(s.dir)
+	for _, e := range ents {
+		info, err := e.Info()
+		if err != nil {
+			continue
+		}
+		n := info.Size()
+		if st, ok := info.Sys().(*syscall.Stat_t); ok {
+			n = st.Blocks * 512 // value log files are sparse: count what is allocated
+		}
+		switch filepath.Ext(e.Name()) {
+		case ".vlog":
+			vlog += n
+		case ".sst":
+			lsm += n
+		}
+	}
+	return lsm, vlog
+}

@@ -44,7 +44,7 @@ func (s *Store) GC(ctx context.Context) (GCResult, error) {
 		if err != nil {
 			return res, fmt.Errorf("gc: %w", err)
 		}
-		if err := s.deleteKey(blockKey(h)); err != nil {
+		if err := s.deleteBlock(h); err != nil {
 			return res, fmt.Errorf("gc: %w", err)
 		}
 		res.Removed++
@@ -94,6 +94,17 @@ func (s *Store) mark(ctx context.Context, root cid.Cid, live map[string]struct{}
 
 // reclaim runs value-log GC until Badger finds nothing more to rewrite.
 func (s *Store) reclaim() error {
+	// Badger learns which value-log bytes are dead only when compaction
+	// drops the deleted keys, and compaction only sees flushed tables.
+	// DropPrefix is its one public way to flush the memtable, and it does
+	// so only when the prefix holds a key: write one, then drop it.
+	// Flatten then compacts the deletes down.
+	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set([]byte(prefixFlush), nil) }); err != nil {
+		return err
+	}
+	if err := s.db.DropPrefix([]byte(prefixFlush)); err != nil {
+		return err
+	}
 	if err := s.db.Flatten(2); err != nil {
 		return err
 	}
@@ -106,10 +117,6 @@ func (s *Store) reclaim() error {
 			return err
 		}
 	}
-}
-
-func (s *Store) deleteKey(k []byte) error {
-	return s.db.Update(func(txn *badger.Txn) error { return txn.Delete(k) })
 }
 
 // Verify re-hashes every block and reports those whose bytes no longer
@@ -131,7 +138,7 @@ func (s *Store) Verify(ctx context.Context, drop bool) (VerifyResult, error) {
 				continue
 			}
 			ok := false
-			err = it.Item().Value(func(v []byte) error {
+			err = value(txn, it.Item(), func(v []byte) error {
 				got, err := mh.Sum(v, dec.Code, dec.Length)
 				ok = err == nil && string(got) == string(h)
 				return nil
@@ -151,7 +158,7 @@ func (s *Store) Verify(ctx context.Context, drop bool) (VerifyResult, error) {
 	}
 	if drop {
 		for _, c := range res.Corrupt {
-			if err := s.deleteKey(blockKey(c.Hash())); err != nil {
+			if err := s.deleteBlock(c.Hash()); err != nil {
 				return res, fmt.Errorf("verify: drop %s: %w", c, err)
 			}
 			res.Dropped++

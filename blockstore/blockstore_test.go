@@ -1,0 +1,139 @@
+package blockstore_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	bstore "github.com/ipfs/boxo/blockstore"
+	blocks "github.com/ipfs/go-block-format"
+
+	"github.com/pollen-p2p/pollen/blockstore"
+	"github.com/pollen-p2p/pollen/blockstore/storetest"
+)
+
+func open(t *testing.T, dir string, inMem bool) *blockstore.Store {
+	t.Helper()
+	s, err := blockstore.Open(dir, blockstore.Options{InMemory: inMem})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestConformanceInMemory(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) bstore.Blockstore { return open(t, "", true) })
+}
+
+func TestConformanceOnDisk(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) bstore.Blockstore { return open(t, t.TempDir(), false) })
+}
+
+func TestConformanceBoxoReference(t *testing.T) {
+	// The suite itself is checked against boxo's own store.
+	storetest.Run(t, func(t *testing.T) bstore.Blockstore { return memStore() })
+}
+
+var ctx = context.Background()
+
+func TestRecordsSurviveReopen(t *testing.T) {
+	dir := t.TempDir()
+	s, err := blockstore.Open(dir, blockstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := storetest.Block(1, 100)
+	s.Put(ctx, b)
+	rec := blockstore.Record{Root: b.Cid(), Kind: blockstore.KindShare, Name: "x", Size: 100, Added: time.Now().UTC().Truncate(time.Second)}
+	if err := s.PutRecord(rec); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = open(t, dir, false)
+	recs, err := s.Records()
+	if err != nil || len(recs) != 1 || recs[0].Root != rec.Root || recs[0].Name != "x" || recs[0].Kind != blockstore.KindShare {
+		t.Fatalf("records after reopen = %+v, %v", recs, err)
+	}
+	if ok, _ := s.Has(ctx, b.Cid()); !ok {
+		t.Error("block lost after reopen")
+	}
+	if found, err := s.DeleteRecords(rec.Root); !found || err != nil {
+		t.Errorf("DeleteRecords = %v, %v", found, err)
+	}
+	if recs, _ := s.Records(); len(recs) != 0 {
+		t.Errorf("records after delete: %+v", recs)
+	}
+}
+
+func TestGCKeepsRecordedAndReclaimsSpace(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, false)
+	keep := storetest.Block(1, 1<<20)
+	var drop []blocks.Block
+	for i := range 200 {
+		drop = append(drop, storetest.Block(100+i, 1<<20))
+	}
+	s.PutMany(ctx, append(drop, keep))
+	s.PutRecord(blockstore.Record{Root: keep.Cid(), Kind: blockstore.KindPin})
+	// Badger never rewrites the value log file it is appending to; the
+	// CLI's gc runs in a process of its own, so reopen as it does.
+	s.Close()
+	s = open(t, dir, false)
+	before, _ := s.Stat(ctx)
+	res, err := s.GC(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Removed != 200 || res.Kept != 1 {
+		t.Errorf("GC removed %d kept %d, want 200 and 1", res.Removed, res.Kept)
+	}
+	if ok, _ := s.Has(ctx, keep.Cid()); !ok {
+		t.Error("GC removed a pinned block")
+	}
+	after, _ := s.Stat(ctx)
+	if after.Blocks != 1 {
+		t.Errorf("%d blocks after GC, want 1", after.Blocks)
+	}
+	t.Logf("value log: %d bytes before, %d after", before.DiskVLog, after.DiskVLog)
+	if after.DiskVLog > before.DiskVLog/2 {
+		t.Errorf("value log still %d bytes after GC (was %d)", after.DiskVLog, before.DiskVLog)
+	}
+}
+
+func TestVerifyFindsAndDropsCorruptBlocks(t *testing.T) {
+	s := open(t, t.TempDir(), false)
+	good := storetest.Block(1, 1000)
+	bad := storetest.Block(2, 1000)
+	// A block stored under the wrong bytes, as a bad disk or a bug would.
+	corrupt, _ := blocks.NewBlockWithCid([]byte("not what the hash says"), bad.Cid())
+	s.PutMany(ctx, []blocks.Block{good, corrupt})
+	res, err := s.Verify(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Checked != 2 || len(res.Corrupt) != 1 || res.Corrupt[0].Hash().String() != bad.Cid().Hash().String() {
+		t.Fatalf("verify = %+v, want 1 corrupt of 2", res)
+	}
+	if ok, _ := s.Has(ctx, bad.Cid()); !ok {
+		t.Error("verify without drop removed the block")
+	}
+	res, err = s.Verify(ctx, true)
+	if err != nil || res.Dropped != 1 {
+		t.Fatalf("verify --drop = %+v, %v", res, err)
+	}
+	if ok, _ := s.Has(ctx, bad.Cid()); ok {
+		t.Error("corrupt block still there after drop")
+	}
+	if ok, _ := s.Has(ctx, good.Cid()); !ok {
+		t.Error("drop removed a good block")
+	}
+}
+
+func TestOnDiskPathInError(t *testing.T) {
+	_, err := blockstore.Open(filepath.Join("/proc", "no-such", "repo"), blockstore.Options{})
+	if err == nil {
+		t.Fatal("opening a store under /proc succeeded")
+	}
+}

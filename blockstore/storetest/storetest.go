@@ -1,0 +1,186 @@
+// Package storetest is the conformance suite every pollen block store must
+// pass: any boxo blockstore.Blockstore, run with Run.
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	bstore "github.com/ipfs/boxo/blockstore"
+	blocks "github.com/ipfs/go-block-format"
+	"github.com/ipfs/go-cid"
+	ipld "github.com/ipfs/go-ipld-format"
+	mh "github.com/multiformats/go-multihash"
+)
+
+// Run runs the suite against stores made by open; each subtest gets a
+// fresh, empty store.
+func Run(t *testing.T, open func(t *testing.T) bstore.Blockstore) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, bs bstore.Blockstore)
+	}{
+		{"PutGet", testPutGet},
+		{"MissingIsNotFound", testMissing},
+		{"PutManyAndAllKeys", testPutManyAllKeys},
+		{"Delete", testDelete},
+		{"KeyedByMultihash", testKeyedByMultihash},
+		{"PutTwiceKeepsOne", testPutTwice},
+		{"BigBlock", testBigBlock},
+		{"View", testView},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
+	}
+}
+
+var ctx = context.Background()
+
+// Block returns a raw block with deterministic content for i and size n.
+func Block(i, n int) blocks.Block {
+	data := bytes.Repeat([]byte(fmt.Sprintf("block %d ", i)), n/8+1)[:n]
+	c, _ := cid.V1Builder{Codec: cid.Raw, MhType: mh.SHA2_256}.Sum(data)
+	b, _ := blocks.NewBlockWithCid(data, c)
+	return b
+}
+
+func testPutGet(t *testing.T, bs bstore.Blockstore) {
+	b := Block(1, 100)
+	if err := bs.Put(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	got, err := bs.Get(ctx, b.Cid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.RawData(), b.RawData()) || !got.Cid().Equals(b.Cid()) {
+		t.Errorf("Get returned %s (%d bytes), want %s", got.Cid(), len(got.RawData()), b.Cid())
+	}
+	if ok, err := bs.Has(ctx, b.Cid()); !ok || err != nil {
+		t.Errorf("Has = %v, %v; want true", ok, err)
+	}
+	if n, err := bs.GetSize(ctx, b.Cid()); n != 100 || err != nil {
+		t.Errorf("GetSize = %d, %v; want 100", n, err)
+	}
+}
+
+func testMissing(t *testing.T, bs bstore.Blockstore) {
+	c := Block(2, 10).Cid()
+	if _, err := bs.Get(ctx, c); !ipld.IsNotFound(err) {
+		t.Errorf("Get of a missing block = %v, want ipld.ErrNotFound", err)
+	}
+	if _, err := bs.GetSize(ctx, c); !ipld.IsNotFound(err) {
+		t.Errorf("GetSize of a missing block = %v, want ipld.ErrNotFound", err)
+	}
+	if ok, err := bs.Has(ctx, c); ok || err != nil {
+		t.Errorf("Has of a missing block = %v, %v", ok, err)
+	}
+}
+
+func testPutManyAllKeys(t *testing.T, bs bstore.Blockstore) {
+	var bl []blocks.Block
+	want := map[string]bool{}
+	for i := range 50 {
+		b := Block(i, 10+i)
+		bl = append(bl, b)
+		want[string(b.Cid().Hash())] = true
+	}
+	if err := bs.PutMany(ctx, bl); err != nil {
+		t.Fatal(err)
+	}
+	ch, err := bs.AllKeysChan(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for c := range ch {
+		if !want[string(c.Hash())] {
+			t.Errorf("AllKeysChan gave unknown %s", c)
+		}
+		delete(want, string(c.Hash()))
+	}
+	if len(want) != 0 {
+		t.Errorf("AllKeysChan missed %d blocks", len(want))
+	}
+}
+
+func testDelete(t *testing.T, bs bstore.Blockstore) {
+	b := Block(3, 10)
+	bs.Put(ctx, b)
+	if err := bs.DeleteBlock(ctx, b.Cid()); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := bs.Has(ctx, b.Cid()); ok {
+		t.Error("block still there after DeleteBlock")
+	}
+	if err := bs.DeleteBlock(ctx, b.Cid()); err != nil && !ipld.IsNotFound(err) {
+		t.Errorf("second DeleteBlock = %v", err)
+	}
+}
+
+func testKeyedByMultihash(t *testing.T, bs bstore.Blockstore) {
+	b := Block(4, 10)
+	v0 := cid.NewCidV0(b.Cid().Hash())
+	v1pb := cid.NewCidV1(cid.DagProtobuf, b.Cid().Hash())
+	bs.Put(ctx, b)
+	for _, c := range []cid.Cid{v0, v1pb} {
+		got, err := bs.Get(ctx, c)
+		if err != nil {
+			t.Errorf("Get(%s) of the same multihash: %v", c, err)
+			continue
+		}
+		if !got.Cid().Equals(c) {
+			t.Errorf("Get(%s) returned CID %s", c, got.Cid())
+		}
+	}
+}
+
+func testPutTwice(t *testing.T, bs bstore.Blockstore) {
+	b := Block(5, 10)
+	for range 2 {
+		if err := bs.PutMany(ctx, []blocks.Block{b, b}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := 0
+	ch, _ := bs.AllKeysChan(ctx)
+	for range ch {
+		n++
+	}
+	if n != 1 {
+		t.Errorf("%d keys after putting one block four times", n)
+	}
+}
+
+func testBigBlock(t *testing.T, bs bstore.Blockstore) {
+	b := Block(6, 1<<20)
+	if err := bs.Put(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	got, err := bs.Get(ctx, b.Cid())
+	if err != nil || !bytes.Equal(got.RawData(), b.RawData()) {
+		t.Errorf("1 MiB block did not round-trip: %v", err)
+	}
+}
+
+func testView(t *testing.T, bs bstore.Blockstore) {
+	v, ok := bs.(bstore.Viewer)
+	if !ok {
+		t.Skip("store has no View")
+	}
+	b := Block(7, 10)
+	bs.Put(ctx, b)
+	var got []byte
+	if err := v.View(ctx, b.Cid(), func(d []byte) error { got = append(got, d...); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, b.RawData()) {
+		t.Error("View gave other bytes")
+	}
+	err := v.View(ctx, Block(8, 10).Cid(), func([]byte) error { return nil })
+	if !ipld.IsNotFound(err) && !errors.Is(err, ipld.ErrNotFound{}) {
+		t.Errorf("View of a missing block = %v", err)
+	}
+}

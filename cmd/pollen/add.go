@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+
+	"github.com/pollen-p2p/pollen"
+	"github.com/pollen-p2p/pollen/ui"
+)
+
+func init() {
+	register(&command{
+		name:    "add",
+		args:    "[-q] [--hidden] PATH...",
+		summary: "import files or folders into the local store and print their CIDs",
+		help: `Each PATH is imported with Kubo's unixfs-v1-2025 profile, so the CID is the
+one Kubo gives for the same bytes. Nothing goes over the network. Names
+starting with "." are skipped unless --hidden; symlinks are stored as
+symlinks, never followed.`,
+		flags: func(fs *flag.FlagSet, o *opts) {
+			fs.BoolVar(&o.quiet, "q", false, "print only the CID of each PATH, one per line")
+			fs.BoolVar(&o.hidden, "hidden", false, `include files and folders whose names start with "."`)
+		},
+		run: runAdd,
+	})
+}
+
+func runAdd(ctx context.Context, e *env, o *opts, args []string) error {
+	if len(args) == 0 {
+		return usagef("add: no PATH given")
+	}
+	node, err := openNode(o)
+	if err != nil {
+		return err
+	}
+	defer node.Close()
+	for _, path := range args {
+		var bar ui.Bar
+		var prog pollen.Progress
+		if !o.quiet {
+			bar = ui.NewBar(e.stderr, "add "+path, e.terminal)
+			prog = bar
+		}
+		res, err := node.Add(ctx, path, pollen.AddOptions{Hidden: o.hidden, Progress: prog})
+		if bar != nil {
+			bar.Done()
+		}
+		if err != nil {
+			return err
+		}
+		if o.quiet {
+			fmt.Fprintln(e.stdout, res.Root)
+			continue
+		}
+		fmt.Fprintf(e.stdout, "added %s %s\n", res.Root, res.Name)
+		if res.SkippedHidden > 0 {
+			fmt.Fprintf(e.stderr, "skipped %d hidden %s in %s (use --hidden to include them)\n",
+				res.SkippedHidden, plural(res.SkippedHidden, "entry", "entries"), path)
+		}
+	}
+	return nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

@@ -1,0 +1,221 @@
+// Command pollen shares folders peer to peer with IPFS formats.
+//
+// Run "pollen help" for the commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+
+	"golang.org/x/term"
+
+	"github.com/pollen-p2p/pollen"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "pollen: "+oneLine(err))
+		os.Exit(exitCode(err))
+	}
+}
+
+// command is one subcommand: its own file holds the help text and run.
+type command struct {
+	name    string
+	args    string // synopsis after the name
+	summary string
+	help    string // extra paragraphs for "pollen help NAME"
+	flags   func(fs *flag.FlagSet, o *opts)
+	run     func(ctx context.Context, e *env, o *opts, args []string) error
+}
+
+// opts holds every flag any command takes; each command registers the
+// ones it uses.
+type opts struct {
+	repo   string
+	quiet  bool
+	hidden bool
+	out    string
+	force  bool
+	drop   bool
+}
+
+// env is what a command may touch of the outside world.
+type env struct {
+	stdout, stderr io.Writer
+	terminal       bool // stderr is a terminal: draw progress bars
+}
+
+var commands = map[string]*command{}
+
+func register(c *command) { commands[c.name] = c }
+
+// usageError is bad command-line input: exit code 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
+
+func exitCode(err error) int {
+	var ue usageError
+	if errors.As(err, &ue) {
+		return 2
+	}
+	return 1
+}
+
+// oneLine keeps an error to the single line the user reads.
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(err.Error()), " ")
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	e := &env{stdout: stdout, stderr: stderr}
+	if f, ok := stderr.(*os.File); ok {
+		e.terminal = term.IsTerminal(int(f.Fd()))
+	}
+	global := flag.NewFlagSet("pollen", flag.ContinueOnError)
+	global.SetOutput(io.Discard)
+	var o opts
+	global.StringVar(&o.repo, "repo", "", "repository folder (default $POLLEN_REPO or ~/.pollen)")
+	if err := global.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printUsage(stdout)
+			return nil
+		}
+		return usagef("%v (see 'pollen help')", err)
+	}
+	args = global.Args()
+	if len(args) == 0 {
+		printUsage(stderr)
+		return usagef("no command given")
+	}
+	name, args := args[0], args[1:]
+	if name == "help" || name == "--help" {
+		return help(stdout, args)
+	}
+	c, ok := commands[name]
+	if !ok {
+		return usagef("unknown command %q (see 'pollen help')", name)
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&o.repo, "repo", o.repo, "repository folder (default $POLLEN_REPO or ~/.pollen)")
+	if c.flags != nil {
+		c.flags(fs, &o)
+	}
+	pos, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		commandHelp(stdout, c, fs)
+		return nil
+	}
+	if err != nil {
+		return usagef("%s: %v (see 'pollen help %s')", name, err, name)
+	}
+	return c.run(ctx, e, &o, pos)
+}
+
+// parseInterspersed lets flags come after positional arguments, as in
+// "pollen get CID -o DIR".
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// repoDir resolves --repo, then $POLLEN_REPO, then ~/.pollen.
+func repoDir(o *opts) (string, error) {
+	if o.repo != "" {
+		return o.repo, nil
+	}
+	if d := os.Getenv("POLLEN_REPO"); d != "" {
+		return d, nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("cannot find the home folder for the default repo; use --repo DIR: %w", err)
+	}
+	return filepath.Join(home, ".pollen"), nil
+}
+
+// openNode opens the repo for a command that needs it.
+func openNode(o *opts) (*pollen.Node, error) {
+	dir, err := repoDir(o)
+	if err != nil {
+		return nil, err
+	}
+	return pollen.Open(dir, pollen.Config{})
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprintln(w, "pollen shares folders peer to peer, in IPFS formats.")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Usage: pollen [--repo DIR] COMMAND [ARGS]")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Commands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-8s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "The repository is --repo DIR, else $POLLEN_REPO, else ~/.pollen.")
+	fmt.Fprintln(w, "Run 'pollen help COMMAND' for more.")
+}
+
+func help(w io.Writer, args []string) error {
+	if len(args) == 0 {
+		printUsage(w)
+		return nil
+	}
+	c, ok := commands[args[0]]
+	if !ok {
+		return usagef("unknown command %q (see 'pollen help')", args[0])
+	}
+	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+	var o opts
+	fs.StringVar(&o.repo, "repo", "", "repository folder (default $POLLEN_REPO or ~/.pollen)")
+	if c.flags != nil {
+		c.flags(fs, &o)
+	}
+	commandHelp(w, c, fs)
+	return nil
+}
+
+func commandHelp(w io.Writer, c *command, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "Usage: pollen %s %s\n\n%s\n", c.name, c.args, c.summary)
+	if c.help != "" {
+		fmt.Fprintf(w, "\n%s\n", strings.TrimSpace(c.help))
+	}
+	fmt.Fprintln(w, "\nFlags:")
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+}

@@ -1,0 +1,18 @@
+// Package pollen is a peer-to-peer file sharing node that speaks IPFS
+// formats: share a folder, get its content hash (a CIDv1), and fetch it
+// elsewhere byte for byte. The same folder gives the same CID in pollen and
+// in Kubo's unixfs-v1-2025 import profile.
+//
+// A [Node] owns one repository folder (by default ~/.pollen): a Badger
+// block store and the records of what is shared and kept. Open it, then
+// Add, Get, Cat, List, Remove, GC, Verify and Stat:
+//
+//	node, err := pollen.Open(dir, pollen.Config{})
+//	if err != nil { ... }
+//	defer node.Close()
+//	res, err := node.Add(ctx, "photos", pollen.AddOptions{})
+//	fmt.Println(res.Root)
+//
+// Only one process opens a repository at a time; a second Open fails with
+// [ErrRepoInUse] naming the PID that holds it.
+package pollen

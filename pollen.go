@@ -1,0 +1,247 @@
+package pollen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ipfs/boxo/blockservice"
+	dag "github.com/ipfs/boxo/ipld/merkledag"
+	"github.com/ipfs/go-cid"
+	ipld "github.com/ipfs/go-ipld-format"
+
+	"github.com/pollen-p2p/pollen/blockstore"
+	"github.com/pollen-p2p/pollen/chunker"
+)
+
+// Re-exported so that callers of this package need no other pollen import.
+type (
+	// Progress receives done/total byte counts while an add or get runs.
+	Progress = chunker.Progress
+	// AddResult describes an imported file or folder.
+	AddResult = chunker.ImportResult
+	// GetResult describes what a get wrote.
+	GetResult = chunker.ExportResult
+	// Record is a root the repo keeps: shared or fetched.
+	Record = blockstore.Record
+	// Stat summarises the block store.
+	Stat = blockstore.Stat
+	// GCResult reports what GC removed.
+	GCResult = blockstore.GCResult
+	// VerifyResult reports what Verify found.
+	VerifyResult = blockstore.VerifyResult
+)
+
+// Record kinds.
+const (
+	KindShare = blockstore.KindShare
+	KindPin   = blockstore.KindPin
+)
+
+// Errors callers can test for with errors.Is.
+var (
+	ErrNotLocal   = errors.New("not in the local store")
+	ErrUnsafeName = chunker.ErrUnsafeName
+	ErrExists     = chunker.ErrExists
+)
+
+// Config configures Open. The zero value works.
+type Config struct {
+	// Logger receives diagnostics; nil discards them.
+	Logger *slog.Logger
+}
+
+// Node is an open pollen repository.
+type Node struct {
+	dir    string
+	log    *slog.Logger
+	store  *blockstore.Store
+	dag    ipld.DAGService
+	unlock func() error
+}
+
+// Open opens the repository in dir, creating it if needed, and locks it
+// for this process.
+func Open(dir string, cfg Config) (*Node, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("open repo: %w", err)
+	}
+	unlock, err := lockRepo(dir)
+	if err != nil {
+		return nil, err
+	}
+	st, err := blockstore.Open(filepath.Join(dir, "blocks"), blockstore.Options{Logger: cfg.Logger})
+	if err != nil {
+		unlock()
+		return nil, err
+	}
+	return &Node{
+		dir:    dir,
+		log:    cfg.Logger,
+		store:  st,
+		dag:    dag.NewDAGService(blockservice.New(st, nil)),
+		unlock: unlock,
+	}, nil
+}
+
+// Dir is the repository folder.
+func (n *Node) Dir() string { return n.dir }
+
+// Close flushes the store and releases the repository.
+func (n *Node) Close() error {
+	err := n.store.Close()
+	if uerr := n.unlock(); err == nil {
+		err = uerr
+	}
+	return err
+}
+
+// AddOptions tune Add.
+type AddOptions struct {
+	Hidden   bool     // include names starting with "."
+	Progress Progress // nil for none
+}
+
+// Add imports the file or folder at path and records it as a share.
+func (n *Node) Add(ctx context.Context, path string, o AddOptions) (AddResult, error) {
+	res, err := chunker.Import(ctx, n.store, path, chunker.ImportOptions{Hidden: o.Hidden, Progress: o.Progress})
+	if err != nil {
+		return res, err
+	}
+	rec := Record{Root: res.Root, Kind: KindShare, Name: res.Name, Size: uint64(res.Size), Added: time.Now().UTC()}
+	if err := n.store.PutRecord(rec); err != nil { // syncs: the commit point
+		return res, fmt.Errorf("add %s: %w", path, err)
+	}
+	return res, nil
+}
+
+// GetOptions tune Get.
+type GetOptions struct {
+	Name     string   // name to write under dir; default: the record's name, else the CID
+	Force    bool     // replace existing files
+	Progress Progress // nil for none
+}
+
+// Get writes the DAG under root to dir/name and keeps its blocks (a pin
+// record), so this node serves them on.
+func (n *Node) Get(ctx context.Context, root cid.Cid, dir string, o GetOptions) (GetResult, error) {
+	name := o.Name
+	if name == "" {
+		name = n.nameOf(root)
+	}
+	if err := n.ensureLocal(ctx, root); err != nil {
+		return GetResult{}, err
+	}
+	res, err := chunker.Export(ctx, n.dag, root, dir, name, chunker.ExportOptions{Force: o.Force, Progress: o.Progress})
+	if err != nil {
+		return res, err
+	}
+	if !n.hasRecord(root) {
+		rec := Record{Root: root, Kind: KindPin, Name: name, Size: uint64(res.Size), Added: time.Now().UTC()}
+		if err := n.store.PutRecord(rec); err != nil {
+			return res, fmt.Errorf("get %s: %w", root, err)
+		}
+	}
+	return res, nil
+}
+
+// ensureLocal walks the DAG under root and fails with ErrNotLocal naming
+// the first block the store lacks, before anything is written.
+func (n *Node) ensureLocal(ctx context.Context, root cid.Cid) error {
+	stack := []cid.Cid{root}
+	for len(stack) > 0 {
+		c := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if c.Type() != cid.DagProtobuf {
+			ok, err := n.store.Has(ctx, c)
+			if err != nil {
+				return fmt.Errorf("get %s: %w", root, err)
+			}
+			if !ok {
+				return missing(root, c)
+			}
+			continue
+		}
+		nd, err := n.dag.Get(ctx, c)
+		if ipld.IsNotFound(err) {
+			return missing(root, c)
+		}
+		if err != nil {
+			return fmt.Errorf("get %s: %w", root, err)
+		}
+		for _, l := range nd.Links() {
+			stack = append(stack, l.Cid)
+		}
+	}
+	return nil
+}
+
+func missing(root, c cid.Cid) error {
+	if root == c {
+		return fmt.Errorf("get %s: %w", root, ErrNotLocal)
+	}
+	return fmt.Errorf("get %s: block %s %w", root, c, ErrNotLocal)
+}
+
+// Cat writes the file at root to w.
+func (n *Node) Cat(ctx context.Context, root cid.Cid, w io.Writer) error {
+	if err := n.ensureLocal(ctx, root); err != nil {
+		return err
+	}
+	_, err := chunker.Cat(ctx, n.dag, root, w)
+	return err
+}
+
+func (n *Node) nameOf(root cid.Cid) string {
+	recs, _ := n.store.Records()
+	for _, r := range recs {
+		if r.Root == root && chunker.CheckName(r.Name) == nil {
+			return r.Name
+		}
+	}
+	return root.String()
+}
+
+func (n *Node) hasRecord(root cid.Cid) bool {
+	recs, _ := n.store.Records()
+	for _, r := range recs {
+		if r.Root == root {
+			return true
+		}
+	}
+	return false
+}
+
+// List returns the shared and fetched roots.
+func (n *Node) List() ([]Record, error) { return n.store.Records() }
+
+// Remove forgets root (share and pin); its blocks go at the next GC.
+func (n *Node) Remove(root cid.Cid) error {
+	found, err := n.store.DeleteRecords(root)
+	if err != nil {
+		return err
+	}
+	if !found {
+		return fmt.Errorf("rm %s: not shared or kept here", root)
+	}
+	return nil
+}
+
+// GC deletes blocks that no share or pin reaches and reclaims disk space.
+func (n *Node) GC(ctx context.Context) (GCResult, error) { return n.store.GC(ctx) }
+
+// Verify re-hashes every block; drop removes corrupt ones.
+func (n *Node) Verify(ctx context.Context, drop bool) (VerifyResult, error) {
+	return n.store.Verify(ctx, drop)
+}
+
+// Stat counts the blocks and bytes stored.
+func (n *Node) Stat(ctx context.Context) (Stat, error) { return n.store.Stat(ctx) }

@@ -1,0 +1,118 @@
+package ui
+
+import (
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/dustin/go-humanize"
+	"github.com/schollz/progressbar/v3"
+)
+
+// Bar shows the progress of one add or get. It satisfies pollen.Progress.
+// Create it with NewBar and call Done when the work ends.
+type Bar interface {
+	Progress(done, total int64)
+	// Done finishes the display: the full bar, or the last line.
+	Done()
+}
+
+// NewBar returns a progress display for the verb ("add", "get") on w:
+// an interactive bar when w is a terminal, otherwise plain lines at most
+// every quarter of the way or every few seconds.
+func NewBar(w io.Writer, verb string, terminal bool) Bar {
+	if terminal {
+		return &termBar{w: w, verb: verb}
+	}
+	return &lineBar{w: w, verb: verb, start: time.Now(), last: time.Now()}
+}
+
+type termBar struct {
+	mu   sync.Mutex
+	w    io.Writer
+	verb string
+	bar  *progressbar.ProgressBar
+}
+
+func (b *termBar) Progress(done, total int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.bar == nil {
+		b.bar = progressbar.NewOptions64(total,
+			progressbar.OptionSetWriter(b.w),
+			progressbar.OptionSetDescription(b.verb),
+			progressbar.OptionShowBytes(true),
+			progressbar.OptionShowTotalBytes(true),
+			progressbar.OptionUseIECUnits(true),
+			progressbar.OptionSetWidth(30),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionShowElapsedTimeOnFinish(),
+			progressbar.OptionOnCompletion(func() { fmt.Fprintln(b.w) }),
+			progressbar.OptionSetRenderBlankState(true),
+		)
+	}
+	if total != b.bar.GetMax64() {
+		b.bar.ChangeMax64(total)
+	}
+	b.bar.Set64(done)
+}
+
+func (b *termBar) Done() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.bar != nil && !b.bar.IsFinished() {
+		b.bar.Finish()
+	}
+}
+
+// lineBar prints "verb: 512 MiB of 1.0 GiB (50%), 410 MiB/s" now and then.
+type lineBar struct {
+	mu          sync.Mutex
+	w           io.Writer
+	verb        string
+	start, last time.Time
+	quarter     int64
+	done, total int64
+	printed     bool
+}
+
+const lineEvery = 5 * time.Second
+
+func (b *lineBar) Progress(done, total int64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.done, b.total = done, total
+	q := int64(4)
+	if total > 0 {
+		q = done * 4 / total
+	}
+	if q > b.quarter && done < total || time.Since(b.last) >= lineEvery {
+		b.quarter = q
+		b.line()
+	}
+}
+
+func (b *lineBar) line() {
+	b.last = time.Now()
+	b.printed = true
+	secs := time.Since(b.start).Seconds()
+	rate := ""
+	if secs > 0 {
+		rate = ", " + humanize.IBytes(uint64(float64(b.done)/secs)) + "/s"
+	}
+	pct := 100.0
+	if b.total > 0 {
+		pct = float64(b.done) * 100 / float64(b.total)
+	}
+	fmt.Fprintf(b.w, "%s: %s of %s (%.0f%%%s)\n", b.verb, humanize.IBytes(uint64(b.done)), humanize.IBytes(uint64(b.total)), pct, rate)
+}
+
+func (b *lineBar) Done() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.total > 0 {
+		b.line()
+	}
+}
