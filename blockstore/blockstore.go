@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -31,11 +29,12 @@ const (
 	prefixTail  = "t/" // + multihash bytes → second half of a split block (in-memory stores only)
 )
 
-// Badger tuning for mostly 1 MiB immutable values.
+// Badger tuning: keys, records and blocks under fileThreshold live in the
+// LSM tree; bigger blocks live in files of their own (see values.go).
 const (
-	valueThreshold   = 4 << 10   // anything bigger than a small dag-pb node goes to the value log
-	valueLogFileSize = 256 << 20 // rotate value log files often enough for GC to reclaim space
-	memTableSize     = 16 << 20  // keys and small values only; keeps RSS low
+	valueThreshold   = fileThreshold + 1 // so no value ever goes to Badger's value log
+	valueLogFileSize = 64 << 20
+	memTableSize     = 16 << 20 // keys and small values only; keeps RSS low
 )
 
 // Options configures Open. The zero value opens an on-disk store.
@@ -44,22 +43,20 @@ type Options struct {
 	InMemory bool
 	// Logger receives Badger's warnings; nil discards them.
 	Logger *slog.Logger
+	// SyncFiles makes Sync flush the block files to disk as well as the
+	// index. Off, as Kubo's flatfs is by default: a killed process loses
+	// nothing (the page cache survives it), and after a power cut a block
+	// whose file did not reach the disk is reported by Verify and fetched
+	// again; on, a big import waits for the disk (255 MB/s here).
+	SyncFiles bool
 }
 
 // Store is a Badger-backed block store with share and pin records.
 type Store struct {
-	db  *badger.DB
-	dir string
-	log *slog.Logger
-	// split is set for in-memory stores: with no value log, Badger keeps
-	// values only below 1 MiB, so bigger blocks are stored in two halves.
-	split bool
+	db    *badger.DB
+	log   *slog.Logger
+	files *fileDir // nil in memory
 }
-
-const (
-	splitMeta = 1         // UserMeta bit: the block's tail is under prefixTail
-	maxInline = 1<<20 - 1 // the biggest value in-memory Badger accepts
-)
 
 var (
 	_ bstore.Blockstore = (*Store)(nil)
@@ -85,16 +82,15 @@ type Record struct {
 
 // Stat summarises what the store holds.
 type Stat struct {
-	Blocks   int   // number of blocks
-	Bytes    int64 // sum of block sizes
-	DiskLSM  int64 // bytes Badger uses for its LSM tree
-	DiskVLog int64 // bytes Badger uses for its value log
+	Blocks int   // number of blocks
+	Bytes  int64 // sum of block sizes
+	Disk   int64 // bytes allocated on disk: Badger's files and the block files
 }
 
 // GCResult reports what a GC pass did.
 type GCResult struct {
 	Kept, Removed int
-	FreedBytes    int64 // block bytes deleted (disk space follows as the value log is rewritten)
+	FreedBytes    int64 // block bytes deleted
 }
 
 // VerifyResult reports what a verify pass found.
@@ -104,13 +100,14 @@ type VerifyResult struct {
 	Dropped int
 }
 
-// Open opens (or creates) the store in dir.
+// Open opens (or creates) the store in dir: Badger in dir/index, blocks of
+// fileThreshold bytes or more in dir/files.
 func Open(dir string, o Options) (*Store, error) {
 	logger := o.Logger
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	opts := badger.DefaultOptions(dir).
+	opts := badger.DefaultOptions(filepath.Join(dir, "index")).
 		WithInMemory(o.InMemory).
 		WithLogger(badgerLogger{logger}).
 		WithSyncWrites(false). // Sync is called at commit points
@@ -125,22 +122,34 @@ func Open(dir string, o Options) (*Store, error) {
 		WithNumLevelZeroTablesStall(8).
 		WithNumCompactors(2).
 		WithDetectConflicts(false)
+	s := &Store{log: logger}
 	if o.InMemory {
-		// No value log in memory: every value must fit under the
-		// threshold, so raise it to Badger's maximum (1 MiB, the size of
-		// a full leaf).
-		opts = opts.WithDir("").WithValueDir("").WithValueThreshold(1 << 20)
+		// With no value log, in-memory Badger keeps values only below
+		// 1 MiB; bigger blocks are split in two (values.go).
+		opts = opts.WithDir("").WithValueDir("").WithValueThreshold(maxInline + 1)
+	} else {
+		files, err := openFileDir(filepath.Join(dir, "files"), o.SyncFiles)
+		if err != nil {
+			return nil, fmt.Errorf("open block store %s: %w", dir, err)
+		}
+		s.files = files
 	}
 	db, err := badger.Open(opts)
 	if err != nil {
+		s.files.close()
 		return nil, fmt.Errorf("open block store %s: %w", dir, err)
 	}
-	return &Store{db: db, dir: dir, log: logger, split: o.InMemory}, nil
+	s.db = db
+	return s, nil
 }
 
 // Close flushes and closes the database.
 func (s *Store) Close() error {
-	if err := s.db.Close(); err != nil {
+	err := s.db.Close()
+	if ferr := s.files.close(); err == nil {
+		err = ferr
+	}
+	if err != nil {
 		return fmt.Errorf("close block store: %w", err)
 	}
 	return nil
@@ -149,70 +158,15 @@ func (s *Store) Close() error {
 // Sync makes every write so far durable. Call it at commit points (end of
 // an import or a download), not per block.
 func (s *Store) Sync() error {
+	// Block files first: an index entry must never be durable before the
+	// bytes it points to.
+	if err := s.files.sync(); err != nil {
+		return fmt.Errorf("sync block store: %w", err)
+	}
 	if err := s.db.Sync(); err != nil {
 		return fmt.Errorf("sync block store: %w", err)
 	}
 	return nil
-}
-
-func blockKey(h mh.Multihash) []byte { return key(prefixBlock, h) }
-func tailKey(h mh.Multihash) []byte  { return key(prefixTail, h) }
-
-func key(prefix string, h mh.Multihash) []byte {
-	k := make([]byte, 0, len(prefix)+len(h))
-	return append(append(k, prefix...), h...)
-}
-
-// value calls fn with the whole block behind item, joining split halves.
-func value(txn *badger.Txn, item *badger.Item, fn func([]byte) error) error {
-	if item.UserMeta()&splitMeta == 0 {
-		return item.Value(fn)
-	}
-	head, err := item.ValueCopy(nil)
-	if err != nil {
-		return err
-	}
-	tail, err := txn.Get(tailKey(item.Key()[len(prefixBlock):]))
-	if err != nil {
-		return err
-	}
-	return tail.Value(func(t []byte) error { return fn(append(head, t...)) })
-}
-
-// valueSize is the size of the block behind item.
-func valueSize(txn *badger.Txn, item *badger.Item) (int64, error) {
-	n := item.ValueSize()
-	if item.UserMeta()&splitMeta != 0 {
-		tail, err := txn.Get(tailKey(item.Key()[len(prefixBlock):]))
-		if err != nil {
-			return 0, err
-		}
-		n += tail.ValueSize()
-	}
-	return n, nil
-}
-
-// setBlock queues one block in a write batch.
-func (s *Store) setBlock(wb *badger.WriteBatch, h mh.Multihash, data []byte) error {
-	if !s.split || len(data) <= maxInline {
-		return wb.Set(blockKey(h), data)
-	}
-	if err := wb.SetEntry(badger.NewEntry(blockKey(h), data[:maxInline]).WithMeta(splitMeta)); err != nil {
-		return err
-	}
-	return wb.Set(tailKey(h), data[maxInline:])
-}
-
-// deleteBlock removes a block (and its tail, if split).
-func (s *Store) deleteBlock(h mh.Multihash) error {
-	return s.db.Update(func(txn *badger.Txn) error {
-		if s.split {
-			if err := txn.Delete(tailKey(h)); err != nil {
-				return err
-			}
-		}
-		return txn.Delete(blockKey(h))
-	})
 }
 
 // Has reports whether the block is stored.
@@ -238,7 +192,7 @@ func (s *Store) View(_ context.Context, c cid.Cid, fn func([]byte) error) error 
 		if err != nil {
 			return err
 		}
-		return value(txn, item, fn)
+		return s.value(txn, item, fn)
 	})
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return ipld.ErrNotFound{Cid: c}
@@ -267,7 +221,7 @@ func (s *Store) GetSize(_ context.Context, c cid.Cid) (int, error) {
 		if err != nil {
 			return err
 		}
-		n, err := valueSize(txn, item)
+		n, err := s.valueSize(txn, item)
 		size = int(n)
 		return err
 	})
@@ -368,7 +322,7 @@ func (s *Store) Stat(context.Context) (Stat, error) {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefixBlock)})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
-			n, err := valueSize(txn, it.Item())
+			n, err := s.valueSize(txn, it.Item())
 			if err != nil {
 				return err
 			}
@@ -377,7 +331,7 @@ func (s *Store) Stat(context.Context) (Stat, error) {
 		}
 		return nil
 	})
-	st.DiskLSM, st.DiskVLog = s.diskUsage()
+	st.Disk = s.diskUsage()
 	if err != nil {
 		return st, fmt.Errorf("stat: %w", err)
 	}
@@ -473,30 +427,4 @@ func (b badgerLogger) Infof(f string, a ...any) {
 }
 func (b badgerLogger) Debugf(f string, a ...any) {
 	b.l.Debug(fmt.Sprintf(f, a...), "component", "badger")
-}
-
-// diskUsage sums the sizes of Badger's files now (db.Size is refreshed
-// only once a minute).
-func (s *Store) diskUsage() (lsm, vlog int64) {
-	if s.split { // in memory
-		return s.db.Size()
-	}
-	ents, _ := os.ReadDir(s.dir)
-	for _, e := range ents {
-		info, err := e.Info()
-		if err != nil {
-			continue
-		}
-		n := info.Size()
-		if st, ok := info.Sys().(*syscall.Stat_t); ok {
-			n = st.Blocks * 512 // value log files are sparse: count what is allocated
-		}
-		switch filepath.Ext(e.Name()) {
-		case ".vlog":
-			vlog += n
-		case ".sst":
-			lsm += n
-		}
-	}
-	return lsm, vlog
 }

@@ -2,8 +2,12 @@ package blockstore
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 
 	"github.com/dgraph-io/badger/v4"
 	dag "github.com/ipfs/boxo/ipld/merkledag"
@@ -51,6 +55,9 @@ func (s *Store) GC(ctx context.Context) (GCResult, error) {
 		res.FreedBytes += int64(size)
 	}
 	if err := s.Sync(); err != nil {
+		return res, fmt.Errorf("gc: %w", err)
+	}
+	if err := s.sweepFiles(ctx); err != nil {
 		return res, fmt.Errorf("gc: %w", err)
 	}
 	if err := s.reclaim(); err != nil {
@@ -138,12 +145,12 @@ func (s *Store) Verify(ctx context.Context, drop bool) (VerifyResult, error) {
 				continue
 			}
 			ok := false
-			err = value(txn, it.Item(), func(v []byte) error {
+			err = s.value(txn, it.Item(), func(v []byte) error {
 				got, err := mh.Sum(v, dec.Code, dec.Length)
 				ok = err == nil && string(got) == string(h)
 				return nil
 			})
-			if err != nil {
+			if err != nil && !errors.Is(err, errCorrupt) {
 				return err
 			}
 			res.Checked++
@@ -168,4 +175,29 @@ func (s *Store) Verify(ctx context.Context, drop bool) (VerifyResult, error) {
 		}
 	}
 	return res, nil
+}
+
+// sweepFiles removes block files that have no index entry: what a crash
+// between writing a file and committing its entry leaves behind.
+func (s *Store) sweepFiles(ctx context.Context) error {
+	if s.files == nil {
+		return nil
+	}
+	return filepath.WalkDir(s.files.dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		h, err := hex.DecodeString(d.Name())
+		if err != nil {
+			return nil // not ours
+		}
+		ok, err := s.Has(ctx, cid.NewCidV1(cid.Raw, h))
+		if err != nil || ok {
+			return err
+		}
+		return os.Remove(p)
+	})
 }

@@ -44,7 +44,7 @@ func runStatus(ctx context.Context, e *env, o *opts, args []string) error {
 	fmt.Fprintf(e.stdout, "repo:    %s\n", node.Dir())
 	fmt.Fprintf(e.stdout, "blocks:  %d\n", st.Blocks)
 	fmt.Fprintf(e.stdout, "bytes:   %s (%d)\n", humanize.IBytes(uint64(st.Bytes)), st.Bytes)
-	fmt.Fprintf(e.stdout, "on disk: %s\n", humanize.IBytes(uint64(st.DiskLSM+st.DiskVLog)))
+	fmt.Fprintf(e.stdout, "on disk: %s\n", humanize.IBytes(uint64(st.Disk)))
 	fmt.Fprintf(e.stdout, "shared:  %d\n", shared)
 	fmt.Fprintf(e.stdout, "fetched: %d\n", kept)
 	return nil

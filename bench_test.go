@@ -1,0 +1,44 @@
+package pollen_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/pollen-p2p/pollen"
+	"github.com/pollen-p2p/pollen/internal/testdata"
+)
+
+// BenchmarkAdd1GiB imports a 1 GiB file into a fresh repo per iteration
+// (b.SetBytes makes -bench print MB/s). bench/add compares it with Kubo.
+func BenchmarkAdd1GiB(b *testing.B) {
+	src := os.Getenv("POLLEN_BENCH_FILE")
+	if src == "" {
+		src = filepath.Join(b.TempDir(), "1g.bin")
+		if err := testdata.WriteFile(src, 7, 1<<30); err != nil {
+			b.Fatal(err)
+		}
+	}
+	info, err := os.Stat(src)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(info.Size())
+	for i := 0; b.Loop(); i++ {
+		b.StopTimer()
+		repo := filepath.Join(b.TempDir(), "repo")
+		node, err := pollen.Open(repo, pollen.Config{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if _, err := node.Add(context.Background(), src, pollen.AddOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		node.Close()
+		os.RemoveAll(repo)
+		b.StartTimer()
+	}
+}
