@@ -29,10 +29,10 @@ const (
 	prefixTail  = "t/" // + multihash bytes → second half of a split block (in-memory stores only)
 )
 
-// Badger tuning: keys, records and blocks under fileThreshold live in the
-// LSM tree; bigger blocks live in files of their own (see values.go).
+// Badger tuning: keys, records and blocks under packThreshold live in the
+// LSM tree; bigger blocks live in pack files (see values.go).
 const (
-	valueThreshold   = fileThreshold + 1 // so no value ever goes to Badger's value log
+	valueThreshold   = packThreshold + 1 // so no value ever goes to Badger's value log
 	valueLogFileSize = 64 << 20
 	memTableSize     = 16 << 20 // keys and small values only; keeps RSS low
 )
@@ -55,7 +55,7 @@ type Options struct {
 type Store struct {
 	db    *badger.DB
 	log   *slog.Logger
-	files *fileDir // nil in memory
+	packs *packDir // nil in memory
 }
 
 var (
@@ -101,7 +101,7 @@ type VerifyResult struct {
 }
 
 // Open opens (or creates) the store in dir: Badger in dir/index, blocks of
-// fileThreshold bytes or more in dir/files.
+// packThreshold bytes or more in dir/packs.
 func Open(dir string, o Options) (*Store, error) {
 	logger := o.Logger
 	if logger == nil {
@@ -128,15 +128,15 @@ func Open(dir string, o Options) (*Store, error) {
 		// 1 MiB; bigger blocks are split in two (values.go).
 		opts = opts.WithDir("").WithValueDir("").WithValueThreshold(maxInline + 1)
 	} else {
-		files, err := openFileDir(filepath.Join(dir, "files"), o.SyncFiles)
+		packs, err := openPackDir(filepath.Join(dir, "packs"), o.SyncFiles)
 		if err != nil {
 			return nil, fmt.Errorf("open block store %s: %w", dir, err)
 		}
-		s.files = files
+		s.packs = packs
 	}
 	db, err := badger.Open(opts)
 	if err != nil {
-		s.files.close()
+		s.packs.close()
 		return nil, fmt.Errorf("open block store %s: %w", dir, err)
 	}
 	s.db = db
@@ -146,7 +146,7 @@ func Open(dir string, o Options) (*Store, error) {
 // Close flushes and closes the database.
 func (s *Store) Close() error {
 	err := s.db.Close()
-	if ferr := s.files.close(); err == nil {
+	if ferr := s.packs.close(); err == nil {
 		err = ferr
 	}
 	if err != nil {
@@ -160,7 +160,7 @@ func (s *Store) Close() error {
 func (s *Store) Sync() error {
 	// Block files first: an index entry must never be durable before the
 	// bytes it points to.
-	if err := s.files.sync(); err != nil {
+	if err := s.packs.sync(); err != nil {
 		return fmt.Errorf("sync block store: %w", err)
 	}
 	if err := s.db.Sync(); err != nil {
@@ -260,12 +260,15 @@ func (s *Store) PutMany(_ context.Context, bs []blocks.Block) error {
 	}
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
-	for _, b := range missing {
-		if err := s.setBlock(wb, b.Cid().Hash(), b.RawData()); err != nil {
-			// Badger's message can carry the whole value; keep its first line.
-			msg, _, _ := strings.Cut(err.Error(), "\n")
-			return fmt.Errorf("put %s (%d bytes): %s", b.Cid(), len(b.RawData()), msg)
-		}
+	hs := make([]mh.Multihash, len(missing))
+	data := make([][]byte, len(missing))
+	for i, b := range missing {
+		hs[i], data[i] = b.Cid().Hash(), b.RawData()
+	}
+	if err := s.setBlocks(wb, hs, data); err != nil {
+		// Badger's message can carry a whole value; keep its first line.
+		msg, _, _ := strings.Cut(err.Error(), "\n")
+		return fmt.Errorf("put blocks: %s", msg)
 	}
 	if err := wb.Flush(); err != nil {
 		return fmt.Errorf("put blocks: %w", err)

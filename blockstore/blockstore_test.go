@@ -1,8 +1,8 @@
 package blockstore_test
 
 import (
+	"bytes"
 	"context"
-	"encoding/hex"
 	"os"
 	"path/filepath"
 	"testing"
@@ -136,24 +136,25 @@ func TestOnDiskPathInError(t *testing.T) {
 	}
 }
 
-func TestVerifyFindsDamagedBlockFiles(t *testing.T) {
+func TestVerifyFindsDamagedPacks(t *testing.T) {
 	dir := t.TempDir()
 	s := open(t, dir, false)
-	truncated := storetest.Block(1, 1<<20)
-	missing := storetest.Block(2, 1<<20)
-	s.PutMany(ctx, []blocks.Block{truncated, missing})
-	file := func(b blocks.Block) string {
-		h := b.Cid().Hash()
-		return filepath.Join(dir, "files", hex.EncodeToString(h[len(h)-1:]), hex.EncodeToString(h))
+	flipped := storetest.Block(1, 1<<20)
+	cut := storetest.Block(2, 1<<20)
+	s.PutMany(ctx, []blocks.Block{flipped, cut})
+	packs, _ := filepath.Glob(filepath.Join(dir, "packs", "*.pack"))
+	if len(packs) != 1 {
+		t.Fatalf("packs: %v", packs)
 	}
-	if err := os.Truncate(file(truncated), 1000); err != nil {
+	f, err := os.OpenFile(packs[0], os.O_RDWR, 0)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Remove(file(missing)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Get(ctx, truncated.Cid()); err == nil {
-		t.Error("Get of a truncated block file succeeded")
+	f.WriteAt([]byte("X"), 1000) // one byte of the first block
+	f.Truncate(1<<20 + 1000)     // most of the second
+	f.Close()
+	if _, err := s.Get(ctx, cut.Cid()); err == nil {
+		t.Error("Get of a block cut off its pack succeeded")
 	}
 	res, err := s.Verify(ctx, true)
 	if err != nil {
@@ -162,21 +163,48 @@ func TestVerifyFindsDamagedBlockFiles(t *testing.T) {
 	if len(res.Corrupt) != 2 || res.Dropped != 2 {
 		t.Errorf("verify --drop = %+v, want 2 corrupt, 2 dropped", res)
 	}
-	if ok, _ := s.Has(ctx, truncated.Cid()); ok {
+	if ok, _ := s.Has(ctx, cut.Cid()); ok {
 		t.Error("damaged block still indexed after drop")
 	}
 }
 
-func TestGCRemovesStrayFiles(t *testing.T) {
+func TestGCCompactsPacks(t *testing.T) {
 	dir := t.TempDir()
 	s := open(t, dir, false)
-	stray := filepath.Join(dir, "files", "ab", hex.EncodeToString(storetest.Block(3, 10).Cid().Hash()))
-	os.MkdirAll(filepath.Dir(stray), 0o755)
-	os.WriteFile(stray, []byte("left by a crash"), 0o644)
-	if _, err := s.GC(ctx); err != nil {
+	var all []blocks.Block
+	for i := range 300 { // more than one pack
+		all = append(all, storetest.Block(i, 1<<20))
+	}
+	if err := s.PutMany(ctx, all); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(stray); !os.IsNotExist(err) {
-		t.Errorf("stray block file survived GC: %v", err)
+	// Keep every tenth block, each its own root.
+	for i := 0; i < len(all); i += 10 {
+		s.PutRecord(blockstore.Record{Root: all[i].Cid(), Kind: blockstore.KindPin})
+	}
+	before, _ := s.Stat(ctx)
+	res, err := s.GC(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Kept != 30 || res.Removed != 270 {
+		t.Errorf("GC kept %d removed %d, want 30 and 270", res.Kept, res.Removed)
+	}
+	after, _ := s.Stat(ctx)
+	t.Logf("on disk: %d MiB before, %d MiB after", before.Disk>>20, after.Disk>>20)
+	if after.Disk > 60<<20 {
+		t.Errorf("store takes %d MiB on disk after GC, want about 30", after.Disk>>20)
+	}
+	for i := 0; i < len(all); i += 10 {
+		got, err := s.Get(ctx, all[i].Cid())
+		if err != nil || !bytes.Equal(got.RawData(), all[i].RawData()) {
+			t.Fatalf("kept block %d after GC: %v", i, err)
+		}
+	}
+	// And once more after a reopen, as the next command would see it.
+	s.Close()
+	s = open(t, dir, false)
+	if v, err := s.Verify(ctx, false); err != nil || len(v.Corrupt) != 0 || v.Checked != 30 {
+		t.Errorf("verify after GC and reopen = %+v, %v", v, err)
 	}
 }

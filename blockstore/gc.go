@@ -2,10 +2,8 @@ package blockstore
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -16,9 +14,10 @@ import (
 	mh "github.com/multiformats/go-multihash"
 )
 
-// GC deletes every block that no share or pin record reaches, then
-// rewrites the value log so the disk space comes back. Blocks of a
-// record whose DAG is incomplete are kept as far as they are reachable.
+// GC deletes every block that no share or pin record reaches, then gives
+// the disk space back: packs that are mostly dead are rewritten, and
+// Badger compacts the small blocks away. Blocks of a record whose DAG is
+// incomplete are kept as far as they are reachable.
 func (s *Store) GC(ctx context.Context) (GCResult, error) {
 	var res GCResult
 	recs, err := s.Records()
@@ -57,7 +56,7 @@ func (s *Store) GC(ctx context.Context) (GCResult, error) {
 	if err := s.Sync(); err != nil {
 		return res, fmt.Errorf("gc: %w", err)
 	}
-	if err := s.sweepFiles(ctx); err != nil {
+	if err := s.compactPacks(ctx); err != nil {
 		return res, fmt.Errorf("gc: %w", err)
 	}
 	if err := s.reclaim(); err != nil {
@@ -177,27 +176,112 @@ func (s *Store) Verify(ctx context.Context, drop bool) (VerifyResult, error) {
 	return res, nil
 }
 
-// sweepFiles removes block files that have no index entry: what a crash
-// between writing a file and committing its entry leaves behind.
-func (s *Store) sweepFiles(ctx context.Context) error {
-	if s.files == nil {
+// compactPacks deletes packs no index entry points into and rewrites
+// those that are more than half dead, so the disk space comes back. Bytes
+// a crash left without an index entry count as dead too.
+func (s *Store) compactPacks(ctx context.Context) error {
+	p := s.packs
+	if p == nil {
 		return nil
 	}
-	return filepath.WalkDir(s.files.dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
+	p.gc.Lock()
+	defer p.gc.Unlock()
+	// Seal the current pack, so that every pack on disk may be rewritten.
+	p.mu.Lock()
+	var err error
+	if p.curSize > 0 {
+		err = p.rotate()
+	}
+	cur := p.curID
+	p.mu.Unlock()
+	if err != nil {
+		return err
+	}
+
+	live := map[uint64]int64{}
+	if err := s.eachPacked(func(_ []byte, l loc) error {
+		live[l.pack] += l.size
+		return ctx.Err()
+	}); err != nil {
+		return err
+	}
+	ids, err := p.ids()
+	if err != nil {
+		return err
+	}
+	move := map[uint64]bool{}
+	var drop []uint64
+	for _, id := range ids {
+		if id == cur {
+			continue
 		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		h, err := hex.DecodeString(d.Name())
+		fi, err := os.Stat(filepath.Join(p.dir, packName(id)))
 		if err != nil {
-			return nil // not ours
-		}
-		ok, err := s.Has(ctx, cid.NewCidV1(cid.Raw, h))
-		if err != nil || ok {
 			return err
 		}
-		return os.Remove(p)
+		switch {
+		case live[id] == 0:
+			drop = append(drop, id)
+		case live[id]*2 < fi.Size():
+			move[id] = true
+			drop = append(drop, id)
+		}
+	}
+	if len(move) > 0 {
+		wb := s.db.NewWriteBatch()
+		defer wb.Cancel()
+		err := s.eachPacked(func(k []byte, l loc) error {
+			if !move[l.pack] {
+				return nil
+			}
+			data, err := p.readAt(l)
+			if err != nil {
+				return nil // damaged: leave it for verify to report
+			}
+			locs, err := p.append([][]byte{data})
+			if err != nil {
+				return err
+			}
+			return wb.SetEntry(badger.NewEntry(k, locs[0].encode()).WithMeta(metaPacked))
+		})
+		if err != nil {
+			return err
+		}
+		if err := wb.Flush(); err != nil {
+			return err
+		}
+	}
+	// The moved blocks must be durable in their new place before the old
+	// packs go.
+	if err := s.Sync(); err != nil {
+		return err
+	}
+	for _, id := range drop {
+		if err := p.remove(id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// eachPacked calls fn with the key and location of every packed block.
+func (s *Store) eachPacked(fn func(key []byte, l loc) error) error {
+	return s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefixBlock)})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			item := it.Item()
+			if item.UserMeta() != metaPacked {
+				continue
+			}
+			l, err := decodeLoc(item)
+			if err != nil {
+				continue
+			}
+			if err := fn(item.KeyCopy(nil), l); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }

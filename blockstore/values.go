@@ -2,18 +2,20 @@ package blockstore
 
 import (
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sync/atomic"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/dgraph-io/badger/v4"
 	mh "github.com/multiformats/go-multihash"
-	"golang.org/x/sys/unix"
 )
 
 // Where a block's bytes are kept, told by its index entry's UserMeta.
@@ -21,15 +23,18 @@ import (
 // Badger v4 writes its value log through mmap: measured here, 1 GiB of
 // 1 MiB values took 2.5-3.2 s to write (page faults on a fresh mapping
 // plus two copies) against 0.6 s with write(2), and every page written
-// stays in the process's RSS. So Badger keeps the index, the records and
-// the small blocks, and blocks of fileThreshold bytes or more (the 1 MiB
-// leaves) go to files of their own, as Kubo's flatfs keeps them.
+// stays in the process's RSS. A file per block, as Kubo's flatfs does it,
+// costs about 1 ms of kernel time per file created on this machine's disk.
+// So Badger keeps the index, the records and the small blocks, and blocks
+// of packThreshold bytes or more (the 1 MiB leaves) are appended with
+// write(2) to pack files; GC rewrites packs that are mostly dead.
 const (
 	metaInline = 0 // the value is the block
 	metaSplit  = 1 // in memory: the value is the head, prefixTail holds the rest
-	metaFile   = 2 // the value is the block size (uvarint); the bytes are in a file
+	metaPacked = 2 // the value is pack id, offset, size (uvarints); the bytes are in the pack
 
-	fileThreshold = 64 << 10  // blocks this big or bigger live in files
+	packThreshold = 64 << 10  // blocks this big or bigger go to packs
+	maxPackSize   = 256 << 20 // a pack is sealed past this size; GC works a pack at a time
 	maxInline     = 1<<20 - 1 // the biggest value in-memory Badger accepts
 )
 
@@ -43,15 +48,45 @@ func key(prefix string, h mh.Multihash) []byte {
 
 func keyHash(item *badger.Item) mh.Multihash { return mh.Multihash(item.Key()[len(prefixBlock):]) }
 
+// loc is where a packed block lives.
+type loc struct {
+	pack uint64
+	off  int64
+	size int64
+}
+
+func (l loc) encode() []byte {
+	b := binary.AppendUvarint(nil, l.pack)
+	b = binary.AppendUvarint(b, uint64(l.off))
+	return binary.AppendUvarint(b, uint64(l.size))
+}
+
+func decodeLoc(item *badger.Item) (loc, error) {
+	var l loc
+	err := item.Value(func(v []byte) error {
+		var vals [3]uint64
+		for i := range vals {
+			n, k := binary.Uvarint(v)
+			if k <= 0 {
+				return fmt.Errorf("%w: bad pack location in index", errCorrupt)
+			}
+			vals[i], v = n, v[k:]
+		}
+		l = loc{pack: vals[0], off: int64(vals[1]), size: int64(vals[2])}
+		return nil
+	})
+	return l, err
+}
+
 // value calls fn with the whole block behind item.
 func (s *Store) value(txn *badger.Txn, item *badger.Item, fn func([]byte) error) error {
 	switch item.UserMeta() {
-	case metaFile:
-		size, err := fileSize(item)
+	case metaPacked:
+		l, err := decodeLoc(item)
 		if err != nil {
 			return err
 		}
-		data, err := s.files.read(keyHash(item), size)
+		data, err := s.packs.read(l)
 		if err != nil {
 			return err
 		}
@@ -74,8 +109,9 @@ func (s *Store) value(txn *badger.Txn, item *badger.Item, fn func([]byte) error)
 // valueSize is the size of the block behind item.
 func (s *Store) valueSize(txn *badger.Txn, item *badger.Item) (int64, error) {
 	switch item.UserMeta() {
-	case metaFile:
-		return fileSize(item)
+	case metaPacked:
+		l, err := decodeLoc(item)
+		return l.size, err
 	case metaSplit:
 		tail, err := txn.Get(tailKey(keyHash(item)))
 		if err != nil {
@@ -87,62 +123,62 @@ func (s *Store) valueSize(txn *badger.Txn, item *badger.Item) (int64, error) {
 	}
 }
 
-func fileSize(item *badger.Item) (int64, error) {
-	var size uint64
-	err := item.Value(func(v []byte) error {
-		n, k := binary.Uvarint(v)
-		if k <= 0 {
-			return errors.New("bad size in index")
+// setBlocks stores blocks whose keys are not yet in the index: big ones
+// appended to the current pack in one go, then every index entry (and the
+// small blocks themselves) in one write batch. The pack bytes come first,
+// so a crash in between leaves only dead bytes in a pack, which GC drops.
+func (s *Store) setBlocks(wb *badger.WriteBatch, hs []mh.Multihash, data [][]byte) error {
+	var big [][]byte
+	for _, d := range data {
+		if s.packs != nil && len(d) >= packThreshold {
+			big = append(big, d)
 		}
-		size = n
-		return nil
-	})
-	return int64(size), err
-}
-
-// setBlock stores one block: a big one in its file at once, its index
-// entry (or a small block itself) in the write batch.
-func (s *Store) setBlock(wb *badger.WriteBatch, h mh.Multihash, data []byte) error {
-	switch {
-	case s.files != nil && len(data) >= fileThreshold:
-		if err := s.files.write(h, data); err != nil {
-			return err
-		}
-		return wb.SetEntry(badger.NewEntry(blockKey(h), binary.AppendUvarint(nil, uint64(len(data)))).WithMeta(metaFile))
-	case s.files == nil && len(data) > maxInline:
-		if err := wb.SetEntry(badger.NewEntry(blockKey(h), data[:maxInline]).WithMeta(metaSplit)); err != nil {
-			return err
-		}
-		return wb.Set(tailKey(h), data[maxInline:])
-	default:
-		return wb.Set(blockKey(h), data)
 	}
+	locs, err := s.packs.append(big)
+	if err != nil {
+		return err
+	}
+	for i, d := range data {
+		h := hs[i]
+		switch {
+		case s.packs != nil && len(d) >= packThreshold:
+			err = wb.SetEntry(badger.NewEntry(blockKey(h), locs[0].encode()).WithMeta(metaPacked))
+			locs = locs[1:]
+		case s.packs == nil && len(d) > maxInline:
+			if err = wb.SetEntry(badger.NewEntry(blockKey(h), d[:maxInline]).WithMeta(metaSplit)); err == nil {
+				err = wb.Set(tailKey(h), d[maxInline:])
+			}
+		default:
+			err = wb.Set(blockKey(h), d)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// deleteBlock removes a block's index entry, then its file or tail.
+// deleteBlock removes a block's index entry (and tail, if split). A packed
+// block's bytes stay dead in its pack until GC rewrites the pack.
 func (s *Store) deleteBlock(h mh.Multihash) error {
-	err := s.db.Update(func(txn *badger.Txn) error {
-		if s.files == nil {
+	return s.db.Update(func(txn *badger.Txn) error {
+		if s.packs == nil {
 			if err := txn.Delete(tailKey(h)); err != nil {
 				return err
 			}
 		}
 		return txn.Delete(blockKey(h))
 	})
-	if err != nil || s.files == nil {
-		return err
-	}
-	return s.files.remove(h)
 }
 
 // diskUsage is what the store occupies on disk now.
 func (s *Store) diskUsage() int64 {
-	if s.files == nil {
+	if s.packs == nil {
 		lsm, vlog := s.db.Size()
 		return lsm + vlog
 	}
 	var n int64
-	filepath.WalkDir(filepath.Dir(s.files.dir), func(_ string, d fs.DirEntry, err error) error {
+	filepath.WalkDir(filepath.Dir(s.packs.dir), func(_ string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return nil
 		}
@@ -158,78 +194,191 @@ func (s *Store) diskUsage() int64 {
 	return n
 }
 
-// fileDir holds big blocks, one file each, in 256 subfolders named by the
-// last byte of the multihash.
-type fileDir struct {
+var errCorrupt = errors.New("block damaged on disk")
+
+// packDir holds the pack files NNNNNNNN.pack: big blocks one after the
+// other, appended by one writer at a time and read with pread.
+type packDir struct {
 	dir     string
-	root    *os.File    // for syncfs
-	dirty   atomic.Bool // files written since the last sync
-	durable bool        // sync flushes the files (Options.SyncFiles)
+	durable bool // sync flushes the current pack (Options.SyncFiles)
+
+	mu      sync.Mutex // guards the fields below
+	cur     *os.File   // pack being appended to
+	curID   uint64
+	curSize int64
+	dirty   bool
+	readers map[uint64]*os.File
+
+	// gc is held for reading by every read and for writing while GC moves
+	// blocks out of packs and deletes them.
+	gc sync.RWMutex
 }
 
-func openFileDir(dir string, durable bool) (*fileDir, error) {
+func packName(id uint64) string { return fmt.Sprintf("%08d.pack", id) }
+
+func openPackDir(dir string, durable bool) (*packDir, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	root, err := os.Open(dir)
+	p := &packDir{dir: dir, durable: durable, readers: map[uint64]*os.File{}}
+	ids, err := p.ids()
 	if err != nil {
 		return nil, err
 	}
-	return &fileDir{dir: dir, root: root, durable: durable}, nil
+	id := uint64(1)
+	if len(ids) > 0 {
+		id = ids[len(ids)-1] // keep appending to the newest pack
+	}
+	return p, p.openCurrent(id)
 }
 
-func (f *fileDir) path(h mh.Multihash) string {
-	return filepath.Join(f.dir, hex.EncodeToString(h[len(h)-1:]), hex.EncodeToString(h))
-}
-
-// write puts data in h's file. The index entry is written after it, so a
-// crash in between leaves only a stray file, which GC removes.
-func (f *fileDir) write(h mh.Multihash, data []byte) error {
-	p := f.path(h)
-	err := os.WriteFile(p, data, 0o644)
-	if errors.Is(err, fs.ErrNotExist) {
-		if err = os.MkdirAll(filepath.Dir(p), 0o755); err == nil {
-			err = os.WriteFile(p, data, 0o644)
+// ids lists the pack ids on disk in order.
+func (p *packDir) ids() ([]uint64, error) {
+	ents, err := os.ReadDir(p.dir)
+	if err != nil {
+		return nil, err
+	}
+	var ids []uint64
+	for _, e := range ents {
+		if n, ok := strings.CutSuffix(e.Name(), ".pack"); ok {
+			if id, err := strconv.ParseUint(n, 10, 64); err == nil {
+				ids = append(ids, id)
+			}
 		}
 	}
-	f.dirty.Store(true)
-	return err
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	return ids, nil
 }
 
-// read returns h's bytes; a missing or short file is reported as corrupt.
-func (f *fileDir) read(h mh.Multihash, size int64) ([]byte, error) {
-	data, err := os.ReadFile(f.path(h))
+// openCurrent makes pack id the one appended to. Called with mu held or
+// before the store is shared.
+func (p *packDir) openCurrent(id uint64) error {
+	f, err := os.OpenFile(filepath.Join(p.dir, packName(id)), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	size, err := f.Seek(0, io.SeekEnd)
+	if err != nil {
+		f.Close()
+		return err
+	}
+	if p.cur != nil {
+		if err := p.cur.Close(); err != nil {
+			return err
+		}
+	}
+	p.cur, p.curID, p.curSize = f, id, size
+	return nil
+}
+
+// append writes blocks to the current pack, sealing it and starting the
+// next when it is full, and returns where each went.
+func (p *packDir) append(data [][]byte) ([]loc, error) {
+	if len(data) == 0 {
+		return nil, nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	locs := make([]loc, 0, len(data))
+	for _, d := range data {
+		if p.curSize > 0 && p.curSize+int64(len(d)) > maxPackSize {
+			if err := p.rotate(); err != nil {
+				return nil, err
+			}
+		}
+		if _, err := p.cur.WriteAt(d, p.curSize); err != nil {
+			return nil, err
+		}
+		locs = append(locs, loc{pack: p.curID, off: p.curSize, size: int64(len(d))})
+		p.curSize += int64(len(d))
+		p.dirty = true
+	}
+	return locs, nil
+}
+
+// rotate seals the current pack and starts a new one. Called with mu held.
+func (p *packDir) rotate() error {
+	if p.durable && p.dirty {
+		if err := p.cur.Sync(); err != nil {
+			return err
+		}
+		p.dirty = false
+	}
+	return p.openCurrent(p.curID + 1)
+}
+
+// read returns the bytes at l; a missing or short pack is reported as
+// corrupt.
+func (p *packDir) read(l loc) ([]byte, error) {
+	p.gc.RLock()
+	defer p.gc.RUnlock()
+	return p.readAt(l)
+}
+
+// readAt is read for callers that hold gc already.
+func (p *packDir) readAt(l loc) ([]byte, error) {
+	f, err := p.reader(l.pack)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errCorrupt, err)
 	}
-	if int64(len(data)) != size {
-		return nil, fmt.Errorf("%w: file has %d bytes, index says %d", errCorrupt, len(data), size)
+	buf := make([]byte, l.size)
+	if _, err := f.ReadAt(buf, l.off); err != nil {
+		return nil, fmt.Errorf("%w: pack %d at %d: %v", errCorrupt, l.pack, l.off, err)
 	}
-	return data, nil
+	return buf, nil
 }
 
-var errCorrupt = errors.New("block file damaged")
+func (p *packDir) reader(id uint64) (*os.File, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if f, ok := p.readers[id]; ok {
+		return f, nil
+	}
+	f, err := os.Open(filepath.Join(p.dir, packName(id)))
+	if err != nil {
+		return nil, err
+	}
+	p.readers[id] = f
+	return f, nil
+}
 
-func (f *fileDir) remove(h mh.Multihash) error {
-	err := os.Remove(f.path(h))
+// remove deletes a pack nothing points into any more. Called with gc held.
+func (p *packDir) remove(id uint64) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if f, ok := p.readers[id]; ok {
+		f.Close()
+		delete(p.readers, id)
+	}
+	err := os.Remove(filepath.Join(p.dir, packName(id)))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	return err
 }
 
-// sync makes the files written so far durable with one syncfs(2) rather
-// than an fsync per block.
-func (f *fileDir) sync() error {
-	if f == nil || !f.durable || !f.dirty.Swap(false) {
+// sync flushes the current pack to disk when SyncFiles is on.
+func (p *packDir) sync() error {
+	if p == nil || !p.durable {
 		return nil
 	}
-	return unix.Syncfs(int(f.root.Fd()))
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.dirty {
+		return nil
+	}
+	p.dirty = false
+	return p.cur.Sync()
 }
 
-func (f *fileDir) close() error {
-	if f == nil {
+func (p *packDir) close() error {
+	if p == nil {
 		return nil
 	}
-	return f.root.Close()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, f := range p.readers {
+		f.Close()
+	}
+	return p.cur.Close()
 }

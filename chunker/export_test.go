@@ -16,14 +16,10 @@ import (
 	ipld "github.com/ipfs/go-ipld-format"
 
 	"github.com/pollen-p2p/pollen/chunker"
-	"github.com/pollen-p2p/pollen/internal/testdata"
 )
 
 func TestRoundTrip(t *testing.T) {
-	src := filepath.Join(t.TempDir(), "mixed")
-	if err := testdata.MixedFolder(src); err != nil {
-		t.Fatal(err)
-	}
+	src := mixed(t)
 	bs := memStore()
 	res, err := chunker.Import(context.Background(), bs, src, chunker.ImportOptions{Hidden: true})
 	if err != nil {

@@ -16,6 +16,22 @@ import (
 	"github.com/pollen-p2p/pollen/internal/testdata"
 )
 
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testdata.RemoveShared()
+	os.Exit(code)
+}
+
+// mixed returns the shared mixed test folder (read-only).
+func mixed(t *testing.T) string {
+	t.Helper()
+	dir, err := testdata.SharedMixed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 func memStore() bstore.Blockstore {
 	return bstore.NewBlockstore(dssync.MutexWrap(ds.NewMapDatastore()))
 }
@@ -44,10 +60,7 @@ const (
 )
 
 func TestImportMatchesKubo(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "mixed")
-	if err := testdata.MixedFolder(dir); err != nil {
-		t.Fatal(err)
-	}
+	dir := mixed(t)
 	for name, want := range kuboMixed {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(dir, name)
@@ -66,10 +79,7 @@ func TestImportMatchesKubo(t *testing.T) {
 }
 
 func TestImportHiddenSkippedAndCounted(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "mixed")
-	if err := testdata.MixedFolder(dir); err != nil {
-		t.Fatal(err)
-	}
+	dir := mixed(t)
 	res, err := chunker.Import(context.Background(), memStore(), dir, chunker.ImportOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -79,6 +79,11 @@ func (im *importer) skip(name string) bool {
 func (im *importer) scan(path string, info fs.FileInfo) (int64, error) {
 	switch {
 	case info.Mode().IsRegular():
+		f, err := os.Open(path) // unreadable files fail here, before anything is stored
+		if err != nil {
+			return 0, fmt.Errorf("add %s: %w", path, unwrapPathErr(err))
+		}
+		f.Close()
 		return info.Size(), nil
 	case info.IsDir():
 		ents, err := os.ReadDir(path)

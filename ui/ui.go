@@ -14,8 +14,11 @@ import (
 // Create it with NewBar and call Done when the work ends.
 type Bar interface {
 	Progress(done, total int64)
-	// Done finishes the display: the full bar, or the last line.
+	// Done finishes the display after success: the full bar, or the last line.
 	Done()
+	// Abort ends the display after a failure, leaving the line clear for
+	// the error.
+	Abort()
 }
 
 // NewBar returns a progress display for the verb ("add", "get") on w:
@@ -57,6 +60,15 @@ func (b *termBar) Progress(done, total int64) {
 		b.bar.ChangeMax64(total)
 	}
 	b.bar.Set64(done)
+}
+
+func (b *termBar) Abort() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.bar != nil {
+		b.bar.Exit()
+		fmt.Fprintln(b.w)
+	}
 }
 
 func (b *termBar) Done() {
@@ -108,6 +120,8 @@ func (b *lineBar) line() {
 	}
 	fmt.Fprintf(b.w, "%s: %s of %s (%.0f%%%s)\n", b.verb, humanize.IBytes(uint64(b.done)), humanize.IBytes(uint64(b.total)), pct, rate)
 }
+
+func (b *lineBar) Abort() {}
 
 func (b *lineBar) Done() {
 	b.mu.Lock()

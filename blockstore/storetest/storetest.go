@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 
 	bstore "github.com/ipfs/boxo/blockstore"
@@ -31,6 +32,7 @@ func Run(t *testing.T, open func(t *testing.T) bstore.Blockstore) {
 		{"PutTwiceKeepsOne", testPutTwice},
 		{"BigBlock", testBigBlock},
 		{"View", testView},
+		{"Concurrent", testConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -183,4 +185,29 @@ func testView(t *testing.T, bs bstore.Blockstore) {
 	if !ipld.IsNotFound(err) && !errors.Is(err, ipld.ErrNotFound{}) {
 		t.Errorf("View of a missing block = %v", err)
 	}
+}
+
+// testConcurrent puts and reads from several goroutines at once, as the
+// exchange does; run it under -race.
+func testConcurrent(t *testing.T, bs bstore.Blockstore) {
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 8 {
+				b := Block(1000+g*100+i, 100<<10)
+				if err := bs.PutMany(ctx, []blocks.Block{b, Block(i, 10)}); err != nil {
+					t.Error(err)
+					return
+				}
+				got, err := bs.Get(ctx, b.Cid())
+				if err != nil || !bytes.Equal(got.RawData(), b.RawData()) {
+					t.Errorf("read back %s: %v", b.Cid(), err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }

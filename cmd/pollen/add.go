@@ -44,7 +44,7 @@ func runAdd(ctx context.Context, e *env, o *opts, args []string) error {
 		}
 		res, err := node.Add(ctx, path, pollen.AddOptions{Hidden: o.hidden, Progress: prog})
 		if bar != nil {
-			bar.Done()
+			finish(bar, err)
 		}
 		if err != nil {
 			return err
@@ -67,4 +67,13 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// finish ends a progress display the way the work ended.
+func finish(bar ui.Bar, err error) {
+	if err != nil {
+		bar.Abort()
+	} else {
+		bar.Done()
+	}
 }

@@ -46,7 +46,7 @@ func runGet(ctx context.Context, e *env, o *opts, args []string) error {
 	defer node.Close()
 	bar := ui.NewBar(e.stderr, "get", e.terminal)
 	res, err := node.Get(ctx, root, o.out, pollen.GetOptions{Force: o.force, Progress: bar})
-	bar.Done()
+	finish(bar, err)
 	if err != nil {
 		return err
 	}

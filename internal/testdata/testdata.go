@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"sync"
 )
 
 // MiB is one mebibyte.
@@ -83,4 +84,33 @@ func MixedFolder(root string) error {
 		}
 	}
 	return nil
+}
+
+var shared struct {
+	sync.Once
+	dir string
+	err error
+}
+
+// SharedMixed writes MixedFolder once per test binary, in a temporary
+// folder, and returns its path. Callers must not change it; a TestMain
+// calls RemoveShared at the end.
+func SharedMixed() (string, error) {
+	shared.Do(func() {
+		d, err := os.MkdirTemp("", "pollen-mixed-")
+		if err != nil {
+			shared.err = err
+			return
+		}
+		shared.dir = filepath.Join(d, "mixed")
+		shared.err = MixedFolder(shared.dir)
+	})
+	return shared.dir, shared.err
+}
+
+// RemoveShared deletes what SharedMixed wrote.
+func RemoveShared() {
+	if shared.dir != "" {
+		os.RemoveAll(filepath.Dir(shared.dir))
+	}
 }
