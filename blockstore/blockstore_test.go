@@ -33,11 +33,6 @@ func TestConformanceOnDisk(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) bstore.Blockstore { return open(t, t.TempDir(), false) })
 }
 
-func TestConformanceBoxoReference(t *testing.T) {
-	// The suite itself is checked against boxo's own store.
-	storetest.Run(t, func(t *testing.T) bstore.Blockstore { return memStore() })
-}
-
 var ctx = context.Background()
 
 func TestRecordsSurviveReopen(t *testing.T) {

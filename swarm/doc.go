@@ -1,4 +1,9 @@
-// Package swarm runs pollen's libp2p host: identity, transports, security,
-// resource limits and discovery. It imports no other pollen package. The
-// network comes with pollen's peers issue.
+// Package swarm runs pollen's libp2p host: a persisted Ed25519 identity,
+// TCP and QUIC listeners, TLS (then Noise) and yamux, explicit resource
+// limits and a connection manager, mDNS on the LAN, a Kademlia DHT for the
+// wide network, and NAT port mapping, AutoNAT, hole punching and the relay
+// client. It also reads and writes tickets: one copyable string with a
+// root CID and the addresses of a peer that has it.
+//
+// The package imports no other pollen package.
 package swarm

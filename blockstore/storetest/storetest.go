@@ -33,6 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) bstore.Blockstore) {
 		{"BigBlock", testBigBlock},
 		{"View", testView},
 		{"Concurrent", testConcurrent},
+		{"FixedBlocks", testFixedBlocks},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -210,4 +211,20 @@ func testConcurrent(t *testing.T, bs bstore.Blockstore) {
 		}()
 	}
 	wg.Wait()
+}
+
+// testFixedBlocks: the empty block and identity CIDs are there without
+// ever being put, since their CID fixes their bytes.
+func testFixedBlocks(t *testing.T, bs bstore.Blockstore) {
+	empty, _ := cid.V1Builder{Codec: cid.Raw, MhType: mh.SHA2_256}.Sum(nil)
+	id, _ := cid.V1Builder{Codec: cid.Raw, MhType: mh.IDENTITY}.Sum([]byte("tiny"))
+	for c, want := range map[cid.Cid]string{empty: "", id: "tiny"} {
+		if ok, err := bs.Has(ctx, c); !ok || err != nil {
+			t.Errorf("Has(%s) = %v, %v", c, ok, err)
+		}
+		b, err := bs.Get(ctx, c)
+		if err != nil || string(b.RawData()) != want {
+			t.Errorf("Get(%s) = %v, %v; want %q", c, b, err, want)
+		}
+	}
 }

@@ -1,0 +1,273 @@
+package swarm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	dht "github.com/libp2p/go-libp2p-kad-dht"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/routing"
+	"github.com/libp2p/go-libp2p/p2p/discovery/mdns"
+	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
+	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
+	noise "github.com/libp2p/go-libp2p/p2p/security/noise"
+	libp2ptls "github.com/libp2p/go-libp2p/p2p/security/tls"
+	ma "github.com/multiformats/go-multiaddr"
+)
+
+// DefaultPort is where pollen listens unless told otherwise (TCP and
+// QUIC), so a firewall can be opened for it. When it is taken, pollen
+// listens on a free port instead.
+const DefaultPort = 4011
+
+// mdnsService is the mDNS service name pollen announces and looks for.
+const mdnsService = "_pollen-discovery._udp"
+
+// Limits of the connection manager: trim back to low when above high.
+const (
+	connLow  = 100
+	connHigh = 400
+)
+
+// Config configures New. The zero value listens on DefaultPort on every
+// interface with an ephemeral identity, runs mDNS and joins the public
+// IPFS DHT.
+type Config struct {
+	// Identity is the node's key (see LoadIdentity); nil makes a new one.
+	Identity crypto.PrivKey
+	// Listen overrides the listen addresses.
+	Listen []ma.Multiaddr
+	// Offline switches off the DHT and NAT port mapping: only peers dialled
+	// directly (tickets, --from) or found by mDNS are used.
+	Offline bool
+	// NoMDNS switches off LAN discovery.
+	NoMDNS bool
+	// Bootstrap peers for the DHT; nil means the public IPFS bootstrap
+	// peers. When set, the DHT runs in server mode and accepts private and
+	// loopback addresses: a private DHT among the given peers.
+	Bootstrap []peer.AddrInfo
+	// Logger receives diagnostics; nil discards them.
+	Logger *slog.Logger
+}
+
+// Swarm is a running libp2p host with its discovery services.
+type Swarm struct {
+	Host host.Host
+	// Routing finds and announces providers; nil when offline.
+	Routing routing.Routing
+
+	log    *slog.Logger
+	dht    *dht.IpfsDHT
+	mdns   mdns.Service
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// DefaultListen returns the addresses used when Config.Listen is empty.
+func DefaultListen() []ma.Multiaddr {
+	var out []ma.Multiaddr
+	for _, s := range []string{
+		"/ip4/0.0.0.0/tcp/%d", "/ip4/0.0.0.0/udp/%d/quic-v1",
+		"/ip6/::/tcp/%d", "/ip6/::/udp/%d/quic-v1",
+	} {
+		out = append(out, ma.StringCast(fmt.Sprintf(s, DefaultPort)))
+	}
+	return out
+}
+
+// New starts the host and its discovery.
+func New(cfg Config) (*Swarm, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	opts := []libp2p.Option{
+		libp2p.NoListenAddrs, // listened on below, one address at a time
+		// TLS first: it is the faster handshake and what Kubo prefers.
+		libp2p.Security(libp2ptls.ID, libp2ptls.New),
+		libp2p.Security(noise.ID, noise.New),
+		libp2p.DefaultTransports,
+		libp2p.DefaultMuxers,
+		libp2p.EnableRelay(),
+		libp2p.EnableHolePunching(),
+		libp2p.EnableNATService(),
+		libp2p.UserAgent("pollen"),
+	}
+	if cfg.Identity != nil {
+		opts = append(opts, libp2p.Identity(cfg.Identity))
+	}
+	if !cfg.Offline {
+		opts = append(opts, libp2p.NATPortMap())
+	}
+	rm, err := resourceManager()
+	if err != nil {
+		return nil, fmt.Errorf("swarm: %w", err)
+	}
+	cm, err := connmgr.NewConnManager(connLow, connHigh, connmgr.WithGracePeriod(time.Minute))
+	if err != nil {
+		return nil, fmt.Errorf("swarm: %w", err)
+	}
+	opts = append(opts, libp2p.ResourceManager(rm), libp2p.ConnectionManager(cm))
+	h, err := libp2p.New(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("swarm: %w", err)
+	}
+	s := &Swarm{Host: h, log: cfg.Logger}
+	if err := s.listen(cfg.Listen); err != nil {
+		h.Close()
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	if !cfg.Offline {
+		if err := s.startDHT(ctx, cfg.Bootstrap); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	if !cfg.NoMDNS {
+		s.mdns = mdns.NewMdnsService(h, mdnsService, (*mdnsNotifee)(s))
+		if err := s.mdns.Start(); err != nil {
+			s.log.Warn("mDNS discovery off", "err", err)
+			s.mdns = nil
+		}
+	}
+	return s, nil
+}
+
+// listen opens each address; one on DefaultPort that is taken falls back
+// to a free port. It fails only when nothing could be opened.
+func (s *Swarm) listen(addrs []ma.Multiaddr) error {
+	if len(addrs) == 0 {
+		addrs = DefaultListen()
+	}
+	var errs []error
+	for _, a := range addrs {
+		err := s.Host.Network().Listen(a)
+		if err != nil && strings.Contains(a.String(), fmt.Sprintf("/%d", DefaultPort)) {
+			free := ma.StringCast(strings.Replace(a.String(), fmt.Sprintf("/%d", DefaultPort), "/0", 1))
+			s.log.Info("default port taken, using a free one", "addr", a, "err", err)
+			err = s.Host.Network().Listen(free)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("listen on %s: %w", a, err))
+		}
+	}
+	if len(errs) == len(addrs) {
+		return fmt.Errorf("swarm: %w", errors.Join(errs...))
+	}
+	for _, err := range errs {
+		s.log.Warn("not listening", "err", err)
+	}
+	return nil
+}
+
+func (s *Swarm) startDHT(ctx context.Context, bootstrap []peer.AddrInfo) error {
+	opts := []dht.Option{dht.Mode(dht.ModeAuto)}
+	if bootstrap == nil {
+		opts = append(opts, dht.BootstrapPeers(dht.GetDefaultBootstrapPeerAddrInfos()...))
+	} else {
+		opts = append(opts,
+			dht.BootstrapPeers(bootstrap...),
+			dht.Mode(dht.ModeServer),
+			dht.QueryFilter(dht.PrivateQueryFilter),
+			dht.RoutingTableFilter(dht.PrivateRoutingTableFilter),
+			dht.AddressFilter(nil),
+		)
+	}
+	d, err := dht.New(s.Host, opts...)
+	if err != nil {
+		return fmt.Errorf("swarm: DHT: %w", err)
+	}
+	s.dht, s.Routing = d, d
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		for _, p := range bootstrap {
+			cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			if err := s.Host.Connect(cctx, p); err != nil {
+				s.log.Debug("bootstrap peer unreachable", "peer", p.ID, "err", err)
+			}
+			cancel()
+		}
+		if err := d.Bootstrap(ctx); err != nil {
+			s.log.Debug("DHT bootstrap", "err", err)
+		}
+	}()
+	return nil
+}
+
+// resourceManager scales go-libp2p's default limits to this machine and
+// says so explicitly, rather than relying on the implicit defaults.
+func resourceManager() (network.ResourceManager, error) {
+	scaling := rcmgr.DefaultLimits
+	libp2p.SetDefaultServiceLimits(&scaling)
+	limits := scaling.AutoScale()
+	return rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(limits))
+}
+
+// Addrs returns the node's dialable addresses, each ending in /p2p/ID.
+func (s *Swarm) Addrs() []ma.Multiaddr {
+	info := peer.AddrInfo{ID: s.Host.ID(), Addrs: s.Host.Addrs()}
+	out, _ := peer.AddrInfoToP2pAddrs(&info)
+	return out
+}
+
+// AddrInfo is this node's ID and addresses, as a ticket carries them.
+func (s *Swarm) AddrInfo() peer.AddrInfo {
+	return peer.AddrInfo{ID: s.Host.ID(), Addrs: s.Host.Addrs()}
+}
+
+// Connect dials p (each of its addresses), within ctx.
+func (s *Swarm) Connect(ctx context.Context, p peer.AddrInfo) error {
+	if p.ID == s.Host.ID() {
+		return nil
+	}
+	if err := s.Host.Connect(ctx, p); err != nil {
+		return fmt.Errorf("connect to %s: %w", p.ID, err)
+	}
+	return nil
+}
+
+// Close stops discovery and the host.
+func (s *Swarm) Close() error {
+	if s.cancel != nil {
+		s.cancel()
+	}
+	if s.mdns != nil {
+		s.mdns.Close()
+	}
+	var err error
+	if s.dht != nil {
+		err = s.dht.Close()
+	}
+	s.wg.Wait()
+	if herr := s.Host.Close(); err == nil {
+		err = herr
+	}
+	return err
+}
+
+// mdnsNotifee connects to the pollen peers mDNS finds on the LAN.
+type mdnsNotifee Swarm
+
+func (n *mdnsNotifee) HandlePeerFound(p peer.AddrInfo) {
+	s := (*Swarm)(n)
+	if p.ID == s.Host.ID() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.Host.Connect(ctx, p); err != nil {
+		s.log.Debug("mDNS peer unreachable", "peer", p.ID, "err", err)
+	}
+}
