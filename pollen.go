@@ -15,8 +15,13 @@ import (
 	"github.com/ipfs/go-cid"
 	ipld "github.com/ipfs/go-ipld-format"
 
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+
 	"github.com/pollen-p2p/pollen/blockstore"
 	"github.com/pollen-p2p/pollen/chunker"
+	"github.com/pollen-p2p/pollen/exchange"
+	"github.com/pollen-p2p/pollen/swarm"
 )
 
 // Re-exported so that callers of this package need no other pollen import.
@@ -50,19 +55,34 @@ var (
 	ErrExists     = chunker.ErrExists
 )
 
-// Config configures Open. The zero value works.
+// Config configures Open. The zero value works: the network, when
+// started, listens on swarm.DefaultPort, runs mDNS and joins the public
+// IPFS DHT.
 type Config struct {
 	// Logger receives diagnostics; nil discards them.
 	Logger *slog.Logger
+	// Listen overrides the listen addresses.
+	Listen []ma.Multiaddr
+	// Offline switches off the DHT and NAT port mapping.
+	Offline bool
+	// NoMDNS switches off LAN discovery.
+	NoMDNS bool
+	// Bootstrap overrides the DHT bootstrap peers (see swarm.Config).
+	Bootstrap []peer.AddrInfo
 }
 
 // Node is an open pollen repository.
 type Node struct {
 	dir    string
+	cfg    Config
 	log    *slog.Logger
 	store  *blockstore.Store
 	dag    ipld.DAGService
 	unlock func() error
+
+	// Set by StartNetwork.
+	swarm *swarm.Swarm
+	ex    *exchange.Exchange
 }
 
 // Open opens the repository in dir, creating it if needed, and locks it
@@ -85,6 +105,7 @@ func Open(dir string, cfg Config) (*Node, error) {
 	}
 	return &Node{
 		dir:    dir,
+		cfg:    cfg,
 		log:    cfg.Logger,
 		store:  st,
 		dag:    dag.NewDAGService(blockservice.New(st, nil)),
@@ -95,9 +116,15 @@ func Open(dir string, cfg Config) (*Node, error) {
 // Dir is the repository folder.
 func (n *Node) Dir() string { return n.dir }
 
-// Close flushes the store and releases the repository.
+// Close stops the network, flushes the store and releases the repository.
 func (n *Node) Close() error {
-	err := n.store.Close()
+	var err error
+	if n.swarm != nil {
+		err = errors.Join(n.ex.Close(), n.swarm.Close())
+	}
+	if serr := n.store.Close(); err == nil {
+		err = serr
+	}
 	if uerr := n.unlock(); err == nil {
 		err = uerr
 	}
@@ -127,7 +154,12 @@ func (n *Node) Add(ctx context.Context, path string, o AddOptions) (AddResult, e
 type GetOptions struct {
 	Name     string   // name to write under dir; default: the record's name, else the CID
 	Force    bool     // replace existing files
-	Progress Progress // nil for none
+	Progress Progress // export progress; nil for none
+
+	// With the network started:
+	From  []peer.AddrInfo     // peers to dial first (a ticket's, --from)
+	Stall time.Duration       // give up when no block arrives for this long; 0: never
+	Fetch func(FetchProgress) // transfer progress; nil for none
 }
 
 // Get writes the DAG under root to dir/name and keeps its blocks (a pin
@@ -137,7 +169,14 @@ func (n *Node) Get(ctx context.Context, root cid.Cid, dir string, o GetOptions) 
 	if name == "" {
 		name = n.nameOf(root)
 	}
-	if err := n.ensureLocal(ctx, root); err != nil {
+	if err := chunker.CheckName(name); err != nil {
+		return GetResult{}, fmt.Errorf("get %s: %w", root, err)
+	}
+	if n.swarm != nil {
+		if err := n.fetch(ctx, root, o); err != nil {
+			return GetResult{}, err
+		}
+	} else if err := n.ensureLocal(ctx, root); err != nil {
 		return GetResult{}, err
 	}
 	res, err := chunker.Export(ctx, n.dag, root, dir, name, chunker.ExportOptions{Force: o.Force, Progress: o.Progress})
@@ -150,7 +189,14 @@ func (n *Node) Get(ctx context.Context, root cid.Cid, dir string, o GetOptions) 
 			return res, fmt.Errorf("get %s: %w", root, err)
 		}
 	}
+	n.provide(root)
 	return res, nil
+}
+
+// Complete reports, with ErrNotLocal, whether a block of root's DAG is
+// missing from the store.
+func (n *Node) Complete(ctx context.Context, root cid.Cid) error {
+	return n.ensureLocal(ctx, root)
 }
 
 // ensureLocal walks the DAG under root and fails with ErrNotLocal naming

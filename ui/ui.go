@@ -14,6 +14,8 @@ import (
 // Create it with NewBar and call Done when the work ends.
 type Bar interface {
 	Progress(done, total int64)
+	// SetPeers tells how many peers are sending.
+	SetPeers(n int)
 	// Done finishes the display after success: the full bar, or the last line.
 	Done()
 	// Abort ends the display after a failure, leaving the line clear for
@@ -32,10 +34,30 @@ func NewBar(w io.Writer, verb string, terminal bool) Bar {
 }
 
 type termBar struct {
-	mu   sync.Mutex
-	w    io.Writer
-	verb string
-	bar  *progressbar.ProgressBar
+	mu    sync.Mutex
+	w     io.Writer
+	verb  string
+	peers int
+	bar   *progressbar.ProgressBar
+}
+
+func (b *termBar) SetPeers(n int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if n == b.peers {
+		return
+	}
+	b.peers = n
+	if b.bar != nil {
+		b.bar.Describe(b.describe())
+	}
+}
+
+func (b *termBar) describe() string {
+	if b.peers == 0 {
+		return b.verb
+	}
+	return fmt.Sprintf("%s from %d %s", b.verb, b.peers, map[bool]string{true: "peer", false: "peers"}[b.peers == 1])
 }
 
 func (b *termBar) Progress(done, total int64) {
@@ -44,7 +66,7 @@ func (b *termBar) Progress(done, total int64) {
 	if b.bar == nil {
 		b.bar = progressbar.NewOptions64(total,
 			progressbar.OptionSetWriter(b.w),
-			progressbar.OptionSetDescription(b.verb),
+			progressbar.OptionSetDescription(b.describe()),
 			progressbar.OptionShowBytes(true),
 			progressbar.OptionShowTotalBytes(true),
 			progressbar.OptionUseIECUnits(true),
@@ -87,7 +109,14 @@ type lineBar struct {
 	start, last time.Time
 	quarter     int64
 	done, total int64
+	peers       int
 	printed     bool
+}
+
+func (b *lineBar) SetPeers(n int) {
+	b.mu.Lock()
+	b.peers = n
+	b.mu.Unlock()
 }
 
 const lineEvery = 5 * time.Second
@@ -118,7 +147,11 @@ func (b *lineBar) line() {
 	if b.total > 0 {
 		pct = float64(b.done) * 100 / float64(b.total)
 	}
-	fmt.Fprintf(b.w, "%s: %s of %s (%.0f%%%s)\n", b.verb, humanize.IBytes(uint64(b.done)), humanize.IBytes(uint64(b.total)), pct, rate)
+	from := ""
+	if b.peers > 0 {
+		from = fmt.Sprintf(", from %d %s", b.peers, map[bool]string{true: "peer", false: "peers"}[b.peers == 1])
+	}
+	fmt.Fprintf(b.w, "%s: %s of %s (%.0f%%%s%s)\n", b.verb, humanize.IBytes(uint64(b.done)), humanize.IBytes(uint64(b.total)), pct, rate, from)
 }
 
 func (b *lineBar) Abort() {}

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/pollen-p2p/pollen"
 	"github.com/pollen-p2p/pollen/internal/testdata"
@@ -150,7 +151,7 @@ func TestAddGetRoundTrip(t *testing.T) {
 		t.Errorf("ls shows:\n%s", ls.stdout)
 	}
 	st := run(t, repo, "status").ok(t)
-	for _, want := range []string{"repo:    " + repo, "blocks:  5441", "shared:  1"} {
+	for _, want := range []string{"repo:    " + repo, "blocks:  5440", "shared:  1"} {
 		if !strings.Contains(st.stdout, want) {
 			t.Errorf("status lacks %q:\n%s", want, st.stdout)
 		}
@@ -232,7 +233,7 @@ func TestGCAndVerify(t *testing.T) {
 	if du := diskUsage(t, repo); du > 8<<20 {
 		t.Errorf("repo still takes %d bytes after gc", du)
 	}
-	run(t, repo, "get", big, "-o", t.TempDir()).fails(t, "not in the local store")
+	run(t, repo, "get", big, "-o", t.TempDir(), "--offline", "--no-mdns", "--timeout", "1s").fails(t, "no peer has it")
 	if c := run(t, repo, "cat", kept).ok(t); c.stdout != "keep me" {
 		t.Errorf("cat of the kept file = %q", c.stdout)
 	}
@@ -253,11 +254,16 @@ func TestBadInput(t *testing.T) {
 	repo := t.TempDir()
 	run(t, repo, "add", "/no/such/path").fails(t, "add /no/such/path: no such file or directory")
 	r := run(t, repo, "get", "not-a-cid")
-	r.fails(t, `"not-a-cid" is not a valid CID`)
+	r.fails(t, `"not-a-cid" is neither a ticket nor a valid CID`)
 	if r.code != 2 {
 		t.Errorf("invalid CID exit code %d, want 2", r.code)
 	}
-	run(t, repo, "get", "bafkreiedreox72c4gpsszc2olakmsl5wuo4um4uzeactrjv2xkuliuwype").fails(t, "not in the local store")
+	start := time.Now()
+	run(t, repo, "get", "bafkreiedreox72c4gpsszc2olakmsl5wuo4um4uzeactrjv2xkuliuwype", "--offline", "--no-mdns", "--timeout", "2s").
+		fails(t, "no peer has it: nothing arrived for 2s (none of it here); 0 connected peers; DHT off")
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("get of content nobody has took %s", d)
+	}
 	run(t, repo, "frobnicate").fails(t, `unknown command "frobnicate"`)
 	run(t, repo, "add").fails(t, "no PATH given")
 	run(t, repo, "get", "--bogus").fails(t, "flag provided but not defined: -bogus")

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/dustin/go-humanize"
 	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pollen-p2p/pollen"
 	"github.com/pollen-p2p/pollen/ui"
@@ -16,16 +19,26 @@ import (
 func init() {
 	register(&command{
 		name:    "get",
-		args:    "CID [-o DIR] [--force]",
-		summary: "write a file or folder out of the store into DIR",
+		args:    "CID|TICKET [-o DIR] [--from MULTIADDR]... [--seed] [--force]",
+		summary: "fetch a file or folder by ticket or CID and write it into DIR",
 		help: `The content is written to DIR/NAME, where NAME is the name it was shared
-under (or the CID). Each file is written under a temporary name and renamed
-when complete. Existing files are never replaced without --force, names
-that could leave DIR are refused, and nothing is written through a symlink.
-The blocks are kept, so this node serves them on.`,
+under (or the CID). Blocks already in the store are used as they are; the
+rest come from the ticket's peer, the --from peers (any IPFS node), peers
+on the LAN and the DHT, from all of them at once. An interrupted get fetches
+only what is still missing when run again.
+
+Each file is written under a temporary name and renamed when complete.
+Existing files are never replaced without --force, names that could leave
+DIR are refused, and nothing is written through a symlink. The blocks are
+kept, so this node serves them on (now with --seed, or later with 'pollen
+seed' or 'pollen share').`,
 		flags: func(fs *flag.FlagSet, o *opts) {
 			fs.StringVar(&o.out, "o", ".", "folder to write into")
 			fs.BoolVar(&o.force, "force", false, "replace existing files")
+			fs.Var(&o.from, "from", "dial this peer first, /ip4/.../p2p/ID (repeatable)")
+			fs.BoolVar(&o.seed, "seed", false, "keep serving after the download, until Ctrl-C")
+			fs.DurationVar(&o.timeout, "timeout", time.Minute, "give up when no block arrives for this long")
+			netFlags(fs, o)
 		},
 		run: runGet,
 	})
@@ -33,25 +46,66 @@ The blocks are kept, so this node serves them on.`,
 
 func runGet(ctx context.Context, e *env, o *opts, args []string) error {
 	if len(args) != 1 {
-		return usagef("get: want exactly one CID, got %d arguments", len(args))
+		return usagef("get: want exactly one CID or ticket, got %d arguments", len(args))
 	}
-	root, err := parseCID(args[0])
+	root, gopts, err := parseRef(args[0])
 	if err != nil {
 		return err
 	}
+	for _, s := range o.from {
+		p, err := peer.AddrInfoFromString(s)
+		if err != nil {
+			return usagef("--from %q is not a peer multiaddr (/ip4/.../p2p/ID): %v", s, err)
+		}
+		gopts.From = append(gopts.From, *p)
+	}
+	gopts.Force, gopts.Stall = o.force, o.timeout
 	node, err := openNode(o)
 	if err != nil {
 		return err
 	}
 	defer node.Close()
+	if err := node.Complete(ctx, root); errors.Is(err, pollen.ErrNotLocal) || o.seed {
+		if err := node.StartNetwork(); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+
 	bar := ui.NewBar(e.stderr, "get", e.terminal)
-	res, err := node.Get(ctx, root, o.out, pollen.GetOptions{Force: o.force, Progress: bar})
+	gopts.Fetch = func(p pollen.FetchProgress) {
+		bar.SetPeers(len(p.Peers))
+		bar.Progress(p.Done, p.Total)
+	}
+	res, err := node.Get(ctx, root, o.out, gopts)
 	finish(bar, err)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "saved %s (%d %s, %s)\n", res.Path, res.Files, plural(res.Files, "file", "files"), humanize.IBytes(uint64(res.Size)))
+	if o.seed {
+		serve(ctx, e, node)
+	}
 	return nil
+}
+
+// parseRef reads a ticket or a bare CID.
+func parseRef(s string) (cid.Cid, pollen.GetOptions, error) {
+	var o pollen.GetOptions
+	if strings.HasPrefix(s, "pollen1") {
+		t, err := pollen.ParseTicket(s)
+		if err != nil {
+			return cid.Undef, o, usagef("%v", err)
+		}
+		o.Name = t.Name
+		if len(t.Peer.Addrs) > 0 {
+			o.From = append(o.From, t.Peer)
+		}
+		return t.Root, o, nil
+	}
+	c, err := parseCID(s)
+	return c, o, err
 }
 
 // parseCID reads a CID the user typed, with an error that says what is wrong.
@@ -62,7 +116,7 @@ func parseCID(s string) (cid.Cid, error) {
 		for errors.Unwrap(err) != nil {
 			err = errors.Unwrap(err)
 		}
-		return cid.Undef, usagef("%q is not a valid CID: %v", s, err)
+		return cid.Undef, usagef("%q is neither a ticket nor a valid CID: %v", s, err)
 	}
 	return c, nil
 }

@@ -15,7 +15,11 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+	"time"
 
+	"github.com/dustin/go-humanize"
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
 	"golang.org/x/term"
 
 	"github.com/pollen-p2p/pollen"
@@ -50,6 +54,30 @@ type opts struct {
 	out    string
 	force  bool
 	drop   bool
+
+	// network
+	listen    list
+	bootstrap list
+	from      list
+	offline   bool
+	noMDNS    bool
+	seed      bool
+	timeout   time.Duration
+	wait      time.Duration
+}
+
+// list is a repeatable string flag.
+type list []string
+
+func (l *list) String() string     { return strings.Join(*l, ",") }
+func (l *list) Set(v string) error { *l = append(*l, v); return nil }
+
+// netFlags registers the flags of the commands that go online.
+func netFlags(fs *flag.FlagSet, o *opts) {
+	fs.Var(&o.listen, "listen", "listen on this multiaddr instead of the defaults (repeatable)")
+	fs.BoolVar(&o.offline, "offline", false, "no DHT and no NAT port mapping: only direct dials and the LAN")
+	fs.BoolVar(&o.noMDNS, "no-mdns", false, "do not look for peers on the LAN")
+	fs.Var(&o.bootstrap, "bootstrap", "DHT bootstrap peer multiaddr instead of the public IPFS ones (repeatable)")
 }
 
 // env is what a command may touch of the outside world.
@@ -169,7 +197,55 @@ func openNode(o *opts) (*pollen.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	return pollen.Open(dir, pollen.Config{})
+	cfg := pollen.Config{Offline: o.offline, NoMDNS: o.noMDNS}
+	for _, s := range o.listen {
+		a, err := ma.NewMultiaddr(s)
+		if err != nil {
+			return nil, usagef("--listen %q is not a multiaddr: %v", s, err)
+		}
+		cfg.Listen = append(cfg.Listen, a)
+	}
+	for _, s := range o.bootstrap {
+		p, err := peer.AddrInfoFromString(s)
+		if err != nil {
+			return nil, usagef("--bootstrap %q is not a peer multiaddr (/ip4/.../p2p/ID): %v", s, err)
+		}
+		cfg.Bootstrap = append(cfg.Bootstrap, *p)
+	}
+	return pollen.Open(dir, cfg)
+}
+
+// openOnline opens the repo and starts the network.
+func openOnline(o *opts) (*pollen.Node, error) {
+	node, err := openNode(o)
+	if err != nil {
+		return nil, err
+	}
+	if err := node.StartNetwork(); err != nil {
+		node.Close()
+		return nil, err
+	}
+	return node, nil
+}
+
+// serve prints where the node can be reached and serves until ctx ends
+// (Ctrl-C), then says what it sent.
+func serve(ctx context.Context, e *env, node *pollen.Node) {
+	fmt.Fprintf(e.stdout, "peer    %s\n", node.ID())
+	for _, a := range node.Addrs() {
+		fmt.Fprintf(e.stdout, "address %s\n", a)
+	}
+	fmt.Fprintln(e.stderr, "serving; press Ctrl-C to stop")
+	<-ctx.Done()
+	var sent int64
+	peers := 0
+	for _, st := range node.Traffic() {
+		if st.Sent > 0 {
+			sent += st.Sent
+			peers++
+		}
+	}
+	fmt.Fprintf(e.stderr, "stopped; sent %s (%d bytes) to %d %s\n", humanize.IBytes(uint64(sent)), sent, peers, plural(peers, "peer", "peers"))
 }
 
 func printUsage(w io.Writer) {

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+
+	"github.com/pollen-p2p/pollen"
+	"github.com/pollen-p2p/pollen/ui"
+)
+
+func init() {
+	register(&command{
+		name:    "share",
+		args:    "[--hidden] [--listen MULTIADDR]... PATH...",
+		summary: "add files or folders, print their CIDs and tickets, and serve until Ctrl-C",
+		help: `Each PATH is added as 'pollen add' does and recorded as a share. Then pollen
+prints, each on a line of its own, the CID and ticket of every PATH and the
+node's dialable addresses, and serves every stored block until interrupted.
+Give the ticket to whoever should fetch it: 'pollen get TICKET'.`,
+		flags: func(fs *flag.FlagSet, o *opts) {
+			fs.BoolVar(&o.hidden, "hidden", false, `include files and folders whose names start with "."`)
+			netFlags(fs, o)
+		},
+		run: runShare,
+	})
+}
+
+func runShare(ctx context.Context, e *env, o *opts, args []string) error {
+	if len(args) == 0 {
+		return usagef("share: no PATH given")
+	}
+	node, err := openOnline(o)
+	if err != nil {
+		return err
+	}
+	defer node.Close()
+	for _, path := range args {
+		bar := ui.NewBar(e.stderr, "add "+path, e.terminal)
+		res, err := node.Share(ctx, path, pollen.AddOptions{Hidden: o.hidden, Progress: bar})
+		finish(bar, err)
+		if err != nil {
+			return err
+		}
+		if res.SkippedHidden > 0 {
+			fmt.Fprintf(e.stderr, "skipped %d hidden %s in %s (use --hidden to include them)\n",
+				res.SkippedHidden, plural(res.SkippedHidden, "entry", "entries"), path)
+		}
+		fmt.Fprintf(e.stdout, "CID     %s\n", res.Root)
+		fmt.Fprintf(e.stdout, "ticket  %s\n", node.Ticket(res.Root))
+	}
+	serve(ctx, e, node)
+	return nil
+}

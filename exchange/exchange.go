@@ -1,0 +1,416 @@
+package exchange
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ipfs/boxo/bitswap"
+	bsmsg "github.com/ipfs/boxo/bitswap/message"
+	bsnet "github.com/ipfs/boxo/bitswap/network/bsnet"
+	bstore "github.com/ipfs/boxo/blockstore"
+	dag "github.com/ipfs/boxo/ipld/merkledag"
+	blocks "github.com/ipfs/go-block-format"
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/routing"
+)
+
+// Bitswap tuning for throughput (the defaults suit a node serving many
+// small requests, not bulk transfer between a few peers).
+const (
+	maxOutstandingBytesPerPeer = 32 << 20 // default 1 MiB: one leaf in flight per peer
+	taskWorkers                = 16       // default 8
+	targetMessageSize          = 4 << 20  // default 16 KiB: several leaves per message
+	providerSearchDelay        = time.Second
+	fetchBatch                 = 2048 // CIDs asked of the session at once
+)
+
+// Config configures New. The zero value works: no content routing.
+type Config struct {
+	// Routing finds providers when connected peers lack a block, and
+	// announces roots; nil for neither.
+	Routing routing.ContentRouting
+	// Logger receives diagnostics; nil discards them.
+	Logger *slog.Logger
+}
+
+// Exchange is Bitswap (client and server) on a host, over a store.
+type Exchange struct {
+	bs      *bitswap.Bitswap
+	store   bstore.Blockstore
+	routing routing.ContentRouting
+	log     *slog.Logger
+
+	mu    sync.Mutex
+	stats map[peer.ID]*PeerStats
+}
+
+// PeerStats counts the block bytes exchanged with one peer.
+type PeerStats struct {
+	Received, Sent             int64 // block bytes
+	BlocksReceived, BlocksSent int
+}
+
+// Progress is a snapshot of a fetch.
+type Progress struct {
+	Done, Total int64 // block bytes present of the DAG's size
+	Blocks      int   // blocks present so far
+	// Peers holds the block bytes each peer sent during this fetch.
+	Peers map[peer.ID]int64
+}
+
+// New starts Bitswap on h, serving every block in store.
+func New(h host.Host, store bstore.Blockstore, cfg Config) *Exchange {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	e := &Exchange{store: store, routing: cfg.Routing, log: cfg.Logger, stats: map[peer.ID]*PeerStats{}}
+	var finder routing.ContentDiscovery
+	if cfg.Routing != nil {
+		finder = cfg.Routing
+	}
+	e.bs = bitswap.New(context.Background(), bsnet.NewFromIpfsHost(h), finder, serverStore{store},
+		bitswap.MaxOutstandingBytesPerPeer(maxOutstandingBytesPerPeer),
+		bitswap.TaskWorkerCount(taskWorkers),
+		bitswap.EngineTaskWorkerCount(taskWorkers),
+		bitswap.WithTargetMessageSize(targetMessageSize),
+		bitswap.ProviderSearchDelay(providerSearchDelay),
+		bitswap.WithTracer((*tracer)(e)),
+	)
+	return e
+}
+
+// Close stops Bitswap.
+func (e *Exchange) Close() error { return e.bs.Close() }
+
+// Stats returns the bytes exchanged with each peer since New.
+func (e *Exchange) Stats() map[peer.ID]PeerStats {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make(map[peer.ID]PeerStats, len(e.stats))
+	for p, s := range e.stats {
+		out[p] = *s
+	}
+	return out
+}
+
+// Provide announces on the content routing that this node has root.
+func (e *Exchange) Provide(ctx context.Context, root cid.Cid) error {
+	if e.routing == nil {
+		return nil
+	}
+	if err := e.routing.Provide(ctx, root, true); err != nil {
+		return fmt.Errorf("provide %s: %w", root, err)
+	}
+	return nil
+}
+
+// ErrStalled is wrapped when no block arrives for the stall timeout.
+var ErrStalled = errors.New("nothing arrived")
+
+// FetchOptions tune Fetch.
+type FetchOptions struct {
+	// Stall fails the fetch when no wanted block arrives for this long;
+	// 0 waits as long as ctx allows.
+	Stall time.Duration
+	// Report receives progress after every block; nil for none.
+	Report func(Progress)
+}
+
+// Fetch brings every block of the DAG under root into the store.
+func (e *Exchange) Fetch(ctx context.Context, root cid.Cid, o FetchOptions) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	f := &fetch{e: e, o: o, sess: e.bs.NewSession(ctx), start: e.Stats(), last: time.Now()}
+	if o.Stall > 0 {
+		go f.watchdog(ctx, cancel)
+	}
+	err := f.run(ctx, root)
+	if err == nil && o.Report != nil {
+		// Done counts each distinct block once; a DAG that holds one block
+		// twice declares it twice in its sizes. Finished is finished.
+		f.mu.Lock()
+		f.p.Done = f.p.Total
+		p := f.p
+		f.mu.Unlock()
+		p.Peers = f.peerBytes()
+		o.Report(p)
+	}
+	if err != nil && f.stalled.Load() {
+		f.mu.Lock()
+		have := "none of it here"
+		if f.p.Total > 0 {
+			have = fmt.Sprintf("%d of %d bytes here", f.p.Done, f.p.Total)
+		}
+		f.mu.Unlock()
+		return fmt.Errorf("%w for %s (%s)", ErrStalled, o.Stall, have)
+	}
+	if err != nil {
+		return fmt.Errorf("fetch %s: %w", root, err)
+	}
+	return nil
+}
+
+type fetch struct {
+	e    *Exchange
+	o    FetchOptions
+	sess interface {
+		GetBlocks(context.Context, []cid.Cid) (<-chan blocks.Block, error)
+	}
+	start map[peer.ID]PeerStats
+
+	mu      sync.Mutex
+	p       Progress
+	last    time.Time // when the last block arrived
+	stalled atomic.Bool
+}
+
+func (f *fetch) watchdog(ctx context.Context, cancel context.CancelFunc) {
+	t := time.NewTicker(f.o.Stall / 10)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			f.mu.Lock()
+			idle := time.Since(f.last)
+			f.mu.Unlock()
+			if idle > f.o.Stall {
+				f.stalled.Store(true)
+				cancel()
+				return
+			}
+		}
+	}
+}
+
+// run walks the DAG a level at a time: what is stored is read for its
+// links, what is missing is asked for in one go.
+func (f *fetch) run(ctx context.Context, root cid.Cid) error {
+	rb, err := f.block(ctx, root)
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	f.p.Total = dagSize(rb)
+	f.mu.Unlock()
+	level, err := linksOf(rb)
+	if err != nil {
+		return err
+	}
+	f.got(len(rb.RawData()))
+	seen := map[cid.Cid]bool{root: true}
+	for len(level) > 0 {
+		var next []cid.Cid
+		var missing []cid.Cid
+		for _, c := range level {
+			if seen[c] {
+				continue
+			}
+			seen[c] = true
+			ok, err := f.e.store.Has(ctx, c)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				missing = append(missing, c)
+				continue
+			}
+			links, size, err := f.local(ctx, c)
+			if err != nil {
+				return err
+			}
+			f.got(size)
+			next = append(next, links...)
+		}
+		for len(missing) > 0 {
+			n := min(len(missing), fetchBatch)
+			got, err := f.fetch(ctx, missing[:n])
+			if err != nil {
+				return err
+			}
+			next = append(next, got...)
+			missing = missing[n:]
+		}
+		level = next
+	}
+	return nil
+}
+
+// block returns c from the store, or from the network.
+func (f *fetch) block(ctx context.Context, c cid.Cid) (blocks.Block, error) {
+	b, err := f.e.store.Get(ctx, c)
+	if err == nil {
+		return b, nil
+	}
+	ch, err := f.sess.GetBlocks(ctx, []cid.Cid{c})
+	if err != nil {
+		return nil, err
+	}
+	for b := range ch {
+		f.touch()
+		return b, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return nil, fmt.Errorf("%s never arrived", c)
+}
+
+func (f *fetch) touch() {
+	f.mu.Lock()
+	f.last = time.Now()
+	f.mu.Unlock()
+}
+
+// local reads a stored block's links (raw leaves have none and are not
+// read) and size.
+func (f *fetch) local(ctx context.Context, c cid.Cid) ([]cid.Cid, int, error) {
+	if c.Type() != cid.DagProtobuf {
+		n, err := f.e.store.GetSize(ctx, c)
+		return nil, n, err
+	}
+	b, err := f.e.store.Get(ctx, c)
+	if err != nil {
+		return nil, 0, err
+	}
+	links, err := linksOf(b)
+	return links, len(b.RawData()), err
+}
+
+// fetch asks the session for cs and returns the links of what arrives.
+func (f *fetch) fetch(ctx context.Context, cs []cid.Cid) ([]cid.Cid, error) {
+	ch, err := f.sess.GetBlocks(ctx, cs)
+	if err != nil {
+		return nil, err
+	}
+	var next []cid.Cid
+	n := 0
+	for b := range ch {
+		n++
+		links, err := linksOf(b)
+		if err != nil {
+			return nil, err
+		}
+		f.touch()
+		f.got(len(b.RawData()))
+		next = append(next, links...)
+	}
+	if n < len(cs) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%d of %d blocks never arrived", len(cs)-n, len(cs))
+	}
+	return next, nil
+}
+
+// got records a block now present.
+func (f *fetch) got(size int) {
+	f.mu.Lock()
+	f.p.Done += int64(size)
+	f.p.Total = max(f.p.Total, f.p.Done) // a DAG may understate its sizes
+	f.p.Blocks++
+	p := f.p
+	f.mu.Unlock()
+	if f.o.Report != nil {
+		p.Peers = f.peerBytes()
+		f.o.Report(p)
+	}
+}
+
+// dagSize is the root block's size plus the DAG sizes its links declare
+// (Tsize): the bytes to transfer, known from the first block on.
+func dagSize(b blocks.Block) int64 {
+	total := int64(len(b.RawData()))
+	if b.Cid().Type() != cid.DagProtobuf {
+		return total
+	}
+	n, err := dag.DecodeProtobuf(b.RawData())
+	if err != nil {
+		return total
+	}
+	for _, l := range n.Links() {
+		total += int64(l.Size)
+	}
+	return total
+}
+
+func (f *fetch) peerBytes() map[peer.ID]int64 {
+	now := f.e.Stats()
+	out := make(map[peer.ID]int64)
+	for p, s := range now {
+		if d := s.Received - f.start[p].Received; d > 0 {
+			out[p] = d
+		}
+	}
+	return out
+}
+
+// linksOf returns the CIDs a block links to (only dag-pb has links here).
+func linksOf(b blocks.Block) ([]cid.Cid, error) {
+	if b.Cid().Type() != cid.DagProtobuf {
+		return nil, nil
+	}
+	n, err := dag.DecodeProtobuf(b.RawData())
+	if err != nil {
+		return nil, fmt.Errorf("block %s: %w", b.Cid(), err)
+	}
+	out := make([]cid.Cid, len(n.Links()))
+	for i, l := range n.Links() {
+		out[i] = l.Cid
+	}
+	return out, nil
+}
+
+// tracer counts block bytes per peer in both directions.
+type tracer Exchange
+
+func (t *tracer) count(p peer.ID, m bsmsg.BitSwapMessage, sent bool) {
+	bl := m.Blocks()
+	if len(bl) == 0 {
+		return
+	}
+	var n int64
+	for _, b := range bl {
+		n += int64(len(b.RawData()))
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s := t.stats[p]
+	if s == nil {
+		s = &PeerStats{}
+		t.stats[p] = s
+	}
+	if sent {
+		s.Sent += n
+		s.BlocksSent += len(bl)
+	} else {
+		s.Received += n
+		s.BlocksReceived += len(bl)
+	}
+}
+
+func (t *tracer) MessageReceived(p peer.ID, m bsmsg.BitSwapMessage) { t.count(p, m, false) }
+func (t *tracer) MessageSent(p peer.ID, m bsmsg.BitSwapMessage)     { t.count(p, m, true) }
+
+// serverStore adapts the store for Bitswap's server, whose engine takes a
+// block size of 0 to mean "missing": the empty block (an empty file) would
+// never be served, and Kubo asking pollen for it would wait forever.
+type serverStore struct{ bstore.Blockstore }
+
+func (s serverStore) GetSize(ctx context.Context, c cid.Cid) (int, error) {
+	n, err := s.Blockstore.GetSize(ctx, c)
+	if err == nil && n == 0 {
+		return 1, nil // only the engine's queue accounting sees this
+	}
+	return n, err
+}
