@@ -27,9 +27,20 @@ import (
 const (
 	maxOutstandingBytesPerPeer = 32 << 20 // default 1 MiB: one leaf in flight per peer
 	taskWorkers                = 16       // default 8
-	targetMessageSize          = 4 << 20  // default 16 KiB: several leaves per message
-	providerSearchDelay        = time.Second
-	fetchBatch                 = 2048 // CIDs asked of the session at once
+	// Default 16 KiB. A message may pass the target by one block, and
+	// libp2p Bitswap refuses messages over 4 MiB, so stay at 1 MiB: up to
+	// two leaves per message.
+	targetMessageSize   = 1 << 20
+	providerSearchDelay = time.Second
+	// Wants in flight: chunks of fetchBatch CIDs, fetchParallel at a time.
+	// A Bitswap server (Kubo's and ours) queues at most 1024 wants per
+	// peer and drops the rest, so stay well under.
+	fetchBatch    = 128
+	fetchParallel = 4
+	// Received blocks are stored in batches of this many bytes or blocks:
+	// small enough that a killed fetch loses little.
+	storeBytes  = 1 << 20
+	storeBlocks = 64
 )
 
 // Config configures New. The zero value works: no content routing.
@@ -120,7 +131,8 @@ type FetchOptions struct {
 	// Stall fails the fetch when no wanted block arrives for this long;
 	// 0 waits as long as ctx allows.
 	Stall time.Duration
-	// Report receives progress after every block; nil for none.
+	// Report receives progress after every block, from one goroutine at a
+	// time; nil for none.
 	Report func(Progress)
 }
 
@@ -170,6 +182,8 @@ type fetch struct {
 	p       Progress
 	last    time.Time // when the last block arrived
 	stalled atomic.Bool
+
+	reportMu sync.Mutex
 }
 
 func (f *fetch) watchdog(ctx context.Context, cancel context.CancelFunc) {
@@ -231,16 +245,11 @@ func (f *fetch) run(ctx context.Context, root cid.Cid) error {
 			f.got(size)
 			next = append(next, links...)
 		}
-		for len(missing) > 0 {
-			n := min(len(missing), fetchBatch)
-			got, err := f.fetch(ctx, missing[:n])
-			if err != nil {
-				return err
-			}
-			next = append(next, got...)
-			missing = missing[n:]
+		got, err := f.fetchAll(ctx, missing)
+		if err != nil {
+			return err
 		}
-		level = next
+		level = append(next, got...)
 	}
 	return nil
 }
@@ -257,12 +266,24 @@ func (f *fetch) block(ctx context.Context, c cid.Cid) (blocks.Block, error) {
 	}
 	for b := range ch {
 		f.touch()
-		return b, nil
+		return b, f.store(ctx, []blocks.Block{b})
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	return nil, fmt.Errorf("%s never arrived", c)
+}
+
+// store puts received blocks in the store (Bitswap's client does not)
+// and tells Bitswap's server, so peers can fetch them from here at once.
+func (f *fetch) store(ctx context.Context, bl []blocks.Block) error {
+	if len(bl) == 0 {
+		return nil
+	}
+	if err := f.e.store.PutMany(ctx, bl); err != nil {
+		return err
+	}
+	return f.e.bs.NotifyNewBlocks(ctx, bl...)
 }
 
 func (f *fetch) touch() {
@@ -286,6 +307,47 @@ func (f *fetch) local(ctx context.Context, c cid.Cid) ([]cid.Cid, int, error) {
 	return links, len(b.RawData()), err
 }
 
+// fetchAll asks for cs in chunks, a few chunks at a time, and returns the
+// links of what arrives.
+func (f *fetch) fetchAll(ctx context.Context, cs []cid.Cid) ([]cid.Cid, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu    sync.Mutex
+		next  []cid.Cid
+		first error
+		wg    sync.WaitGroup
+	)
+	sem := make(chan struct{}, fetchParallel)
+	for len(cs) > 0 && ctx.Err() == nil {
+		n := min(len(cs), fetchBatch)
+		chunk := cs[:n]
+		cs = cs[n:]
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			links, err := f.fetch(ctx, chunk)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && first == nil {
+				first = err
+				cancel()
+			}
+			next = append(next, links...)
+		}()
+	}
+	wg.Wait()
+	if first == nil && len(cs) > 0 {
+		first = ctx.Err()
+	}
+	return next, first
+}
+
 // fetch asks the session for cs and returns the links of what arrives.
 func (f *fetch) fetch(ctx context.Context, cs []cid.Cid) ([]cid.Cid, error) {
 	ch, err := f.sess.GetBlocks(ctx, cs)
@@ -293,6 +355,8 @@ func (f *fetch) fetch(ctx context.Context, cs []cid.Cid) ([]cid.Cid, error) {
 		return nil, err
 	}
 	var next []cid.Cid
+	var batch []blocks.Block
+	size := 0
 	n := 0
 	for b := range ch {
 		n++
@@ -301,8 +365,19 @@ func (f *fetch) fetch(ctx context.Context, cs []cid.Cid) ([]cid.Cid, error) {
 			return nil, err
 		}
 		f.touch()
+		batch = append(batch, b)
+		size += len(b.RawData())
+		if size >= storeBytes || len(batch) >= storeBlocks {
+			if err := f.store(ctx, batch); err != nil {
+				return nil, err
+			}
+			batch, size = nil, 0
+		}
 		f.got(len(b.RawData()))
 		next = append(next, links...)
+	}
+	if err := f.store(ctx, batch); err != nil {
+		return nil, err
 	}
 	if n < len(cs) {
 		if err := ctx.Err(); err != nil {
@@ -323,7 +398,9 @@ func (f *fetch) got(size int) {
 	f.mu.Unlock()
 	if f.o.Report != nil {
 		p.Peers = f.peerBytes()
+		f.reportMu.Lock() // Report is called from one goroutine at a time
 		f.o.Report(p)
+		f.reportMu.Unlock()
 	}
 }
 
