@@ -25,8 +25,8 @@ import (
 // Bitswap tuning for throughput (the defaults suit a node serving many
 // small requests, not bulk transfer between a few peers).
 const (
-	maxOutstandingBytesPerPeer = 32 << 20 // default 1 MiB: one leaf in flight per peer
-	taskWorkers                = 16       // default 8
+	maxOutstandingBytesPerPeer = 8 << 20 // default 1 MiB: one leaf in flight per peer; more only fills buffers a killed getter throws away
+	taskWorkers                = 16      // default 8
 	// Default 16 KiB. A message may pass the target by one block, and
 	// libp2p Bitswap refuses messages over 4 MiB, so stay at 1 MiB: up to
 	// two leaves per message.

@@ -33,11 +33,15 @@ func NewBar(w io.Writer, verb string, terminal bool) Bar {
 	return &lineBar{w: w, verb: verb, start: time.Now(), last: time.Now()}
 }
 
+// Both bars measure from the first count they are given: a resumed get
+// starts with part of the content already here, and counting that as
+// transferred in the first instant would make the rate and ETA lie.
 type termBar struct {
 	mu    sync.Mutex
 	w     io.Writer
 	verb  string
 	peers int
+	base  int64 // already done at the first call
 	bar   *progressbar.ProgressBar
 }
 
@@ -64,7 +68,11 @@ func (b *termBar) Progress(done, total int64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.bar == nil {
-		b.bar = progressbar.NewOptions64(total,
+		b.base = done
+		if done > 0 && done < total {
+			fmt.Fprintf(b.w, "%s: %s of %s already here\n", b.verb, humanize.IBytes(uint64(done)), humanize.IBytes(uint64(total)))
+		}
+		b.bar = progressbar.NewOptions64(total-b.base,
 			progressbar.OptionSetWriter(b.w),
 			progressbar.OptionSetDescription(b.describe()),
 			progressbar.OptionShowBytes(true),
@@ -78,10 +86,10 @@ func (b *termBar) Progress(done, total int64) {
 			progressbar.OptionSetRenderBlankState(true),
 		)
 	}
-	if total != b.bar.GetMax64() {
-		b.bar.ChangeMax64(total)
+	if total-b.base != b.bar.GetMax64() {
+		b.bar.ChangeMax64(total - b.base)
 	}
-	b.bar.Set64(done)
+	b.bar.Set64(done - b.base)
 }
 
 func (b *termBar) Abort() {
@@ -108,6 +116,8 @@ type lineBar struct {
 	verb        string
 	start, last time.Time
 	quarter     int64
+	base        int64 // already done at the first call
+	started     bool
 	done, total int64
 	peers       int
 	printed     bool
@@ -124,6 +134,9 @@ const lineEvery = 5 * time.Second
 func (b *lineBar) Progress(done, total int64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if !b.started {
+		b.started, b.base, b.start = true, done, time.Now()
+	}
 	b.done, b.total = done, total
 	q := int64(4)
 	if total > 0 {
@@ -141,7 +154,7 @@ func (b *lineBar) line() {
 	secs := time.Since(b.start).Seconds()
 	rate := ""
 	if secs > 0 {
-		rate = ", " + humanize.IBytes(uint64(float64(b.done)/secs)) + "/s"
+		rate = ", " + humanize.IBytes(uint64(float64(b.done-b.base)/secs)) + "/s"
 	}
 	pct := 100.0
 	if b.total > 0 {

@@ -1,0 +1,310 @@
+package main_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pollen-p2p/pollen/internal/testdata"
+)
+
+// Every networked command in these tests stays on loopback with no DHT and
+// no mDNS, so tests running side by side never meet.
+var isolated = []string{"--listen", "/ip4/127.0.0.1/tcp/0", "--offline", "--no-mdns"}
+
+// server is a running `pollen share` or `pollen seed`.
+type server struct {
+	t       *testing.T
+	cmd     *exec.Cmd
+	cid     string
+	ticket  string
+	addrs   []string
+	stderr  *syncBuffer
+	stopped bool
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startServer runs `pollen --repo repo ARGS...` and waits until it prints
+// its addresses.
+func startServer(t *testing.T, repo string, args ...string) *server {
+	t.Helper()
+	cmd := exec.Command(pollenBin(t), append(append([]string{"--repo", repo}, args...), isolated...)...)
+	cmd.Env = append(os.Environ(), "POLLEN_REPO=")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &server{t: t, cmd: cmd, stderr: &syncBuffer{}}
+	cmd.Stderr = s.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.kill() })
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			f := strings.Fields(sc.Text())
+			if len(f) != 2 {
+				continue
+			}
+			switch f[0] {
+			case "CID":
+				if s.cid == "" {
+					s.cid = f[1]
+				}
+			case "ticket":
+				if s.ticket == "" {
+					s.ticket = f[1]
+				}
+			case "address":
+				s.addrs = append(s.addrs, f[1])
+				if len(s.addrs) == 1 {
+					close(ready)
+				}
+			}
+		}
+	}()
+	select {
+	case <-ready:
+		time.Sleep(100 * time.Millisecond) // the remaining address lines
+	case <-time.After(60 * time.Second):
+		t.Fatalf("pollen %v printed no address; stderr:\n%s", args, s.stderr)
+	}
+	return s
+}
+
+// stop interrupts the server as Ctrl-C would and returns the bytes it says
+// it sent.
+func (s *server) stop() int64 {
+	s.t.Helper()
+	s.stopped = true
+	s.cmd.Process.Signal(os.Interrupt)
+	done := make(chan error, 1)
+	go func() { done <- s.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			s.t.Errorf("server exited with %v; stderr:\n%s", err, s.stderr)
+		}
+	case <-time.After(20 * time.Second):
+		s.cmd.Process.Kill()
+		s.t.Fatalf("server did not stop on Ctrl-C; stderr:\n%s", s.stderr)
+	}
+	m := regexp.MustCompile(`sent .* \((\d+) bytes\)`).FindStringSubmatch(s.stderr.String())
+	if m == nil {
+		s.t.Fatalf("server did not say what it sent:\n%s", s.stderr)
+	}
+	n, _ := strconv.ParseInt(m[1], 10, 64)
+	return n
+}
+
+func (s *server) kill() {
+	if !s.stopped {
+		s.stopped = true
+		s.cmd.Process.Kill()
+		s.cmd.Wait()
+	}
+}
+
+func TestShareGetReseed(t *testing.T) {
+	src := mixed(t)
+	a := startServer(t, t.TempDir(), "share", src)
+	if a.cid != mixedCID || !strings.HasPrefix(a.ticket, "pollen1") {
+		t.Fatalf("share printed CID %q ticket %q", a.cid, a.ticket)
+	}
+	for _, addr := range a.addrs {
+		if !strings.HasPrefix(addr, "/ip4/127.0.0.1/tcp/") || !strings.Contains(addr, "/p2p/12D3") {
+			t.Errorf("address %q is not a full dialable multiaddr", addr)
+		}
+	}
+
+	repoB := t.TempDir()
+	outB := t.TempDir()
+	r := run(t, repoB, append([]string{"get", a.ticket, "-o", outB}, isolated...)...).ok(t)
+	if !strings.Contains(r.stderr, "(100%") || !strings.Contains(r.stderr, "from 1 peer") {
+		t.Errorf("get showed no honest progress:\n%s", r.stderr)
+	}
+	assertSameTree(t, src, filepath.Join(outB, "mixed"), ".hidden-file")
+	if sent := a.stop(); sent < 9_000_000 {
+		t.Errorf("A says it sent %d bytes", sent)
+	}
+
+	// A is gone: C can only get it from B.
+	b := startServer(t, repoB, "seed")
+	if b.cid != mixedCID {
+		t.Errorf("seed lists %q, want %s", b.cid, mixedCID)
+	}
+	outC := t.TempDir()
+	run(t, t.TempDir(), append([]string{"get", mixedCID, "-o", outC, "--from", b.addrs[0], "--timeout", "20s"}, isolated...)...).ok(t)
+	// A bare CID carries no name: the folder is written under the CID.
+	assertSameTree(t, src, filepath.Join(outC, mixedCID), ".hidden-file")
+	if sent := b.stop(); sent < 9_000_000 {
+		t.Errorf("B reseeded only %d bytes", sent)
+	}
+}
+
+// getter runs `pollen get` in the background, calling onLine for each
+// stderr line.
+func startGet(t *testing.T, repo string, onLine func(string), args ...string) (*exec.Cmd, *syncBuffer, chan error) {
+	t.Helper()
+	cmd := exec.Command(pollenBin(t), append(append([]string{"--repo", repo, "get"}, args...), isolated...)...)
+	cmd.Env = append(os.Environ(), "POLLEN_REPO=")
+	errPipe, _ := cmd.StderrPipe()
+	out := &syncBuffer{}
+	cmd.Stdout = out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(errPipe)
+		for sc.Scan() {
+			out.Write([]byte(sc.Text() + "\n"))
+			onLine(sc.Text())
+		}
+		io.Copy(io.Discard, errPipe)
+		done <- cmd.Wait()
+	}()
+	return cmd, out, done
+}
+
+func bigFile(t *testing.T, mib int64) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), fmt.Sprintf("big-%d.bin", mib))
+	if err := testdata.WriteFile(path, 11, mib*testdata.MiB); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestTwoSeedersOneKilled(t *testing.T) {
+	src := bigFile(t, 200)
+	s1 := startServer(t, t.TempDir(), "share", src)
+	s2 := startServer(t, t.TempDir(), "share", src)
+	out := t.TempDir()
+	var once sync.Once
+	_, log, done := startGet(t, t.TempDir(), func(line string) {
+		if strings.Contains(line, "(25%") || strings.Contains(line, "(50%") {
+			once.Do(func() { s2.kill() }) // one seeder dies mid-transfer
+		}
+	}, s1.ticket, "-o", out, "--from", s2.addrs[0], "--timeout", "30s")
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("get failed after a seeder died: %v\n%s", err, log)
+		}
+	case <-time.After(3 * time.Minute):
+		t.Fatalf("get did not finish:\n%s", log)
+	}
+	if !strings.Contains(log.String(), "from 2 peers") {
+		t.Errorf("both seeders should have sent blocks:\n%s", log)
+	}
+	sameFile(t, src, filepath.Join(out, filepath.Base(src)))
+	if sent := s1.stop(); sent == 0 {
+		t.Error("the surviving seeder sent nothing")
+	}
+}
+
+func sameFile(t *testing.T, want, got string) {
+	t.Helper()
+	a, err := os.ReadFile(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a, b) {
+		t.Errorf("%s differs from %s", got, want)
+	}
+}
+
+func TestResumeAfterKill(t *testing.T) {
+	// What a killed getter never receives but the seeder already sent (the
+	// Bitswap server's outstanding bytes, yamux's window, socket buffers)
+	// is a few tens of MiB whatever the size; 512 MiB keeps it under the
+	// 10% the test allows.
+	const mib = 512
+	src := bigFile(t, mib)
+	s := startServer(t, t.TempDir(), "share", src)
+	repo, out := t.TempDir(), t.TempDir()
+	var once sync.Once
+	var cmd *exec.Cmd
+	cmd, log, done := startGet(t, repo, func(line string) {
+		if strings.Contains(line, "(50%") {
+			once.Do(func() { cmd.Process.Signal(syscall.SIGKILL) })
+		}
+	}, s.ticket, "-o", out, "--timeout", "30s")
+	err := <-done
+	if err == nil {
+		t.Fatalf("the get finished before it could be killed:\n%s", log)
+	}
+	if _, err := os.Stat(filepath.Join(out, filepath.Base(src))); err == nil {
+		t.Fatal("a killed get left the file under its real name")
+	}
+	r := run(t, repo, append([]string{"get", s.ticket, "-o", out, "--timeout", "30s"}, isolated...)...).ok(t)
+	sameFile(t, src, filepath.Join(out, filepath.Base(src)))
+	leftovers, _ := filepath.Glob(filepath.Join(out, ".pollen-part-*"))
+	if len(leftovers) > 1 {
+		t.Errorf("temporary files left: %v", leftovers)
+	}
+	sent := s.stop()
+	size := int64(mib * testdata.MiB)
+	t.Logf("seeder sent %d bytes for %d bytes of content over two runs", sent, size)
+	if float64(sent) > 1.1*float64(size) {
+		t.Errorf("seeder sent %d bytes over both runs, more than 1.1x the %d bytes of content\nsecond run:\n%s", sent, size, r.stderr)
+	}
+}
+
+func TestGetBadInput(t *testing.T) {
+	repo := t.TempDir()
+	r := run(t, repo, "get", "pollen1notaticket")
+	r.fails(t, "bad ticket")
+	if r.code != 2 {
+		t.Errorf("malformed ticket: exit %d, want 2", r.code)
+	}
+	// A ticket whose peer is gone: a clear error, quickly, naming it.
+	s := startServer(t, t.TempDir(), "share", mixed(t)+"/one-byte.bin")
+	ticket, addr := s.ticket, s.addrs[0]
+	s.kill()
+	start := time.Now()
+	r = run(t, repo, append([]string{"get", ticket, "-o", t.TempDir()}, isolated...)...)
+	r.fails(t, "could not reach any peer: tried 12D3")
+	if d := time.Since(start); d > 30*time.Second {
+		t.Errorf("unreachable ticket took %s to fail", d)
+	}
+	r = run(t, repo, append([]string{"get", mixedCID, "--from", addr, "--timeout", "3s"}, isolated...)...)
+	r.fails(t, "could not reach any peer")
+	run(t, repo, "get", mixedCID, "--from", "/ip4/127.0.0.1/tcp/1").fails(t, "is not a peer multiaddr")
+	_ = context.Background
+}
