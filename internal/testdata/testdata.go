@@ -46,7 +46,11 @@ func WriteFile(path string, seed uint64, n int64) error {
 // file, one byte, exactly 1 MiB, 1 MiB + 1, several MiB, nested folders,
 // names with spaces and non-ASCII letters, an empty folder, a symlink, a
 // hidden file, and a folder big enough to be a HAMT shard.
-func MixedFolder(root string) error {
+func MixedFolder(root string) error { return MixedFolderN(root, HAMTEntries) }
+
+// MixedFolderN is MixedFolder with n entries in "many" (a plain folder
+// below about 4,400).
+func MixedFolderN(root string, n int) error {
 	files := []struct {
 		name string
 		size int64
@@ -77,7 +81,7 @@ func MixedFolder(root string) error {
 	if err := os.MkdirAll(many, 0o755); err != nil {
 		return err
 	}
-	for i := range HAMTEntries {
+	for i := range n {
 		name := filepath.Join(many, fmt.Sprintf("entry-%05d.txt", i))
 		if err := os.WriteFile(name, fmt.Appendf(nil, "entry %d\n", i), 0o644); err != nil {
 			return err
