@@ -77,7 +77,7 @@ func netFlags(fs *flag.FlagSet, o *opts) {
 	fs.Var(&o.listen, "listen", "listen on this multiaddr instead of the defaults (repeatable)")
 	fs.BoolVar(&o.offline, "offline", false, "no DHT and no NAT port mapping: only direct dials and the LAN")
 	fs.BoolVar(&o.noMDNS, "no-mdns", false, "do not look for peers on the LAN")
-	fs.Var(&o.bootstrap, "bootstrap", "DHT bootstrap peer multiaddr instead of the public IPFS ones (repeatable)")
+	fs.Var(&o.bootstrap, "bootstrap", `DHT bootstrap peer multiaddr instead of the public IPFS ones (repeatable); "none" starts a private DHT`)
 }
 
 // env is what a command may touch of the outside world.
@@ -206,6 +206,10 @@ func openNode(o *opts) (*pollen.Node, error) {
 		cfg.Listen = append(cfg.Listen, a)
 	}
 	for _, s := range o.bootstrap {
+		if s == "none" { // a DHT of our own: no bootstrap peers, others bootstrap from us
+			cfg.Bootstrap = []peer.AddrInfo{}
+			continue
+		}
 		p, err := peer.AddrInfoFromString(s)
 		if err != nil {
 			return nil, usagef("--bootstrap %q is not a peer multiaddr (/ip4/.../p2p/ID): %v", s, err)

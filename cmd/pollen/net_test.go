@@ -56,7 +56,13 @@ func (s *syncBuffer) String() string {
 // its addresses.
 func startServer(t *testing.T, repo string, args ...string) *server {
 	t.Helper()
-	cmd := exec.Command(pollenBin(t), append(append([]string{"--repo", repo}, args...), isolated...)...)
+	return startServerArgs(t, repo, append(args, isolated...))
+}
+
+// startServerArgs is startServer with exactly the given arguments.
+func startServerArgs(t *testing.T, repo string, args []string) *server {
+	t.Helper()
+	cmd := exec.Command(pollenBin(t), append([]string{"--repo", repo}, args...)...)
 	cmd.Env = append(os.Environ(), "POLLEN_REPO=")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -307,4 +313,20 @@ func TestGetBadInput(t *testing.T) {
 	r.fails(t, "could not reach any peer")
 	run(t, repo, "get", mixedCID, "--from", "/ip4/127.0.0.1/tcp/1").fails(t, "is not a peer multiaddr")
 	_ = context.Background
+}
+
+// TestFindProvidersOnPrivateDHT: the getter knows only the CID and a DHT
+// bootstrap node that does not have the content; the DHT leads it to the
+// sharer.
+func TestFindProvidersOnPrivateDHT(t *testing.T) {
+	dhtOnly := []string{"--listen", "/ip4/127.0.0.1/tcp/0", "--no-mdns"}
+	boot := startServerArgs(t, t.TempDir(), append([]string{"seed", "--bootstrap", "none"}, dhtOnly...))
+	a := startServerArgs(t, t.TempDir(), append([]string{"share", mixed(t) + "/several-MiB.bin", "--bootstrap", boot.addrs[0]}, dhtOnly...))
+	time.Sleep(2 * time.Second) // the provider record reaches the bootstrap node
+	out := t.TempDir()
+	r := run(t, t.TempDir(), append([]string{"get", a.cid, "-o", out, "--bootstrap", boot.addrs[0], "--timeout", "30s"}, dhtOnly...)...).ok(t)
+	sameFile(t, mixed(t)+"/several-MiB.bin", filepath.Join(out, a.cid))
+	if !strings.Contains(r.stderr, "from 1 peer") {
+		t.Errorf("get output:\n%s", r.stderr)
+	}
 }
