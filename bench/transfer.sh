@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# bench/transfer.sh [SIZE_MIB] [RUNS]: one seeder, one getter, over
+# loopback. Side by side in one run: pollen share/get, Kubo to Kubo
+# (`ipfs get`) on the same file, and the transport ceiling (one raw
+# go-libp2p stream, TCP+TLS+yamux, SHA-256 on the receiving side). Fresh
+# getter repo each run, `sync` before each, best of RUNS. Prints a table.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+size_mib=${1:-1024}
+runs=${2:-3}
+. bench/kubo.sh
+kubo_build
+command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (Debian package: time)" >&2; exit 1; }
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+go build -o "$work/pollen" ./cmd/pollen
+go build -o "$work/rawstream" ./bench/rawstream
+file="$work/data.bin"
+head -c $((size_mib << 20)) /dev/urandom >"$file"
+net=(--listen /ip4/127.0.0.1/tcp/0 --offline --no-mdns)
+
+# The pollen seeder.
+"$work/pollen" --repo "$work/seed" share "$file" "${net[@]}" >"$work/seed.out" 2>"$work/seed.err" &
+pids+=($!)
+for _ in $(seq 100); do grep -q '^address' "$work/seed.out" 2>/dev/null && break; sleep 0.2; done
+ticket=$(awk '$1=="ticket"{print $2}' "$work/seed.out")
+
+# The Kubo seeder and getter.
+kubo() { IPFS_PATH="$work/$1" "$KUBO" "${@:2}"; }
+kubo ka init --profile=test,unixfs-v1-2025 >/dev/null 2>&1
+kubo kb init --profile=test,unixfs-v1-2025 >/dev/null 2>&1
+kubo ka daemon >"$work/ka.log" 2>&1 &
+pids+=($!)
+kubo kb daemon >"$work/kb.log" 2>&1 &
+pids+=($!)
+for d in ka kb; do for _ in $(seq 150); do grep -q "Daemon is ready" "$work/$d.log" && break; sleep 0.2; done; done
+kcid=$(kubo ka add -Q "$file")
+kaddr=$(kubo ka id -f '<addrs>' | head -1)
+kpeer=$(kubo ka id -f '<id>')
+kubo kb swarm connect "$kaddr/p2p/$kpeer" >/dev/null
+
+: >"$work/pollen.txt"
+: >"$work/kubo.txt"
+for i in $(seq "$runs"); do
+	rm -rf "$work/get" "$work/out" && mkdir -p "$work/out"
+	sync
+	/usr/bin/time -f "%e %M" -o "$work/t" "$work/pollen" --repo "$work/get" get "$ticket" -o "$work/out" "${net[@]}" >/dev/null 2>&1
+	cat "$work/t" >>"$work/pollen.txt"
+	cmp -s "$file" "$work/out/data.bin" || { echo "pollen: wrong bytes" >&2; exit 1; }
+	# Kubo: drop the getter's copy so each run fetches everything again.
+	kubo kb pin rm "$kcid" >/dev/null 2>&1 || true
+	kubo kb repo gc >/dev/null 2>&1 || true
+	rm -rf "$work/kout"
+	sync
+	/usr/bin/time -f "%e %M" -o "$work/t" env IPFS_PATH="$work/kb" "$KUBO" get "$kcid" -o "$work/kout" >/dev/null 2>&1
+	cat "$work/t" >>"$work/kubo.txt"
+	cmp -s "$file" "$work/kout" || { echo "kubo: wrong bytes" >&2; exit 1; }
+done
+sync
+read -r raw_hashed raw_plain < <("$work/rawstream" $((size_mib << 20)))
+
+read -r pt prss < <(sort -n "$work/pollen.txt" | head -1)
+read -r kt _ < <(sort -n "$work/kubo.txt" | head -1)
+prss_max=$(awk '{print $2}' "$work/pollen.txt" | sort -n | tail -1)
+mbs() { echo "$size_mib * 1.048576 / $1" | bc -l; }
+
+printf '\n%d MiB, one seeder to one getter over loopback, best of %d\n\n' "$size_mib" "$runs"
+printf '| %-40s | %8s | %7s |\n' "what" "seconds" "MB/s"
+printf '|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..42})" "----------" "---------"
+printf '| %-40s | %8.2f | %7.0f |\n' "pollen get (getter peak RSS $((prss_max / 1024)) MiB)" "$pt" "$(mbs "$pt")"
+printf '| %-40s | %8.2f | %7.0f |\n' "Kubo to Kubo, ipfs get" "$kt" "$(mbs "$kt")"
+printf '| %-40s | %8.2f | %7.0f |\n' "raw libp2p stream + SHA-256 (ceiling)" "$raw_hashed" "$(mbs "$raw_hashed")"
+printf '| %-40s | %8.2f | %7.0f |\n' "raw libp2p stream, no hashing" "$raw_plain" "$(mbs "$raw_plain")"
+printf '\npollen/Kubo throughput: %.1fx (target >= 3x); pollen/ceiling: %.0f%% (target >= 60%%); getter peak RSS %d MiB (target <= 300)\n' \
+	"$(echo "$kt / $pt" | bc -l)" "$(echo "100 * $raw_hashed / $pt" | bc -l)" "$((prss_max / 1024))"
