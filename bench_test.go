@@ -42,3 +42,34 @@ func BenchmarkAdd1GiB(b *testing.B) {
 		b.StartTimer()
 	}
 }
+
+// BenchmarkExport1GiB writes a stored 1 GiB file back out (the last step
+// of every get).
+func BenchmarkExport1GiB(b *testing.B) {
+	src := os.Getenv("POLLEN_BENCH_FILE")
+	if src == "" {
+		src = filepath.Join(b.TempDir(), "1g.bin")
+		if err := testdata.WriteFile(src, 7, 1<<30); err != nil {
+			b.Fatal(err)
+		}
+	}
+	node, err := pollen.Open(filepath.Join(b.TempDir(), "repo"), pollen.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer node.Close()
+	res, err := node.Add(context.Background(), src, pollen.AddOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(res.Size)
+	for b.Loop() {
+		out := b.TempDir()
+		if _, err := node.Get(context.Background(), res.Root, out, pollen.GetOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		os.RemoveAll(out)
+		b.StartTimer()
+	}
+}

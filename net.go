@@ -14,6 +14,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 
+	"github.com/pollen-p2p/pollen/chunker"
 	"github.com/pollen-p2p/pollen/exchange"
 	"github.com/pollen-p2p/pollen/swarm"
 )
@@ -102,6 +103,31 @@ func (n *Node) provide(root cid.Cid) {
 			n.log.Debug("provide", "root", root, "err", err)
 		}
 	}()
+}
+
+// fetchAndExport fetches the whole DAG (every missing block asked for at
+// once) and, at the same time, writes it out in order, waiting where a
+// block has not arrived yet: the network and the disk work side by side.
+func (n *Node) fetchAndExport(ctx context.Context, root cid.Cid, dir, name string, o GetOptions) (GetResult, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	fetched := make(chan error, 1)
+	go func() {
+		err := n.fetch(ctx, root, o)
+		if err != nil {
+			cancel() // the export is waiting for blocks that will not come
+		}
+		fetched <- err
+	}()
+	res, err := chunker.Export(ctx, n.ex.Getter(ctx), root, dir, name, chunker.ExportOptions{Force: o.Force, Progress: o.Progress})
+	if err != nil {
+		cancel()
+		if ferr := <-fetched; ferr != nil && !errors.Is(ferr, context.Canceled) {
+			return res, ferr // the cause; the export only stopped waiting
+		}
+		return res, err
+	}
+	return res, <-fetched
 }
 
 // fetch dials the given peers, then brings every block of root into the

@@ -172,14 +172,13 @@ func (n *Node) Get(ctx context.Context, root cid.Cid, dir string, o GetOptions) 
 	if err := chunker.CheckName(name); err != nil {
 		return GetResult{}, fmt.Errorf("get %s: %w", root, err)
 	}
+	var res GetResult
+	var err error
 	if n.swarm != nil {
-		if err := n.fetch(ctx, root, o); err != nil {
-			return GetResult{}, err
-		}
-	} else if err := n.ensureLocal(ctx, root); err != nil {
-		return GetResult{}, err
+		res, err = n.fetchAndExport(ctx, root, dir, name, o)
+	} else if err = n.ensureLocal(ctx, root); err == nil {
+		res, err = chunker.Export(ctx, n.dag, root, dir, name, chunker.ExportOptions{Force: o.Force, Progress: o.Progress})
 	}
-	res, err := chunker.Export(ctx, n.dag, root, dir, name, chunker.ExportOptions{Force: o.Force, Progress: o.Progress})
 	if err != nil {
 		return res, err
 	}

@@ -38,7 +38,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Errorf("last progress %d/%d, want %d/%d", prog.done, prog.total, res.Size, res.Size)
 	}
 	assertSameTree(t, src, filepath.Join(out, "copy"))
-	leftovers, _ := filepath.Glob(filepath.Join(out, "copy", ".pollen-part-*"))
+	leftovers, _ := filepath.Glob(filepath.Join(out, "copy", "*.pollen-part"))
 	if len(leftovers) > 0 {
 		t.Errorf("temporary files left behind: %v", leftovers)
 	}

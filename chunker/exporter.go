@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	dag "github.com/ipfs/boxo/ipld/merkledag"
 	ft "github.com/ipfs/boxo/ipld/unixfs"
@@ -16,6 +17,9 @@ import (
 	"github.com/ipfs/go-cid"
 	ipld "github.com/ipfs/go-ipld-format"
 )
+
+// partSuffix marks a file still being written: ".NAME.pollen-part".
+const partSuffix = ".pollen-part"
 
 // entry is one thing export will create, found before anything is written.
 type entry struct {
@@ -203,7 +207,11 @@ func (ex *exporter) writeFile(path string, e entry) error {
 		return fmt.Errorf("%s: %w", e.rel, err)
 	}
 	defer r.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".pollen-part-*")
+	// The temporary name is fixed, so a get killed half way and run again
+	// reuses it rather than leaving it behind; O_NOFOLLOW, so a symlink
+	// planted there is never written through.
+	tmpName := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+partSuffix)
+	tmp, err := os.OpenFile(tmpName, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_NOFOLLOW, 0o644)
 	if err != nil {
 		return err
 	}

@@ -13,10 +13,12 @@ import (
 	"github.com/ipfs/boxo/bitswap"
 	bsmsg "github.com/ipfs/boxo/bitswap/message"
 	bsnet "github.com/ipfs/boxo/bitswap/network/bsnet"
+	"github.com/ipfs/boxo/blockservice"
 	bstore "github.com/ipfs/boxo/blockstore"
 	dag "github.com/ipfs/boxo/ipld/merkledag"
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
+	ipld "github.com/ipfs/go-ipld-format"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/routing"
@@ -110,6 +112,13 @@ func (e *Exchange) Stats() map[peer.ID]PeerStats {
 		out[p] = *s
 	}
 	return out
+}
+
+// Getter returns a DAG reader that takes blocks from the store and waits
+// for missing ones from the network, storing them; for reading a DAG while
+// Fetch brings it in.
+func (e *Exchange) Getter(ctx context.Context) ipld.NodeGetter {
+	return dag.NewSession(ctx, dag.NewDAGService(blockservice.New(e.store, e.bs)))
 }
 
 // Provide announces on the content routing that this node has root.

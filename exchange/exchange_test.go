@@ -28,7 +28,9 @@ func memStore() bstore.Blockstore {
 	return bstore.NewBlockstore(dssync.MutexWrap(ds.NewMapDatastore()))
 }
 
-func newHost(t *testing.T) host.Host {
+func newHost(t *testing.T) host.Host { return newHostB(t) }
+
+func newHostB(t testing.TB) host.Host {
 	t.Helper()
 	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
 	if err != nil {
@@ -51,7 +53,9 @@ func newNode(t *testing.T) *node {
 	return n
 }
 
-func connect(t *testing.T, a, b *node) {
+func connect(t *testing.T, a, b *node) { connectB(t, a, b) }
+
+func connectB(t testing.TB, a, b *node) {
 	t.Helper()
 	if err := a.h.Connect(context.Background(), peer.AddrInfo{ID: b.h.ID(), Addrs: b.h.Addrs()}); err != nil {
 		t.Fatal(err)

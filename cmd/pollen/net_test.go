@@ -280,8 +280,8 @@ func TestResumeAfterKill(t *testing.T) {
 	}
 	r := run(t, repo, append([]string{"get", s.ticket, "-o", out, "--timeout", "30s"}, isolated...)...).ok(t)
 	sameFile(t, src, filepath.Join(out, filepath.Base(src)))
-	leftovers, _ := filepath.Glob(filepath.Join(out, ".pollen-part-*"))
-	if len(leftovers) > 1 {
+	leftovers, _ := filepath.Glob(filepath.Join(out, ".*.pollen-part"))
+	if len(leftovers) > 0 {
 		t.Errorf("temporary files left: %v", leftovers)
 	}
 	sent := s.stop()
