@@ -216,7 +216,8 @@ func (ex *exporter) writeFile(path string, e entry) error {
 		return err
 	}
 	defer os.Remove(tmp.Name()) // a no-op once renamed
-	n, err := io.Copy(tmp, &countingReader{r: r, ex: ex})
+	// DagReader.WriteTo hands over a leaf (1 MiB) per write.
+	n, err := r.WriteTo(&countingWriter{w: tmp, ex: ex})
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
@@ -237,14 +238,14 @@ func (ex *exporter) writeFile(path string, e entry) error {
 	return nil
 }
 
-// countingReader reports export progress as file bytes are read.
-type countingReader struct {
-	r  io.Reader
+// countingWriter reports export progress as file bytes are written.
+type countingWriter struct {
+	w  io.Writer
 	ex *exporter
 }
 
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
 	c.ex.done += int64(n)
 	if c.ex.o.Progress != nil && n > 0 {
 		c.ex.o.Progress.Progress(c.ex.done, c.ex.total)

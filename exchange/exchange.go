@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -254,6 +255,9 @@ func (f *fetch) run(ctx context.Context, root cid.Cid) error {
 			f.got(size)
 			next = append(next, links...)
 		}
+		// Each getter asks in its own random order, so getters of the same
+		// DAG hold different blocks early and can serve each other.
+		rand.Shuffle(len(missing), func(i, j int) { missing[i], missing[j] = missing[j], missing[i] })
 		got, err := f.fetchAll(ctx, missing)
 		if err != nil {
 			return err
