@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# bench/swarm.sh [GETTERS] [SIZE_MIB] [MBIT]: one seeder and GETTERS getters,
+# each in its own network namespace on a bridge, every veth limited by tc
+# to MBIT Mbit/s each way. Prints the time for one getter alone, the time
+# until all GETTERS started together are done, and the seeder-only bound
+# (GETTERS x the single time). Needs root, ip and tc (Debian: iproute2).
+# The namespaces are made here and removed on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+getters=${1:-8}
+size_mib=${2:-64}
+mbit=${3:-20}
+[ "$(id -u)" = 0 ] || { echo "bench/swarm.sh needs root (network namespaces)" >&2; exit 1; }
+
+work=$(mktemp -d)
+tag="pl$$"
+nodes=$(seq 0 "$getters")
+cleanup() {
+	for i in $nodes; do
+		ip netns pids "$tag-$i" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+		ip netns del "$tag-$i" 2>/dev/null || true
+	done
+	ip netns del "$tag-br" 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+go build -o "$work/pollen" ./cmd/pollen
+head -c $((size_mib << 20)) /dev/urandom >"$work/data.bin"
+
+# A bridge in a namespace of its own; every node hangs off it by a veth
+# shaped to $mbit each way.
+ip netns add "$tag-br"
+ip -n "$tag-br" link add br0 type bridge
+ip -n "$tag-br" link set br0 up
+shape="rate ${mbit}mbit burst 64kb latency 200ms"
+for i in $nodes; do
+	ns="$tag-$i"
+	ip netns add "$ns"
+	ip link add "${tag}n$i" type veth peer name "${tag}b$i"
+	ip link set "${tag}n$i" netns "$ns" name eth0
+	ip link set "${tag}b$i" netns "$tag-br"
+	ip -n "$tag-br" link set "${tag}b$i" master br0 up
+	ip -n "$ns" addr add "10.77.0.$((10 + i))/24" dev eth0
+	ip -n "$ns" link set eth0 up
+	ip -n "$ns" link set lo up
+	ip netns exec "$ns" tc qdisc add dev eth0 root tbf $shape
+	ip netns exec "$tag-br" tc qdisc add dev "${tag}b$i" root tbf $shape
+done
+
+in_ns() { local i=$1; shift; ip netns exec "$tag-$i" "$@"; }
+listen() { echo "--listen /ip4/10.77.0.$((10 + $1))/tcp/4011"; }
+
+in_ns 0 "$work/pollen" --repo "$work/r0" share "$work/data.bin" $(listen 0) --offline \
+	>"$work/seed.out" 2>"$work/seed.err" &
+for _ in $(seq 100); do grep -q '^address' "$work/seed.out" 2>/dev/null && break; sleep 0.2; done
+ticket=$(awk '$1=="ticket"{print $2}' "$work/seed.out")
+
+# run_getters N: start getters 1..N together (mDNS finds the others; each
+# keeps seeding after it is done) and print the seconds until all are done.
+run_getters() {
+	local n=$1 start i
+	for i in $(seq "$n"); do rm -rf "$work/r$i" "$work/o$i"; done
+	start=$(date +%s.%N)
+	for i in $(seq "$n"); do
+		in_ns "$i" "$work/pollen" --repo "$work/r$i" get "$ticket" -o "$work/o$i" --seed $(listen "$i") --offline --timeout 10m \
+			>"$work/g$i.out" 2>"$work/g$i.err" &
+	done
+	for i in $(seq "$n"); do
+		until grep -q '^saved' "$work/g$i.out" 2>/dev/null; do
+			if ! ip netns pids "$tag-$i" | grep -q .; then echo "getter $i failed: $(tail -1 "$work/g$i.err")" >&2; exit 1; fi
+			sleep 0.2
+		done
+	done
+	echo "$(date +%s.%N) - $start" | bc -l
+	for i in $(seq "$n"); do
+		cmp -s "$work/data.bin" "$work/o$i/data.bin" || { echo "getter $i: wrong bytes" >&2; exit 1; }
+		ip netns pids "$tag-$i" | xargs -r kill -INT
+	done
+	sleep 1
+}
+
+one=$(run_getters 1)
+all=$(run_getters "$getters")
+printf '\n%d MiB, 1 seeder + %d getters, every link %d Mbit/s each way (tc tbf in network namespaces)\n\n' "$size_mib" "$getters" "$mbit"
+printf '| %-36s | %8s |\n' "what" "seconds"
+printf '|%s|%s|\n' "$(printf -- '-%.0s' {1..38})" "----------"
+printf '| %-36s | %8.1f |\n' "one getter alone" "$one"
+printf '| %-36s | %8.1f |\n' "$getters getters started together, all done" "$all"
+printf '| %-36s | %8.1f |\n' "seeder-only bound ($getters x one)" "$(echo "$getters * $one" | bc -l)"
+printf '\nall/one: %.2fx (target <= 2x; Kubo measured here: 3.6x)\n' "$(echo "$all / $one" | bc -l)"
