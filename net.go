@@ -62,7 +62,7 @@ func (n *Node) StartNetwork() error {
 	if err != nil {
 		return err
 	}
-	cfg := exchange.Config{Logger: n.log}
+	cfg := exchange.Config{Logger: n.log, Misbehaving: sw.Block}
 	if sw.Routing != nil {
 		cfg.Routing = sw.Routing
 	}

@@ -35,10 +35,14 @@ const (
 	// two leaves per message.
 	targetMessageSize   = 1 << 20
 	providerSearchDelay = time.Second
-	// Wants in flight: chunks of fetchBatch CIDs, fetchParallel at a time.
-	// A Bitswap server (Kubo's and ours) queues at most 1024 wants per
-	// peer and drops the rest, so stay well under.
-	fetchBatch    = 128
+	// Wants in flight: chunks of at most chunkWants CIDs or chunkBytes of
+	// declared size, fetchParallel chunks at a time. A Bitswap server
+	// (Kubo's and ours) queues at most 1024 wants per peer and drops the
+	// rest, so stay well under; and asking for a few MiB at a time (a dozen
+	// leaves) rather than everything lets getters in a swarm ask each other
+	// as blocks spread, instead of all queueing at the first seeder.
+	chunkWants    = 128
+	chunkBytes    = 4 << 20
 	fetchParallel = 4
 	// Received blocks are stored in batches of this many bytes or blocks:
 	// small enough that a killed fetch loses little.
@@ -48,6 +52,10 @@ const (
 
 // Config configures New. The zero value works: no content routing.
 type Config struct {
+	// Misbehaving is told of a peer that sends blocks nobody asked for
+	// (wrong bytes for a wanted CID arrive as such); the exchange has
+	// already closed its connections. Nil to only close them.
+	Misbehaving func(peer.ID)
 	// Routing finds providers when connected peers lack a block, and
 	// announces roots; nil for neither.
 	Routing routing.ContentRouting
@@ -62,9 +70,24 @@ type Exchange struct {
 	routing routing.ContentRouting
 	log     *slog.Logger
 
-	mu    sync.Mutex
-	stats map[peer.ID]*PeerStats
+	h           host.Host
+	misbehaving func(peer.ID)
+
+	mu     sync.Mutex
+	stats  map[peer.ID]*PeerStats
+	wanted map[cid.Cid]int // CIDs active fetches ask for, counted per fetch
+	judged map[peer.ID]*judgement
 }
+
+// judgement counts the blocks a peer sent that were asked for or not.
+type judgement struct {
+	asked, unasked int
+	banned         bool
+}
+
+// A peer is cut off after this many blocks nobody asked for, once they
+// outnumber the ones that were asked for (a late duplicate is not a lie).
+const maxUnasked = 4
 
 // PeerStats counts the block bytes exchanged with one peer.
 type PeerStats struct {
@@ -85,7 +108,10 @@ func New(h host.Host, store bstore.Blockstore, cfg Config) *Exchange {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	e := &Exchange{store: store, routing: cfg.Routing, log: cfg.Logger, stats: map[peer.ID]*PeerStats{}}
+	e := &Exchange{
+		store: store, routing: cfg.Routing, log: cfg.Logger, h: h, misbehaving: cfg.Misbehaving,
+		stats: map[peer.ID]*PeerStats{}, wanted: map[cid.Cid]int{}, judged: map[peer.ID]*judgement{},
+	}
 	var finder routing.ContentDiscovery
 	if cfg.Routing != nil {
 		finder = cfg.Routing
@@ -151,6 +177,11 @@ func (e *Exchange) Fetch(ctx context.Context, root cid.Cid, o FetchOptions) erro
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	f := &fetch{e: e, o: o, sess: e.bs.NewSession(ctx), start: e.Stats(), last: time.Now()}
+	defer func() {
+		for _, u := range f.unwant {
+			u()
+		}
+	}()
 	if o.Stall > 0 {
 		go f.watchdog(ctx, cancel)
 	}
@@ -194,6 +225,11 @@ type fetch struct {
 	stalled atomic.Bool
 
 	reportMu sync.Mutex
+
+	// What this fetch asked for stays "wanted" until it ends, so that a
+	// duplicate arriving late is not taken for a lie.
+	wantedMu sync.Mutex
+	unwant   []func()
 }
 
 func (f *fetch) watchdog(ctx context.Context, cancel context.CancelFunc) {
@@ -233,9 +269,9 @@ func (f *fetch) run(ctx context.Context, root cid.Cid) error {
 	f.got(len(rb.RawData()))
 	seen := map[cid.Cid]bool{root: true}
 	for len(level) > 0 {
-		var next []cid.Cid
-		var missing []cid.Cid
-		for _, c := range level {
+		var next, missing []link
+		for _, l := range level {
+			c := l.c
 			if seen[c] {
 				continue
 			}
@@ -245,7 +281,7 @@ func (f *fetch) run(ctx context.Context, root cid.Cid) error {
 				return err
 			}
 			if !ok {
-				missing = append(missing, c)
+				missing = append(missing, l)
 				continue
 			}
 			links, size, err := f.local(ctx, c)
@@ -273,6 +309,7 @@ func (f *fetch) block(ctx context.Context, c cid.Cid) (blocks.Block, error) {
 	if err == nil {
 		return b, nil
 	}
+	defer f.e.want([]cid.Cid{c})()
 	ch, err := f.sess.GetBlocks(ctx, []cid.Cid{c})
 	if err != nil {
 		return nil, err
@@ -307,7 +344,7 @@ func (f *fetch) touch() {
 
 // local reads a stored block's links (raw leaves have none and are not
 // read) and size.
-func (f *fetch) local(ctx context.Context, c cid.Cid) ([]cid.Cid, int, error) {
+func (f *fetch) local(ctx context.Context, c cid.Cid) ([]link, int, error) {
 	if c.Type() != cid.DagProtobuf {
 		n, err := f.e.store.GetSize(ctx, c)
 		return nil, n, err
@@ -322,20 +359,24 @@ func (f *fetch) local(ctx context.Context, c cid.Cid) ([]cid.Cid, int, error) {
 
 // fetchAll asks for cs in chunks, a few chunks at a time, and returns the
 // links of what arrives.
-func (f *fetch) fetchAll(ctx context.Context, cs []cid.Cid) ([]cid.Cid, error) {
+func (f *fetch) fetchAll(ctx context.Context, ls []link) ([]link, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
 		mu    sync.Mutex
-		next  []cid.Cid
+		next  []link
 		first error
 		wg    sync.WaitGroup
 	)
 	sem := make(chan struct{}, fetchParallel)
-	for len(cs) > 0 && ctx.Err() == nil {
-		n := min(len(cs), fetchBatch)
-		chunk := cs[:n]
-		cs = cs[n:]
+	for len(ls) > 0 && ctx.Err() == nil {
+		var chunk []cid.Cid
+		var bytes uint64
+		for len(ls) > 0 && len(chunk) < chunkWants && (len(chunk) == 0 || bytes+ls[0].size <= chunkBytes) {
+			chunk = append(chunk, ls[0].c)
+			bytes += ls[0].size
+			ls = ls[1:]
+		}
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
@@ -355,19 +396,22 @@ func (f *fetch) fetchAll(ctx context.Context, cs []cid.Cid) ([]cid.Cid, error) {
 		}()
 	}
 	wg.Wait()
-	if first == nil && len(cs) > 0 {
+	if first == nil && len(ls) > 0 {
 		first = ctx.Err()
 	}
 	return next, first
 }
 
 // fetch asks the session for cs and returns the links of what arrives.
-func (f *fetch) fetch(ctx context.Context, cs []cid.Cid) ([]cid.Cid, error) {
+func (f *fetch) fetch(ctx context.Context, cs []cid.Cid) ([]link, error) {
+	f.wantedMu.Lock()
+	f.unwant = append(f.unwant, f.e.want(cs))
+	f.wantedMu.Unlock()
 	ch, err := f.sess.GetBlocks(ctx, cs)
 	if err != nil {
 		return nil, err
 	}
-	var next []cid.Cid
+	var next []link
 	var batch []blocks.Block
 	size := 0
 	n := 0
@@ -445,8 +489,14 @@ func (f *fetch) peerBytes() map[peer.ID]int64 {
 	return out
 }
 
-// linksOf returns the CIDs a block links to (only dag-pb has links here).
-func linksOf(b blocks.Block) ([]cid.Cid, error) {
+// link is a child to fetch with the DAG size its parent declares.
+type link struct {
+	c    cid.Cid
+	size uint64
+}
+
+// linksOf returns what a block links to (only dag-pb has links here).
+func linksOf(b blocks.Block) ([]link, error) {
 	if b.Cid().Type() != cid.DagProtobuf {
 		return nil, nil
 	}
@@ -454,9 +504,9 @@ func linksOf(b blocks.Block) ([]cid.Cid, error) {
 	if err != nil {
 		return nil, fmt.Errorf("block %s: %w", b.Cid(), err)
 	}
-	out := make([]cid.Cid, len(n.Links()))
+	out := make([]link, len(n.Links()))
 	for i, l := range n.Links() {
-		out[i] = l.Cid
+		out[i] = link{c: l.Cid, size: l.Size}
 	}
 	return out, nil
 }
@@ -489,8 +539,68 @@ func (t *tracer) count(p peer.ID, m bsmsg.BitSwapMessage, sent bool) {
 	}
 }
 
-func (t *tracer) MessageReceived(p peer.ID, m bsmsg.BitSwapMessage) { t.count(p, m, false) }
-func (t *tracer) MessageSent(p peer.ID, m bsmsg.BitSwapMessage)     { t.count(p, m, true) }
+func (t *tracer) MessageReceived(p peer.ID, m bsmsg.BitSwapMessage) {
+	t.count(p, m, false)
+	(*Exchange)(t).judge(p, m.Blocks())
+}
+
+// judge cuts off a peer that keeps sending blocks nobody asked for: Bitswap
+// computes a received block's CID from its bytes, so wrong bytes for a
+// wanted block arrive as a block nobody wanted, and are dropped. Without
+// this, a peer that answers every want with wrong bytes would hold a fetch
+// until it stalls.
+func (e *Exchange) judge(p peer.ID, bl []blocks.Block) {
+	if len(bl) == 0 {
+		return
+	}
+	e.mu.Lock()
+	j := e.judged[p]
+	if j == nil {
+		j = &judgement{}
+		e.judged[p] = j
+	}
+	for _, b := range bl {
+		if e.wanted[b.Cid()] > 0 || e.wanted[cid.NewCidV1(cid.Raw, b.Cid().Hash())] > 0 {
+			j.asked++
+		} else {
+			j.unasked++
+		}
+	}
+	ban := !j.banned && j.unasked >= maxUnasked && j.unasked > j.asked
+	if ban {
+		j.banned = true
+	}
+	e.mu.Unlock()
+	if !ban {
+		return
+	}
+	e.log.Warn("peer sends blocks nobody asked for; disconnecting", "peer", p)
+	go func() {
+		if e.misbehaving != nil {
+			e.misbehaving(p)
+		}
+		e.h.Network().ClosePeer(p)
+	}()
+}
+
+// want marks cs as asked for until the returned func is called.
+func (e *Exchange) want(cs []cid.Cid) func() {
+	e.mu.Lock()
+	for _, c := range cs {
+		e.wanted[c]++
+	}
+	e.mu.Unlock()
+	return func() {
+		e.mu.Lock()
+		for _, c := range cs {
+			if e.wanted[c]--; e.wanted[c] <= 0 {
+				delete(e.wanted, c)
+			}
+		}
+		e.mu.Unlock()
+	}
+}
+func (t *tracer) MessageSent(p peer.ID, m bsmsg.BitSwapMessage) { t.count(p, m, true) }
 
 // serverStore adapts the store for Bitswap's server, whose engine takes a
 // block size of 0 to mean "missing": the empty block (an empty file) would

@@ -67,6 +67,7 @@ type Swarm struct {
 	Routing routing.Routing
 
 	log    *slog.Logger
+	gater  *gater
 	dht    *dht.IpfsDHT
 	mdns   mdns.Service
 	cancel context.CancelFunc
@@ -116,12 +117,13 @@ func New(cfg Config) (*Swarm, error) {
 	if err != nil {
 		return nil, fmt.Errorf("swarm: %w", err)
 	}
-	opts = append(opts, libp2p.ResourceManager(rm), libp2p.ConnectionManager(cm))
+	g := &gater{blocked: map[peer.ID]bool{}}
+	opts = append(opts, libp2p.ResourceManager(rm), libp2p.ConnectionManager(cm), libp2p.ConnectionGater(g))
 	h, err := libp2p.New(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("swarm: %w", err)
 	}
-	s := &Swarm{Host: h, log: cfg.Logger}
+	s := &Swarm{Host: h, log: cfg.Logger, gater: g}
 	if err := s.listen(cfg.Listen); err != nil {
 		h.Close()
 		return nil, err

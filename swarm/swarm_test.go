@@ -140,3 +140,20 @@ func TestParseTicketErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestBlockedPeerCannotReconnect(t *testing.T) {
+	a := newSwarm(t, swarm.Config{Offline: true})
+	b := newSwarm(t, swarm.Config{Offline: true})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := b.Connect(ctx, a.AddrInfo()); err != nil {
+		t.Fatal(err)
+	}
+	a.Block(b.Host.ID())
+	if len(a.Host.Network().ConnsToPeer(b.Host.ID())) != 0 {
+		t.Error("still connected to a blocked peer")
+	}
+	if err := b.Connect(ctx, a.AddrInfo()); err == nil && len(a.Host.Network().ConnsToPeer(b.Host.ID())) != 0 {
+		t.Error("a blocked peer connected again")
+	}
+}
