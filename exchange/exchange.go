@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,7 +13,6 @@ import (
 	"github.com/ipfs/boxo/bitswap"
 	bsmsg "github.com/ipfs/boxo/bitswap/message"
 	bsnet "github.com/ipfs/boxo/bitswap/network/bsnet"
-	"github.com/ipfs/boxo/blockservice"
 	bstore "github.com/ipfs/boxo/blockstore"
 	dag "github.com/ipfs/boxo/ipld/merkledag"
 	blocks "github.com/ipfs/go-block-format"
@@ -45,8 +43,9 @@ const (
 	chunkBytes    = 4 << 20
 	fetchParallel = 4
 	// Received blocks are stored in batches of this many bytes or blocks:
-	// small enough that a killed fetch loses little.
-	storeBytes  = 1 << 20
+	// small enough that a killed fetch loses little and the export running
+	// alongside never waits long.
+	storeBytes  = 256 << 10
 	storeBlocks = 64
 )
 
@@ -72,10 +71,10 @@ type Exchange struct {
 
 	h           host.Host
 	misbehaving func(peer.ID)
+	stored      chan struct{} // closed and replaced whenever a fetch stores blocks
 
 	mu     sync.Mutex
 	stats  map[peer.ID]*PeerStats
-	wanted map[cid.Cid]int // CIDs active fetches ask for, counted per fetch
 	judged map[peer.ID]*judgement
 }
 
@@ -110,7 +109,7 @@ func New(h host.Host, store bstore.Blockstore, cfg Config) *Exchange {
 	}
 	e := &Exchange{
 		store: store, routing: cfg.Routing, log: cfg.Logger, h: h, misbehaving: cfg.Misbehaving,
-		stats: map[peer.ID]*PeerStats{}, wanted: map[cid.Cid]int{}, judged: map[peer.ID]*judgement{},
+		stats: map[peer.ID]*PeerStats{}, judged: map[peer.ID]*judgement{}, stored: make(chan struct{}),
 	}
 	var finder routing.ContentDiscovery
 	if cfg.Routing != nil {
@@ -141,11 +140,62 @@ func (e *Exchange) Stats() map[peer.ID]PeerStats {
 	return out
 }
 
-// Getter returns a DAG reader that takes blocks from the store and waits
-// for missing ones from the network, storing them; for reading a DAG while
-// Fetch brings it in.
+// Getter returns a DAG reader over the store that waits for missing blocks
+// until a Fetch running alongside stores them (or ctx ends); it never asks
+// the network itself, so nothing is fetched twice.
 func (e *Exchange) Getter(ctx context.Context) ipld.NodeGetter {
-	return dag.NewSession(ctx, dag.NewDAGService(blockservice.New(e.store, e.bs)))
+	return dag.NewReadOnlyDagService(&waitGetter{e: e, ctx: ctx})
+}
+
+// waitGetter is the NodeGetter behind Getter.
+type waitGetter struct {
+	e   *Exchange
+	ctx context.Context
+}
+
+func (w *waitGetter) Get(ctx context.Context, c cid.Cid) (ipld.Node, error) {
+	for {
+		w.e.mu.Lock()
+		stored := w.e.stored // take the channel before looking, not to miss a store
+		w.e.mu.Unlock()
+		b, err := w.e.store.Get(ctx, c)
+		if err == nil {
+			return decode(b)
+		}
+		if !ipld.IsNotFound(err) {
+			return nil, err
+		}
+		select {
+		case <-stored:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-w.ctx.Done():
+			return nil, w.ctx.Err()
+		}
+	}
+}
+
+func (w *waitGetter) GetMany(ctx context.Context, cs []cid.Cid) <-chan *ipld.NodeOption {
+	out := make(chan *ipld.NodeOption, len(cs))
+	go func() {
+		defer close(out)
+		for _, c := range cs {
+			n, err := w.Get(ctx, c)
+			out <- &ipld.NodeOption{Node: n, Err: err}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// decode turns a dag-pb or raw block into a node.
+func decode(b blocks.Block) (ipld.Node, error) {
+	if b.Cid().Type() == cid.DagProtobuf {
+		return dag.DecodeProtobufBlock(b)
+	}
+	return dag.DecodeRawBlock(b)
 }
 
 // Provide announces on the content routing that this node has root.
@@ -177,11 +227,6 @@ func (e *Exchange) Fetch(ctx context.Context, root cid.Cid, o FetchOptions) erro
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	f := &fetch{e: e, o: o, sess: e.bs.NewSession(ctx), start: e.Stats(), last: time.Now()}
-	defer func() {
-		for _, u := range f.unwant {
-			u()
-		}
-	}()
 	if o.Stall > 0 {
 		go f.watchdog(ctx, cancel)
 	}
@@ -225,11 +270,6 @@ type fetch struct {
 	stalled atomic.Bool
 
 	reportMu sync.Mutex
-
-	// What this fetch asked for stays "wanted" until it ends, so that a
-	// duplicate arriving late is not taken for a lie.
-	wantedMu sync.Mutex
-	unwant   []func()
 }
 
 func (f *fetch) watchdog(ctx context.Context, cancel context.CancelFunc) {
@@ -291,9 +331,6 @@ func (f *fetch) run(ctx context.Context, root cid.Cid) error {
 			f.got(size)
 			next = append(next, links...)
 		}
-		// Each getter asks in its own random order, so getters of the same
-		// DAG hold different blocks early and can serve each other.
-		rand.Shuffle(len(missing), func(i, j int) { missing[i], missing[j] = missing[j], missing[i] })
 		got, err := f.fetchAll(ctx, missing)
 		if err != nil {
 			return err
@@ -309,7 +346,6 @@ func (f *fetch) block(ctx context.Context, c cid.Cid) (blocks.Block, error) {
 	if err == nil {
 		return b, nil
 	}
-	defer f.e.want([]cid.Cid{c})()
 	ch, err := f.sess.GetBlocks(ctx, []cid.Cid{c})
 	if err != nil {
 		return nil, err
@@ -333,6 +369,10 @@ func (f *fetch) store(ctx context.Context, bl []blocks.Block) error {
 	if err := f.e.store.PutMany(ctx, bl); err != nil {
 		return err
 	}
+	f.e.mu.Lock()
+	close(f.e.stored)
+	f.e.stored = make(chan struct{})
+	f.e.mu.Unlock()
 	return f.e.bs.NotifyNewBlocks(ctx, bl...)
 }
 
@@ -404,9 +444,6 @@ func (f *fetch) fetchAll(ctx context.Context, ls []link) ([]link, error) {
 
 // fetch asks the session for cs and returns the links of what arrives.
 func (f *fetch) fetch(ctx context.Context, cs []cid.Cid) ([]link, error) {
-	f.wantedMu.Lock()
-	f.unwant = append(f.unwant, f.e.want(cs))
-	f.wantedMu.Unlock()
 	ch, err := f.sess.GetBlocks(ctx, cs)
 	if err != nil {
 		return nil, err
@@ -553,6 +590,13 @@ func (e *Exchange) judge(p peer.ID, bl []blocks.Block) {
 	if len(bl) == 0 {
 		return
 	}
+	// The tracer sees a message before the client does, so every block
+	// asked for is still on the wantlist. Compare multihashes: a peer may
+	// answer a CIDv1 want under CIDv0.
+	wants := make(map[string]bool)
+	for _, c := range e.bs.GetWantlist() {
+		wants[string(c.Hash())] = true
+	}
 	e.mu.Lock()
 	j := e.judged[p]
 	if j == nil {
@@ -560,7 +604,7 @@ func (e *Exchange) judge(p peer.ID, bl []blocks.Block) {
 		e.judged[p] = j
 	}
 	for _, b := range bl {
-		if e.wanted[b.Cid()] > 0 || e.wanted[cid.NewCidV1(cid.Raw, b.Cid().Hash())] > 0 {
+		if wants[string(b.Cid().Hash())] {
 			j.asked++
 		} else {
 			j.unasked++
@@ -583,23 +627,6 @@ func (e *Exchange) judge(p peer.ID, bl []blocks.Block) {
 	}()
 }
 
-// want marks cs as asked for until the returned func is called.
-func (e *Exchange) want(cs []cid.Cid) func() {
-	e.mu.Lock()
-	for _, c := range cs {
-		e.wanted[c]++
-	}
-	e.mu.Unlock()
-	return func() {
-		e.mu.Lock()
-		for _, c := range cs {
-			if e.wanted[c]--; e.wanted[c] <= 0 {
-				delete(e.wanted, c)
-			}
-		}
-		e.mu.Unlock()
-	}
-}
 func (t *tracer) MessageSent(p peer.ID, m bsmsg.BitSwapMessage) { t.count(p, m, true) }
 
 // serverStore adapts the store for Bitswap's server, whose engine takes a
