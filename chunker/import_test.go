@@ -22,15 +22,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// mixed returns the shared mixed test folder (read-only).
-func mixed(t *testing.T) string {
-	t.Helper()
-	dir, err := testdata.SharedMixed()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
+// mixed is the shared mixed test folder (read-only).
+var mixed = testdata.Mixed
 
 func memStore() bstore.Blockstore {
 	return bstore.NewBlockstore(dssync.MutexWrap(ds.NewMapDatastore()))

@@ -36,30 +36,38 @@ func runAdd(ctx context.Context, e *env, o *opts, args []string) error {
 	}
 	defer node.Close()
 	for _, path := range args {
-		var bar ui.Bar
-		var prog pollen.Progress
-		if !o.quiet {
-			bar = ui.NewBar(e.stderr, "add "+path, e.terminal)
-			prog = bar
-		}
-		res, err := node.Add(ctx, path, pollen.AddOptions{Hidden: o.hidden, Progress: prog})
-		if bar != nil {
-			finish(bar, err)
-		}
+		res, err := addPath(ctx, e, o, path, node.Add)
 		if err != nil {
 			return err
 		}
 		if o.quiet {
 			fmt.Fprintln(e.stdout, res.Root)
-			continue
-		}
-		fmt.Fprintf(e.stdout, "added %s %s\n", res.Root, res.Name)
-		if res.SkippedHidden > 0 {
-			fmt.Fprintf(e.stderr, "skipped %d hidden %s in %s (use --hidden to include them)\n",
-				res.SkippedHidden, plural(res.SkippedHidden, "entry", "entries"), path)
+		} else {
+			fmt.Fprintf(e.stdout, "added %s %s\n", res.Root, res.Name)
 		}
 	}
 	return nil
+}
+
+// addPath runs add (node.Add or node.Share) on path with a progress bar
+// (none with -q) and tells how many hidden entries were left out.
+func addPath(ctx context.Context, e *env, o *opts, path string,
+	add func(context.Context, string, pollen.AddOptions) (pollen.AddResult, error)) (pollen.AddResult, error) {
+	var bar ui.Bar
+	aopts := pollen.AddOptions{Hidden: o.hidden}
+	if !o.quiet {
+		bar = ui.NewBar(e.stderr, "add "+path, e.terminal)
+		aopts.Progress = bar
+	}
+	res, err := add(ctx, path, aopts)
+	if bar != nil {
+		finish(bar, err)
+	}
+	if err == nil && res.SkippedHidden > 0 && !o.quiet {
+		fmt.Fprintf(e.stderr, "skipped %d hidden %s in %s (use --hidden to include them)\n",
+			res.SkippedHidden, plural(res.SkippedHidden, "entry", "entries"), path)
+	}
+	return res, err
 }
 
 func plural(n int, one, many string) string {

@@ -110,15 +110,8 @@ func (r result) fails(t *testing.T, want string) {
 	}
 }
 
-// mixed returns the shared mixed test folder (read-only).
-func mixed(t *testing.T) string {
-	t.Helper()
-	dir, err := testdata.SharedMixed()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
+// mixed is the shared mixed test folder (read-only).
+var mixed = testdata.Mixed
 
 const mixedCID = "bafybeiecatufxsbl7lrfhjc3wrk7ezpdwmo76vn4kqbutwz5vypbngoz7a" // Kubo's CID, see chunker tests
 

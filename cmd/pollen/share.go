@@ -4,9 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-
-	"github.com/pollen-p2p/pollen"
-	"github.com/pollen-p2p/pollen/ui"
 )
 
 func init() {
@@ -36,15 +33,9 @@ func runShare(ctx context.Context, e *env, o *opts, args []string) error {
 	}
 	defer node.Close()
 	for _, path := range args {
-		bar := ui.NewBar(e.stderr, "add "+path, e.terminal)
-		res, err := node.Share(ctx, path, pollen.AddOptions{Hidden: o.hidden, Progress: bar})
-		finish(bar, err)
+		res, err := addPath(ctx, e, o, path, node.Share)
 		if err != nil {
 			return err
-		}
-		if res.SkippedHidden > 0 {
-			fmt.Fprintf(e.stderr, "skipped %d hidden %s in %s (use --hidden to include them)\n",
-				res.SkippedHidden, plural(res.SkippedHidden, "entry", "entries"), path)
 		}
 		fmt.Fprintf(e.stdout, "CID     %s\n", res.Root)
 		fmt.Fprintf(e.stdout, "ticket  %s\n", node.Ticket(res.Root))

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"testing"
 )
 
 // MiB is one mebibyte.
@@ -110,6 +111,16 @@ func SharedMixed() (string, error) {
 		shared.err = MixedFolder(shared.dir)
 	})
 	return shared.dir, shared.err
+}
+
+// Mixed is SharedMixed for tests: it fails t on error.
+func Mixed(t testing.TB) string {
+	t.Helper()
+	dir, err := SharedMixed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 // RemoveShared deletes what SharedMixed wrote.
