@@ -1,0 +1,95 @@
+package pollen_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/pollen-p2p/pollen"
+	"github.com/pollen-p2p/pollen/internal/testdata"
+)
+
+func openNode(t *testing.T) *pollen.Node {
+	t.Helper()
+	n, err := pollen.Open(t.TempDir(), pollen.Config{
+		Listen:  []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/0")},
+		Offline: true,
+		NoMDNS:  true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	return n
+}
+
+// TestShareAndGetThroughTheAPI is the library's front page in a test: one
+// node shares a file, another gets it by ticket and then serves it.
+func TestShareAndGetThroughTheAPI(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	src := filepath.Join(t.TempDir(), "notes.bin")
+	if err := testdata.WriteFile(src, 21, 3*testdata.MiB+5); err != nil {
+		t.Fatal(err)
+	}
+	a, b := openNode(t), openNode(t)
+	for _, n := range []*pollen.Node{a, b} {
+		if err := n.StartNetwork(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := a.Share(ctx, src, pollen.AddOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ticket, err := pollen.ParseTicket(a.Ticket(res.Root).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last pollen.FetchProgress
+	out := t.TempDir()
+	got, err := b.Get(ctx, ticket.Root, out, pollen.GetOptions{
+		Name:  ticket.Name,
+		From:  []peer.AddrInfo{ticket.Peer},
+		Stall: 20 * time.Second,
+		Fetch: func(p pollen.FetchProgress) { last = p },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := os.ReadFile(src)
+	have, _ := os.ReadFile(filepath.Join(out, "notes.bin"))
+	if got.Path != filepath.Join(out, "notes.bin") || !bytes.Equal(want, have) {
+		t.Fatalf("got %+v; same bytes: %v", got, bytes.Equal(want, have))
+	}
+	if last.Done != last.Total || last.Peers[a.ID()] == 0 {
+		t.Errorf("last progress %+v: want done == total and bytes from A", last)
+	}
+	recs, _ := b.List()
+	if len(recs) != 1 || recs[0].Kind != pollen.KindPin || recs[0].Root != res.Root {
+		t.Errorf("B keeps %+v, want a pin of %s", recs, res.Root)
+	}
+	if err := b.Complete(ctx, res.Root); err != nil {
+		t.Errorf("B does not hold every block: %v", err)
+	}
+}
+
+func TestOpenTwiceSaysWhoHoldsTheRepo(t *testing.T) {
+	dir := t.TempDir()
+	n, err := pollen.Open(dir, pollen.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	_, err = pollen.Open(dir, pollen.Config{})
+	if !errors.Is(err, pollen.ErrRepoInUse) {
+		t.Fatalf("second Open = %v, want ErrRepoInUse", err)
+	}
+}
