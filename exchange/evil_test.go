@@ -12,6 +12,7 @@ import (
 	bsnet "github.com/ipfs/boxo/bitswap/network/bsnet"
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	mh "github.com/multiformats/go-multihash"
 
@@ -56,24 +57,30 @@ func TestWrongBytesAreNeverStored(t *testing.T) {
 	gc, _ := cid.V1Builder{Codec: cid.Raw, MhType: mh.SHA2_256}.Sum(data)
 	good, _ := blocks.NewBlockWithCid(data, gc)
 	honest.bs.Put(context.Background(), good)
-	// A block nobody honest has: only the liar answers for it.
-	c, _ := cid.V1Builder{Codec: cid.Raw, MhType: mh.SHA2_256}.Sum([]byte("nobody has this"))
-
-	getter.h.Connect(context.Background(), peer.AddrInfo{ID: evil.ID(), Addrs: evil.Addrs()})
+	// Blocks nobody honest has: only the liar answers for them.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	err := getter.ex.Fetch(ctx, c, exchange.FetchOptions{Stall: 2 * time.Second})
-	if err == nil {
-		t.Fatal("fetch of a block only a liar has succeeded")
+	getter.h.Connect(ctx, peer.AddrInfo{ID: evil.ID(), Addrs: evil.Addrs()})
+	for _, s := range []string{"nobody has this", "nor this"} {
+		c, _ := cid.V1Builder{Codec: cid.Raw, MhType: mh.SHA2_256}.Sum([]byte(s))
+		if err := getter.ex.Fetch(ctx, c, exchange.FetchOptions{Stall: 2 * time.Second}); err == nil {
+			t.Fatal("fetch of a block only a liar has succeeded")
+		}
+		if ok, _ := getter.bs.Has(ctx, c); ok {
+			t.Error("the liar's bytes were stored under the wanted CID")
+		}
 	}
-	if ok, _ := getter.bs.Has(ctx, c); ok {
-		t.Error("the liar's bytes were stored under the wanted CID")
+	// Two blocks nobody asked for: the liar is cut off.
+	deadline := time.Now().Add(5 * time.Second)
+	for getter.h.Network().Connectedness(evil.ID()) == network.Connected && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if getter.h.Network().Connectedness(evil.ID()) == network.Connected {
+		t.Error("still connected to a peer that sent wrong bytes twice")
 	}
 
 	// With an honest peer too, the right bytes arrive and nothing else is kept.
 	connect(t, getter, honest)
-	// Bitswap may ask the liar first; its want times out and the honest
-	// peer is asked.
 	if err := getter.ex.Fetch(ctx, good.Cid(), exchange.FetchOptions{Stall: 25 * time.Second}); err != nil {
 		t.Fatal(err)
 	}

@@ -76,17 +76,22 @@ type Exchange struct {
 	mu     sync.Mutex
 	stats  map[peer.ID]*PeerStats
 	judged map[peer.ID]*judgement
+	asked  map[string]time.Time // multihash → when a fetch last asked for it
 }
 
-// judgement counts the blocks a peer sent that were asked for or not.
+// judgement counts the blocks a peer sent that nobody asked for.
 type judgement struct {
-	asked, unasked int
-	banned         bool
+	unasked int
+	banned  bool
 }
 
-// A peer is cut off after this many blocks nobody asked for, once they
-// outnumber the ones that were asked for (a late duplicate is not a lie).
-const maxUnasked = 4
+const (
+	// A peer is cut off at the second block nobody asked for: Bitswap
+	// servers only send what was wanted, and a block asked for in the
+	// last askedFor counts as asked, so late duplicates are not lies.
+	maxUnasked = 2
+	askedFor   = 10 * time.Minute
+)
 
 // PeerStats counts the block bytes exchanged with one peer.
 type PeerStats struct {
@@ -109,7 +114,8 @@ func New(h host.Host, store bstore.Blockstore, cfg Config) *Exchange {
 	}
 	e := &Exchange{
 		store: store, routing: cfg.Routing, log: cfg.Logger, h: h, misbehaving: cfg.Misbehaving,
-		stats: map[peer.ID]*PeerStats{}, judged: map[peer.ID]*judgement{}, stored: make(chan struct{}),
+		stats: map[peer.ID]*PeerStats{}, judged: map[peer.ID]*judgement{}, asked: map[string]time.Time{},
+		stored: make(chan struct{}),
 	}
 	var finder routing.ContentDiscovery
 	if cfg.Routing != nil {
@@ -346,6 +352,7 @@ func (f *fetch) block(ctx context.Context, c cid.Cid) (blocks.Block, error) {
 	if err == nil {
 		return b, nil
 	}
+	f.e.ask([]cid.Cid{c})
 	ch, err := f.sess.GetBlocks(ctx, []cid.Cid{c})
 	if err != nil {
 		return nil, err
@@ -444,6 +451,7 @@ func (f *fetch) fetchAll(ctx context.Context, ls []link) ([]link, error) {
 
 // fetch asks the session for cs and returns the links of what arrives.
 func (f *fetch) fetch(ctx context.Context, cs []cid.Cid) ([]link, error) {
+	f.e.ask(cs)
 	ch, err := f.sess.GetBlocks(ctx, cs)
 	if err != nil {
 		return nil, err
@@ -590,13 +598,7 @@ func (e *Exchange) judge(p peer.ID, bl []blocks.Block) {
 	if len(bl) == 0 {
 		return
 	}
-	// The tracer sees a message before the client does, so every block
-	// asked for is still on the wantlist. Compare multihashes: a peer may
-	// answer a CIDv1 want under CIDv0.
-	wants := make(map[string]bool)
-	for _, c := range e.bs.GetWantlist() {
-		wants[string(c.Hash())] = true
-	}
+	// Compare multihashes: a peer may answer a CIDv1 want under CIDv0.
 	e.mu.Lock()
 	j := e.judged[p]
 	if j == nil {
@@ -604,13 +606,11 @@ func (e *Exchange) judge(p peer.ID, bl []blocks.Block) {
 		e.judged[p] = j
 	}
 	for _, b := range bl {
-		if wants[string(b.Cid().Hash())] {
-			j.asked++
-		} else {
+		if t, ok := e.asked[string(b.Cid().Hash())]; !ok || time.Since(t) > askedFor {
 			j.unasked++
 		}
 	}
-	ban := !j.banned && j.unasked >= maxUnasked && j.unasked > j.asked
+	ban := !j.banned && j.unasked >= maxUnasked
 	if ban {
 		j.banned = true
 	}
@@ -625,6 +625,24 @@ func (e *Exchange) judge(p peer.ID, bl []blocks.Block) {
 		}
 		e.h.Network().ClosePeer(p)
 	}()
+}
+
+// ask records that cs are being asked for, forgetting what was asked for
+// longer ago than askedFor.
+func (e *Exchange) ask(cs []cid.Cid) {
+	now := time.Now()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if len(e.asked) > 4096 {
+		for h, t := range e.asked {
+			if now.Sub(t) > askedFor {
+				delete(e.asked, h)
+			}
+		}
+	}
+	for _, c := range cs {
+		e.asked[string(c.Hash())] = now
+	}
 }
 
 func (t *tracer) MessageSent(p peer.ID, m bsmsg.BitSwapMessage) { t.count(p, m, true) }
