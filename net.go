@@ -91,6 +91,21 @@ func (n *Node) Share(ctx context.Context, path string, o AddOptions) (AddResult,
 	return res, nil
 }
 
+// ProvideAll announces every shared and fetched root on the DHT, when
+// there is one.
+func (n *Node) ProvideAll(ctx context.Context) {
+	recs, err := n.List()
+	if err != nil {
+		return
+	}
+	for _, r := range recs {
+		if ctx.Err() != nil {
+			return
+		}
+		n.provide(r.Root)
+	}
+}
+
 // provide announces root on the DHT in the background, when there is one.
 func (n *Node) provide(root cid.Cid) {
 	if n.ex == nil || n.swarm.Routing == nil {

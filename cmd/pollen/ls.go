@@ -6,6 +6,9 @@ import (
 	"text/tabwriter"
 
 	"github.com/dustin/go-humanize"
+
+	"github.com/pollen-p2p/pollen"
+	"github.com/pollen-p2p/pollen/ui"
 )
 
 func init() {
@@ -21,27 +24,37 @@ func runLs(ctx context.Context, e *env, o *opts, args []string) error {
 	if len(args) != 0 {
 		return usagef("ls takes no arguments")
 	}
-	node, err := openNode(o)
-	if err != nil {
-		return err
+	var shares []ui.Share
+	if c := daemonAPI(o); c != nil {
+		if err := c.get("/api/v1/shares", &shares); err != nil {
+			return err
+		}
+	} else {
+		node, err := openNode(o)
+		if err != nil {
+			return err
+		}
+		defer node.Close()
+		recs, err := node.List()
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			kind := "shared"
+			if r.Kind == pollen.KindPin {
+				kind = "fetched"
+			}
+			shares = append(shares, ui.Share{Name: r.Name, Size: r.Size, Kind: kind, CID: r.Root.String()})
+		}
 	}
-	defer node.Close()
-	recs, err := node.List()
-	if err != nil {
-		return err
-	}
-	if len(recs) == 0 {
+	if len(shares) == 0 {
 		fmt.Fprintln(e.stderr, "nothing shared yet: try 'pollen add PATH'")
 		return nil
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tSIZE\tKIND\tCID")
-	for _, r := range recs {
-		kind := "shared"
-		if r.Kind == "pin" {
-			kind = "fetched"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Name, humanize.IBytes(r.Size), kind, r.Root)
+	for _, s := range shares {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, humanize.IBytes(s.Size), s.Kind, s.CID)
 	}
 	return tw.Flush()
 }

@@ -83,6 +83,7 @@ type opts struct {
 	seed      bool
 	timeout   time.Duration
 	wait      time.Duration
+	api       string
 }
 
 // list is a repeatable string flag.

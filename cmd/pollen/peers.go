@@ -8,13 +8,15 @@ import (
 	"time"
 
 	"github.com/dustin/go-humanize"
+
+	"github.com/pollen-p2p/pollen/ui"
 )
 
 func init() {
 	register(&command{
 		name:    "peers",
 		args:    "[--wait DURATION]",
-		summary: "go online, discover peers for a moment, and list the connected ones",
+		summary: "list connected peers (the daemon's, or go online for a moment to find some)",
 		flags: func(fs *flag.FlagSet, o *opts) {
 			netFlags(fs, o)
 			fs.DurationVar(&o.wait, "wait", 3*time.Second, "how long to discover peers before listing them")
@@ -27,16 +29,25 @@ func runPeers(ctx context.Context, e *env, o *opts, args []string) error {
 	if len(args) != 0 {
 		return usagef("peers takes no arguments")
 	}
-	node, err := openOnline(o)
-	if err != nil {
-		return err
+	var peers []ui.Peer
+	if c := daemonAPI(o); c != nil {
+		if err := c.get("/api/v1/peers", &peers); err != nil {
+			return err
+		}
+	} else {
+		node, err := openOnline(o)
+		if err != nil {
+			return err
+		}
+		defer node.Close()
+		select {
+		case <-time.After(o.wait):
+		case <-ctx.Done():
+		}
+		for _, p := range node.Peers() {
+			peers = append(peers, ui.Peer{ID: p.ID.String(), Addr: p.Addr.String(), Relayed: p.Relayed, In: p.Received, Out: p.Sent})
+		}
 	}
-	defer node.Close()
-	select {
-	case <-time.After(o.wait):
-	case <-ctx.Done():
-	}
-	peers := node.Peers()
 	if len(peers) == 0 {
 		fmt.Fprintln(e.stderr, "no peers connected")
 		return nil
@@ -48,7 +59,7 @@ func runPeers(ctx context.Context, e *env, o *opts, args []string) error {
 		if p.Relayed {
 			via = "relay"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.ID, p.Addr, via, humanize.IBytes(uint64(p.Received)), humanize.IBytes(uint64(p.Sent)))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.ID, p.Addr, via, humanize.IBytes(uint64(p.In)), humanize.IBytes(uint64(p.Out)))
 	}
 	return tw.Flush()
 }

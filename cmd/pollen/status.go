@@ -5,6 +5,9 @@ import (
 	"fmt"
 
 	"github.com/dustin/go-humanize"
+
+	"github.com/pollen-p2p/pollen"
+	"github.com/pollen-p2p/pollen/ui"
 )
 
 func init() {
@@ -20,32 +23,42 @@ func runStatus(ctx context.Context, e *env, o *opts, args []string) error {
 	if len(args) != 0 {
 		return usagef("status takes no arguments")
 	}
-	node, err := openNode(o)
-	if err != nil {
-		return err
-	}
-	defer node.Close()
-	st, err := node.Stat(ctx)
-	if err != nil {
-		return err
-	}
-	recs, err := node.List()
-	if err != nil {
-		return err
-	}
-	shared, kept := 0, 0
-	for _, r := range recs {
-		if r.Kind == "pin" {
-			kept++
-		} else {
-			shared++
+	var st ui.Status
+	if c := daemonAPI(o); c != nil {
+		if err := c.get("/api/v1/status", &st); err != nil {
+			return err
+		}
+	} else {
+		node, err := openNode(o)
+		if err != nil {
+			return err
+		}
+		defer node.Close()
+		s, err := node.Stat(ctx)
+		if err != nil {
+			return err
+		}
+		recs, err := node.List()
+		if err != nil {
+			return err
+		}
+		st = ui.Status{Repo: node.Dir(), Blocks: s.Blocks, Bytes: s.Bytes, Disk: s.Disk}
+		for _, r := range recs {
+			if r.Kind == pollen.KindPin {
+				st.Fetched++
+			} else {
+				st.Shared++
+			}
 		}
 	}
-	fmt.Fprintf(e.stdout, "repo:    %s\n", node.Dir())
+	fmt.Fprintf(e.stdout, "repo:    %s\n", st.Repo)
+	if st.ID != "" {
+		fmt.Fprintf(e.stdout, "daemon:  running, peer %s\n", st.ID)
+	}
 	fmt.Fprintf(e.stdout, "blocks:  %d\n", st.Blocks)
 	fmt.Fprintf(e.stdout, "bytes:   %s (%d)\n", humanize.IBytes(uint64(st.Bytes)), st.Bytes)
 	fmt.Fprintf(e.stdout, "on disk: %s\n", humanize.IBytes(uint64(st.Disk)))
-	fmt.Fprintf(e.stdout, "shared:  %d\n", shared)
-	fmt.Fprintf(e.stdout, "fetched: %d\n", kept)
+	fmt.Fprintf(e.stdout, "shared:  %d\n", st.Shared)
+	fmt.Fprintf(e.stdout, "fetched: %d\n", st.Fetched)
 	return nil
 }

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/pollen-p2p/pollen"
+	"github.com/pollen-p2p/pollen/ui"
+)
+
+// apiFile, in the repo, tells the command line where the daemon's API is
+// and its token (mode 0600: whoever can read it may drive the node).
+const apiFile = "api.json"
+
+// defaultAPI is where the daemon's API listens unless told otherwise.
+const defaultAPI = "127.0.0.1:5011"
+
+// reprovideEvery is how often the daemon announces its roots on the DHT
+// again (provider records expire after 48 hours).
+const reprovideEvery = 12 * time.Hour
+
+type apiInfo struct {
+	URL   string `json:"url"`
+	Token string `json:"token"`
+}
+
+func init() {
+	register(&command{
+		name:    "daemon",
+		args:    "[--api HOST:PORT] [--listen MULTIADDR]...",
+		summary: "run the node in the foreground: serve, discover, and answer the local API",
+		help: `The daemon owns the repository: it serves every stored block, runs discovery,
+announces its roots on the DHT every 12 hours, and answers the local API on
+127.0.0.1 (the address and a random token are in api.json in the repo, mode
+0600). While it runs, 'pollen status', 'ls' and 'peers' ask it. SIGINT or
+SIGTERM stop it cleanly.`,
+		flags: func(fs *flag.FlagSet, o *opts) {
+			fs.StringVar(&o.api, "api", defaultAPI, "where the local API listens (127.0.0.1 only)")
+			netFlags(fs, o)
+		},
+		run: runDaemon,
+	})
+}
+
+func runDaemon(ctx context.Context, e *env, o *opts, args []string) error {
+	if len(args) != 0 {
+		return usagef("daemon takes no arguments")
+	}
+	host, port, err := net.SplitHostPort(o.api)
+	if err != nil || (host != "127.0.0.1" && host != "localhost") {
+		return usagef("--api %q: want 127.0.0.1:PORT (the API is never served beyond this machine)", o.api)
+	}
+	node, err := openOnline(o)
+	if err != nil {
+		return err
+	}
+	defer node.Close()
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", port))
+	if err != nil && o.api == defaultAPI {
+		ln, err = net.Listen("tcp", "127.0.0.1:0") // the default port is taken: any free one
+	}
+	if err != nil {
+		return fmt.Errorf("daemon: API: %w", err)
+	}
+	_, port, _ = net.SplitHostPort(ln.Addr().String())
+	token := make([]byte, 32)
+	rand.Read(token)
+	info := apiInfo{URL: "http://" + ln.Addr().String(), Token: hex.EncodeToString(token)}
+	path := filepath.Join(node.Dir(), apiFile)
+	b, _ := json.Marshal(info)
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return fmt.Errorf("daemon: %w", err)
+	}
+	defer os.Remove(path)
+
+	api := &ui.API{Node: node, Token: info.Token, Port: port}
+	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	defer srv.Close()
+	go reprovide(ctx, node)
+
+	fmt.Fprintf(e.stdout, "api     %s\n", info.URL)
+	serve(ctx, e, node)
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	srv.Shutdown(shutdown) // let in-flight calls finish before the store closes
+	return nil
+}
+
+// reprovide announces every root now and then every reprovideEvery.
+func reprovide(ctx context.Context, node *pollen.Node) {
+	for {
+		node.ProvideAll(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(reprovideEvery):
+		}
+	}
+}
+
+// daemonAPI returns the running daemon's API for the repo, or nil when
+// none answers (then the command opens the repo itself).
+func daemonAPI(o *opts) *apiClient {
+	dir, err := repoDir(o)
+	if err != nil {
+		return nil
+	}
+	b, err := os.ReadFile(filepath.Join(dir, apiFile))
+	if err != nil {
+		return nil
+	}
+	var info apiInfo
+	if json.Unmarshal(b, &info) != nil {
+		return nil
+	}
+	c := &apiClient{info: info, http: &http.Client{Timeout: 30 * time.Second}}
+	var st ui.Status
+	if c.get("/api/v1/status", &st) != nil {
+		return nil // a stale file: the daemon is gone
+	}
+	return c
+}
+
+type apiClient struct {
+	info apiInfo
+	http *http.Client
+}
+
+func (c *apiClient) get(path string, v any) error {
+	req, err := http.NewRequest("GET", c.info.URL+path, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.info.Token)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("daemon API: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		var e struct{ Error string }
+		json.NewDecoder(resp.Body).Decode(&e)
+		return errors.New("daemon: " + e.Error)
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
+}

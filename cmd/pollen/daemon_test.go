@@ -1,0 +1,125 @@
+package main_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+type apiInfo struct {
+	URL   string `json:"url"`
+	Token string `json:"token"`
+}
+
+// startDaemon runs `pollen daemon` on loopback and returns it with the
+// contents of its api.json.
+func startDaemon(t *testing.T, repo string) (*server, apiInfo) {
+	t.Helper()
+	s := startServerArgs(t, repo, append([]string{"daemon", "--api", "127.0.0.1:0"}, isolated...))
+	var info apiInfo
+	path := filepath.Join(repo, "api.json")
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatalf("daemon wrote no api.json: %v", err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("api.json mode %v, want 0600", fi.Mode().Perm())
+	}
+	b, _ := os.ReadFile(path)
+	if err := json.Unmarshal(b, &info); err != nil || !strings.HasPrefix(info.URL, "http://127.0.0.1:") || len(info.Token) < 32 {
+		t.Fatalf("api.json = %s (%v)", b, err)
+	}
+	return s, info
+}
+
+func call(t *testing.T, method, url string, body string, hdr map[string]string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	for k, v := range hdr {
+		if k == "Host" {
+			req.Host = v
+		} else {
+			req.Header.Set(k, v)
+		}
+	}
+	c := &http.Client{Timeout: 30 * time.Second}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+func TestAPIGuards(t *testing.T) {
+	_, api := startDaemon(t, t.TempDir())
+	auth := map[string]string{"Authorization": "Bearer " + api.Token}
+	cases := []struct {
+		name string
+		hdr  map[string]string
+		want int
+	}{
+		{"no token", nil, http.StatusUnauthorized},
+		{"wrong token", map[string]string{"Authorization": "Bearer nope"}, http.StatusUnauthorized},
+		{"foreign host", map[string]string{"Authorization": auth["Authorization"], "Host": "evil.example:80"}, http.StatusForbidden},
+		{"foreign origin", map[string]string{"Authorization": auth["Authorization"], "Origin": "http://evil.example"}, http.StatusForbidden},
+		{"token", auth, http.StatusOK},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, body := call(t, "GET", api.URL+"/api/v1/status", "", tc.hdr)
+			if code != tc.want {
+				t.Errorf("status %d, want %d (%v)", code, tc.want, body)
+			}
+			if code != http.StatusOK && body["error"] == "" {
+				t.Errorf("refusal without a readable message: %v", body)
+			}
+		})
+	}
+	code, body := call(t, "POST", api.URL+"/api/v1/resolve", `{"ref": "pollen1garbage"}`, auth)
+	if code != http.StatusBadRequest || !strings.Contains(body["error"].(string), "bad ticket") {
+		t.Errorf("bad ticket: %d %v", code, body)
+	}
+	code, body = call(t, "POST", api.URL+"/api/v1/shares", `{"path": "/no/such/folder"}`, auth)
+	if code != http.StatusBadRequest || !strings.Contains(body["error"].(string), "no such file or directory") {
+		t.Errorf("missing path: %d %v", code, body)
+	}
+}
+
+func TestCLIUsesRunningDaemon(t *testing.T) {
+	repo := t.TempDir()
+	d, api := startDaemon(t, repo)
+	auth := map[string]string{"Authorization": "Bearer " + api.Token}
+	src := mixed(t) + "/several-MiB.bin"
+	code, body := call(t, "POST", api.URL+"/api/v1/shares", `{"path": "`+src+`"}`, auth)
+	if code != http.StatusOK || !strings.HasPrefix(body["ticket"].(string), "pollen1") {
+		t.Fatalf("share by API: %d %v", code, body)
+	}
+	// The daemon holds the repo; the command line asks it.
+	st := run(t, repo, "status").ok(t)
+	if !strings.Contains(st.stdout, "daemon:  running") || !strings.Contains(st.stdout, "shared:  1") {
+		t.Errorf("status with a daemon:\n%s", st.stdout)
+	}
+	ls := run(t, repo, "ls").ok(t)
+	if !strings.Contains(ls.stdout, "several-MiB.bin") || !strings.Contains(ls.stdout, body["cid"].(string)) {
+		t.Errorf("ls with a daemon:\n%s", ls.stdout)
+	}
+	// Others fetch from the daemon.
+	out := t.TempDir()
+	run(t, t.TempDir(), append([]string{"get", body["ticket"].(string), "-o", out}, isolated...)...).ok(t)
+	sameFile(t, src, filepath.Join(out, "several-MiB.bin"))
+	d.stop()
+	if _, err := os.Stat(filepath.Join(repo, "api.json")); !os.IsNotExist(err) {
+		t.Errorf("api.json left after the daemon stopped: %v", err)
+	}
+	// Without a daemon the command line opens the repo itself.
+	if st := run(t, repo, "status").ok(t); strings.Contains(st.stdout, "daemon:") || !strings.Contains(st.stdout, "shared:  1") {
+		t.Errorf("status without a daemon:\n%s", st.stdout)
+	}
+}

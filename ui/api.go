@@ -1,0 +1,204 @@
+package ui
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/pollen-p2p/pollen"
+)
+
+// API is the local HTTP API of a running node: JSON over 127.0.0.1 only.
+// Every call needs the token (Authorization: Bearer TOKEN); the Host
+// header must name the API's own address (no DNS rebinding) and a
+// cross-origin request is refused.
+type API struct {
+	Node  *pollen.Node
+	Token string
+	// Port is the port the API listens on, for the Host and Origin checks.
+	Port string
+}
+
+// Handler returns the API's routes behind its checks.
+func (a *API) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/status", a.status)
+	mux.HandleFunc("GET /api/v1/shares", a.shares)
+	mux.HandleFunc("POST /api/v1/shares", a.share)
+	mux.HandleFunc("GET /api/v1/peers", a.peers)
+	mux.HandleFunc("POST /api/v1/resolve", a.resolve)
+	return a.guard(mux)
+}
+
+// guard enforces Host, Origin and token, in that order.
+func (a *API) guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !a.ownHost(r.Host) {
+			apiError(w, http.StatusForbidden, "host %q is not this API", r.Host)
+			return
+		}
+		if o := r.Header.Get("Origin"); o != "" && !a.ownOrigin(o) {
+			apiError(w, http.StatusForbidden, "cross-origin request from %q refused", o)
+			return
+		}
+		if r.Header.Get("Authorization") != "Bearer "+a.Token {
+			apiError(w, http.StatusUnauthorized, "missing or wrong token (see api.json in the repo)")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (a *API) ownHost(h string) bool {
+	host, port, err := net.SplitHostPort(h)
+	return err == nil && port == a.Port && (host == "127.0.0.1" || host == "localhost")
+}
+
+func (a *API) ownOrigin(o string) bool {
+	rest, ok := strings.CutPrefix(o, "http://")
+	return ok && a.ownHost(rest)
+}
+
+// apiError answers with {"error": "..."}: one readable line.
+func apiError(w http.ResponseWriter, code int, format string, args ...any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(map[string]string{"error": fmt.Sprintf(format, args...)})
+}
+
+func reply(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(v)
+}
+
+// Status is the node's identity and storage.
+type Status struct {
+	ID      string   `json:"id"`
+	Addrs   []string `json:"addrs"`
+	Repo    string   `json:"repo"`
+	Blocks  int      `json:"blocks"`
+	Bytes   int64    `json:"bytes"`
+	Disk    int64    `json:"disk"`
+	Shared  int      `json:"shared"`
+	Fetched int      `json:"fetched"`
+}
+
+func (a *API) status(w http.ResponseWriter, r *http.Request) {
+	st, err := a.Node.Stat(r.Context())
+	if err != nil {
+		apiError(w, http.StatusInternalServerError, "%v", err)
+		return
+	}
+	recs, err := a.Node.List()
+	if err != nil {
+		apiError(w, http.StatusInternalServerError, "%v", err)
+		return
+	}
+	s := Status{ID: a.Node.ID().String(), Repo: a.Node.Dir(), Blocks: st.Blocks, Bytes: st.Bytes, Disk: st.Disk}
+	for _, ad := range a.Node.Addrs() {
+		s.Addrs = append(s.Addrs, ad.String())
+	}
+	for _, r := range recs {
+		if r.Kind == pollen.KindPin {
+			s.Fetched++
+		} else {
+			s.Shared++
+		}
+	}
+	reply(w, s)
+}
+
+// Share is a shared or fetched root as the API lists it.
+type Share struct {
+	Name   string `json:"name"`
+	Size   uint64 `json:"size"`
+	Kind   string `json:"kind"` // "shared" or "fetched"
+	CID    string `json:"cid"`
+	Ticket string `json:"ticket"`
+}
+
+func (a *API) shares(w http.ResponseWriter, r *http.Request) {
+	recs, err := a.Node.List()
+	if err != nil {
+		apiError(w, http.StatusInternalServerError, "%v", err)
+		return
+	}
+	out := []Share{}
+	for _, rec := range recs {
+		kind := "shared"
+		if rec.Kind == pollen.KindPin {
+			kind = "fetched"
+		}
+		out = append(out, Share{Name: rec.Name, Size: rec.Size, Kind: kind, CID: rec.Root.String(), Ticket: a.Node.Ticket(rec.Root).String()})
+	}
+	reply(w, out)
+}
+
+func (a *API) share(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Path   string `json:"path"`
+		Hidden bool   `json:"hidden"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Path == "" {
+		apiError(w, http.StatusBadRequest, `want {"path": "..."}`)
+		return
+	}
+	res, err := a.Node.Share(r.Context(), req.Path, pollen.AddOptions{Hidden: req.Hidden})
+	if err != nil {
+		apiError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	reply(w, Share{Name: res.Name, Size: uint64(res.Size), Kind: "shared", CID: res.Root.String(), Ticket: a.Node.Ticket(res.Root).String()})
+}
+
+// Peer is a connected peer as the API lists it.
+type Peer struct {
+	ID      string `json:"id"`
+	Addr    string `json:"addr"`
+	Relayed bool   `json:"relayed"`
+	In      int64  `json:"in"`
+	Out     int64  `json:"out"`
+}
+
+func (a *API) peers(w http.ResponseWriter, r *http.Request) {
+	out := []Peer{}
+	for _, p := range a.Node.Peers() {
+		out = append(out, Peer{ID: p.ID.String(), Addr: p.Addr.String(), Relayed: p.Relayed, In: p.Received, Out: p.Sent})
+	}
+	reply(w, out)
+}
+
+// resolve checks a ticket or CID and says what it names.
+func (a *API) resolve(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Ref string `json:"ref"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Ref == "" {
+		apiError(w, http.StatusBadRequest, `want {"ref": "TICKET or CID"}`)
+		return
+	}
+	ref := strings.TrimSpace(req.Ref)
+	if strings.HasPrefix(ref, "pollen1") {
+		t, err := pollen.ParseTicket(ref)
+		if err != nil {
+			apiError(w, http.StatusBadRequest, "%v", err)
+			return
+		}
+		reply(w, map[string]string{"cid": t.Root.String(), "name": t.Name, "peer": t.Peer.ID.String()})
+		return
+	}
+	c, err := cid.Decode(ref)
+	if err != nil {
+		for errors.Unwrap(err) != nil {
+			err = errors.Unwrap(err)
+		}
+		apiError(w, http.StatusBadRequest, "%q is neither a ticket nor a valid CID: %v", ref, err)
+		return
+	}
+	reply(w, map[string]string{"cid": c.String()})
+}
