@@ -1,14 +1,14 @@
 package ui
 
 import (
+	"context"
+	"embed"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
 	"strings"
-
-	"github.com/ipfs/go-cid"
 
 	"github.com/pollen-p2p/pollen"
 )
@@ -22,16 +22,41 @@ type API struct {
 	Token string
 	// Port is the port the API listens on, for the Host and Origin checks.
 	Port string
+	// DownloadDir is where gets started through the API write.
+	DownloadDir string
+	// Context bounds the gets the API starts; nil for none.
+	Context context.Context
+
+	transfers transfers
 }
 
-// Handler returns the API's routes behind its checks.
+// tokenCookie carries the token for the page's requests that cannot set a
+// header (EventSource); SameSite=Strict and the Origin check keep other
+// sites from riding on it.
+const tokenCookie = "pollen_token"
+
+//go:embed web
+var webFiles embed.FS
+
+// Handler returns the page and the API's routes behind their checks: the
+// page and its files need no token (they hold none), the API does.
 func (a *API) Handler() http.Handler {
 	mux := http.NewServeMux()
+	web, _ := fs.Sub(webFiles, "web")
+	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(web)))
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", "default-src 'self'")
+		http.ServeFileFS(w, r, web, "index.html")
+	})
+	mux.HandleFunc("POST /api/v1/gc", a.gc)
 	mux.HandleFunc("GET /api/v1/status", a.status)
 	mux.HandleFunc("GET /api/v1/shares", a.shares)
 	mux.HandleFunc("POST /api/v1/shares", a.share)
 	mux.HandleFunc("GET /api/v1/peers", a.peers)
 	mux.HandleFunc("POST /api/v1/resolve", a.resolve)
+	mux.HandleFunc("POST /api/v1/get", a.get)
+	mux.HandleFunc("GET /api/v1/transfers", a.listTransfers)
+	mux.HandleFunc("GET /api/v1/events", a.events)
 	return a.guard(mux)
 }
 
@@ -46,12 +71,20 @@ func (a *API) guard(next http.Handler) http.Handler {
 			apiError(w, http.StatusForbidden, "cross-origin request from %q refused", o)
 			return
 		}
-		if r.Header.Get("Authorization") != "Bearer "+a.Token {
+		if strings.HasPrefix(r.URL.Path, "/api/") && !a.authorized(r) {
 			apiError(w, http.StatusUnauthorized, "missing or wrong token (see api.json in the repo)")
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+func (a *API) authorized(r *http.Request) bool {
+	if r.Header.Get("Authorization") == "Bearer "+a.Token {
+		return true
+	}
+	c, err := r.Cookie(tokenCookie)
+	return err == nil && c.Value == a.Token
 }
 
 func (a *API) ownHost(h string) bool {
@@ -182,23 +215,19 @@ func (a *API) resolve(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusBadRequest, `want {"ref": "TICKET or CID"}`)
 		return
 	}
-	ref := strings.TrimSpace(req.Ref)
-	if strings.HasPrefix(ref, "pollen1") {
-		t, err := pollen.ParseTicket(ref)
-		if err != nil {
-			apiError(w, http.StatusBadRequest, "%v", err)
-			return
-		}
-		reply(w, map[string]string{"cid": t.Root.String(), "name": t.Name, "peer": t.Peer.ID.String()})
-		return
-	}
-	c, err := cid.Decode(ref)
+	c, o, err := ParseRef(req.Ref)
 	if err != nil {
-		for errors.Unwrap(err) != nil {
-			err = errors.Unwrap(err)
-		}
-		apiError(w, http.StatusBadRequest, "%q is neither a ticket nor a valid CID: %v", ref, err)
+		apiError(w, http.StatusBadRequest, "%v", err)
 		return
 	}
-	reply(w, map[string]string{"cid": c.String()})
+	reply(w, map[string]string{"cid": c.String(), "name": o.Name})
+}
+
+func (a *API) gc(w http.ResponseWriter, r *http.Request) {
+	res, err := a.Node.GC(r.Context())
+	if err != nil {
+		apiError(w, http.StatusInternalServerError, "%v", err)
+		return
+	}
+	reply(w, map[string]int64{"removed": int64(res.Removed), "kept": int64(res.Kept), "freed": res.FreedBytes})
 }

@@ -46,6 +46,7 @@ announces its roots on the DHT every 12 hours, and answers the local API on
 SIGTERM stop it cleanly.`,
 		flags: func(fs *flag.FlagSet, o *opts) {
 			fs.StringVar(&o.api, "api", defaultAPI, "where the local API listens (127.0.0.1 only)")
+			fs.StringVar(&o.out, "downloads", "", "folder that fetches from the page go to (default ~/Downloads, else REPO/downloads)")
 			netFlags(fs, o)
 		},
 		run: runDaemon,
@@ -83,13 +84,24 @@ func runDaemon(ctx context.Context, e *env, o *opts, args []string) error {
 	}
 	defer os.Remove(path)
 
-	api := &ui.API{Node: node, Token: info.Token, Port: port}
+	downloads := o.out
+	if downloads == "" {
+		downloads = filepath.Join(node.Dir(), "downloads")
+		if home, err := os.UserHomeDir(); err == nil {
+			if fi, err := os.Stat(filepath.Join(home, "Downloads")); err == nil && fi.IsDir() {
+				downloads = filepath.Join(home, "Downloads")
+			}
+		}
+	}
+	api := &ui.API{Node: node, Token: info.Token, Port: port, DownloadDir: downloads, Context: ctx}
 	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	defer srv.Close()
 	go reprovide(ctx, node)
 
 	fmt.Fprintf(e.stdout, "api     %s\n", info.URL)
+	fmt.Fprintf(e.stdout, "page    %s/#token=%s\n", info.URL, info.Token)
+	fmt.Fprintf(e.stdout, "saving  %s\n", downloads)
 	serve(ctx, e, node)
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/dustin/go-humanize"
@@ -48,9 +47,9 @@ func runGet(ctx context.Context, e *env, o *opts, args []string) error {
 	if len(args) != 1 {
 		return usagef("get: want exactly one CID or ticket, got %d arguments", len(args))
 	}
-	root, gopts, err := parseRef(args[0])
+	root, gopts, err := ui.ParseRef(args[0])
 	if err != nil {
-		return err
+		return usagef("%v", err)
 	}
 	for _, s := range o.from {
 		p, err := peer.AddrInfoFromString(s)
@@ -88,24 +87,6 @@ func runGet(ctx context.Context, e *env, o *opts, args []string) error {
 		serve(ctx, e, node)
 	}
 	return nil
-}
-
-// parseRef reads a ticket or a bare CID.
-func parseRef(s string) (cid.Cid, pollen.GetOptions, error) {
-	var o pollen.GetOptions
-	if strings.HasPrefix(s, "pollen1") {
-		t, err := pollen.ParseTicket(s)
-		if err != nil {
-			return cid.Undef, o, usagef("%v", err)
-		}
-		o.Name = t.Name
-		if len(t.Peer.Addrs) > 0 {
-			o.From = append(o.From, t.Peer)
-		}
-		return t.Root, o, nil
-	}
-	c, err := parseCID(s)
-	return c, o, err
 }
 
 // parseCID reads a CID the user typed, with an error that says what is wrong.

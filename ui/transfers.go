@@ -1,0 +1,203 @@
+package ui
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/pollen-p2p/pollen"
+)
+
+// Transfer is one get the daemon runs, as the API and the page show it.
+type Transfer struct {
+	ID      int              `json:"id"`
+	CID     string           `json:"cid"`
+	Name    string           `json:"name"`
+	Done    int64            `json:"done"`
+	Total   int64            `json:"total"`
+	Rate    float64          `json:"rate"` // bytes per second since the start
+	Peers   map[string]int64 `json:"peers"`
+	State   string           `json:"state"` // "running", "done", "failed"
+	Error   string           `json:"error,omitempty"`
+	Path    string           `json:"path,omitempty"`
+	Started time.Time        `json:"started"`
+	base    int64            // bytes already here at the start
+}
+
+// transfers keeps the daemon's gets and wakes the event streams.
+type transfers struct {
+	mu      sync.Mutex
+	next    int
+	list    []*Transfer
+	changed chan struct{} // closed and replaced on every change
+}
+
+func (ts *transfers) snapshot() []Transfer {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	out := make([]Transfer, 0, len(ts.list))
+	for _, t := range ts.list {
+		c := *t
+		c.Peers = make(map[string]int64, len(t.Peers))
+		for k, v := range t.Peers {
+			c.Peers[k] = v
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// update changes a transfer under the lock and wakes the streams.
+func (ts *transfers) update(fn func()) {
+	ts.mu.Lock()
+	fn()
+	if ts.changed == nil {
+		ts.changed = make(chan struct{})
+	}
+	close(ts.changed)
+	ts.changed = make(chan struct{})
+	ts.mu.Unlock()
+}
+
+func (ts *transfers) wait() <-chan struct{} {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if ts.changed == nil {
+		ts.changed = make(chan struct{})
+	}
+	return ts.changed
+}
+
+// get starts a transfer: POST /api/v1/get {"ref": TICKET or CID, "force": bool}.
+func (a *API) get(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Ref   string `json:"ref"`
+		Force bool   `json:"force"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || strings.TrimSpace(req.Ref) == "" {
+		apiError(w, http.StatusBadRequest, `want {"ref": "TICKET or CID"}`)
+		return
+	}
+	root, opts, err := ParseRef(req.Ref)
+	if err != nil {
+		apiError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	opts.Force, opts.Stall = req.Force, time.Minute
+	t := &Transfer{CID: root.String(), Name: opts.Name, State: "running", Started: time.Now(), Peers: map[string]int64{}, base: -1}
+	if t.Name == "" {
+		t.Name = root.String()
+	}
+	a.transfers.update(func() {
+		a.transfers.next++
+		t.ID = a.transfers.next
+		a.transfers.list = append(a.transfers.list, t)
+	})
+	opts.Fetch = func(p pollen.FetchProgress) {
+		a.transfers.update(func() {
+			if t.base < 0 {
+				t.base = p.Done
+			}
+			t.Done, t.Total = p.Done, p.Total
+			if secs := time.Since(t.Started).Seconds(); secs > 0 {
+				t.Rate = float64(p.Done-t.base) / secs
+			}
+			for id, n := range p.Peers {
+				t.Peers[id.String()] = n
+			}
+		})
+	}
+	go func() {
+		res, err := a.Node.Get(a.ctx(), root, a.DownloadDir, opts)
+		a.transfers.update(func() {
+			if err != nil {
+				t.State, t.Error = "failed", err.Error()
+				return
+			}
+			t.State, t.Path, t.Done = "done", res.Path, t.Total
+		})
+	}()
+	reply(w, map[string]int{"id": t.ID})
+}
+
+func (a *API) ctx() context.Context {
+	if a.Context != nil {
+		return a.Context
+	}
+	return context.Background()
+}
+
+func (a *API) listTransfers(w http.ResponseWriter, r *http.Request) {
+	reply(w, a.transfers.snapshot())
+}
+
+// events streams the transfers as Server-Sent Events: a "transfers" event
+// with the whole list whenever one changes, at most every 200 ms.
+func (a *API) events(w http.ResponseWriter, r *http.Request) {
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		apiError(w, http.StatusInternalServerError, "streaming unsupported")
+		return
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	for {
+		changed := a.transfers.wait()
+		b, _ := json.Marshal(a.transfers.snapshot())
+		if _, err := fmt.Fprintf(w, "event: transfers\ndata: %s\n\n", b); err != nil {
+			return
+		}
+		fl.Flush()
+		select {
+		case <-r.Context().Done():
+			return
+		case <-changed:
+		case <-time.After(15 * time.Second): // keep the stream alive
+		}
+		select {
+		case <-r.Context().Done():
+			return
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// ParseRef reads a ticket or a bare CID, with an error that says what is
+// wrong; a ticket's peer is dialled first.
+func ParseRef(s string) (cid.Cid, pollen.GetOptions, error) {
+	var o pollen.GetOptions
+	s = strings.TrimSpace(s)
+	if strings.HasPrefix(s, "pollen1") {
+		t, err := pollen.ParseTicket(s)
+		if err != nil {
+			return cid.Undef, o, err
+		}
+		o.Name = t.Name
+		if len(t.Peer.Addrs) > 0 {
+			o.From = append(o.From, t.Peer)
+		}
+		return t.Root, o, nil
+	}
+	c, err := cid.Decode(s)
+	if err != nil {
+		for u := unwrap(err); u != nil; u = unwrap(err) {
+			err = u
+		}
+		return cid.Undef, o, fmt.Errorf("%q is neither a ticket nor a valid CID: %v", s, err)
+	}
+	return c, o, nil
+}
+
+func unwrap(err error) error {
+	u, ok := err.(interface{ Unwrap() error })
+	if !ok {
+		return nil
+	}
+	return u.Unwrap()
+}

@@ -1,0 +1,121 @@
+// pollen's page: talks to the local API with the token it got in the URL
+// fragment (#token=...), which 'pollen daemon' prints. The token is kept
+// for this tab and sent as a header, and as a SameSite cookie for the
+// event stream (EventSource cannot set headers).
+(function () {
+  "use strict";
+  const frag = new URLSearchParams(location.hash.slice(1));
+  if (frag.get("token")) {
+    sessionStorage.setItem("pollen_token", frag.get("token"));
+    history.replaceState(null, "", location.pathname);
+  }
+  const token = sessionStorage.getItem("pollen_token") || "";
+  document.cookie = "pollen_token=" + token + "; SameSite=Strict; path=/";
+
+  const $ = (s) => document.querySelector(s);
+  const el = (tag, props, ...kids) => {
+    const e = Object.assign(document.createElement(tag), props || {});
+    for (const k of kids) e.append(k);
+    return e;
+  };
+  const bytes = (n) => {
+    const u = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let i = 0;
+    while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; }
+    return (i ? n.toFixed(1) : n) + " " + u[i];
+  };
+  const say = (text, ok) => {
+    const m = $("#message");
+    m.textContent = text;
+    m.className = ok ? "ok" : "";
+    m.hidden = !text;
+  };
+
+  async function api(method, path, body) {
+    const r = await fetch(path, {
+      method,
+      headers: { Authorization: "Bearer " + token, "Content-Type": "application/json" },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const data = await r.json().catch(() => ({}));
+    if (!r.ok) throw new Error(data.error || r.statusText);
+    return data;
+  }
+
+  async function refresh() {
+    try {
+      const [st, shares, peers] = await Promise.all([
+        api("GET", "/api/v1/status"), api("GET", "/api/v1/shares"), api("GET", "/api/v1/peers"),
+      ]);
+      $("#node").textContent = "peer " + st.id;
+      $("#storage").textContent = `${st.blocks} blocks, ${bytes(st.bytes)} of content, ${bytes(st.disk)} on disk`;
+      const sb = $("#shares tbody");
+      sb.replaceChildren(...shares.map((s) => {
+        const copy = el("button", { textContent: "Copy ticket", className: "copy" });
+        copy.dataset.ticket = s.ticket;
+        copy.onclick = async () => {
+          try { await navigator.clipboard.writeText(s.ticket); } catch (e) { /* no clipboard: the ticket is in data-ticket */ }
+          say("Ticket for " + s.name + " copied", true);
+        };
+        return el("tr", null, el("td", { textContent: s.name }), el("td", { textContent: bytes(s.size) }),
+          el("td", { textContent: s.kind }), el("td", { className: "cid", textContent: s.cid }), el("td", null, copy));
+      }));
+      const pb = $("#peers tbody");
+      pb.replaceChildren(...peers.map((p) => el("tr", null,
+        el("td", { className: "cid", textContent: p.id }), el("td", { className: "cid", textContent: p.addr }),
+        el("td", { textContent: p.relayed ? "relay" : "direct" }), el("td", { textContent: bytes(p.in) }),
+        el("td", { textContent: bytes(p.out) }))));
+    } catch (e) {
+      say(e.message);
+    }
+  }
+
+  function showTransfers(list) {
+    $("#transfers").replaceChildren(...list.slice().reverse().map((t) => {
+      const pct = t.total > 0 ? Math.min(100, (100 * t.done) / t.total) : 0;
+      const eta = t.rate > 0 && t.state === "running" ? Math.round((t.total - t.done) / t.rate) + " s left" : "";
+      const peers = Object.keys(t.peers || {}).length;
+      const line = t.state === "done" ? "saved " + t.path
+        : t.state === "failed" ? t.error
+        : `${bytes(t.done)} of ${bytes(t.total)}, ${bytes(t.rate)}/s, ${eta}, from ${peers} peer${peers === 1 ? "" : "s"}`;
+      const box = el("div", { className: "transfer " + t.state },
+        el("div", { textContent: t.name + " — " + pct.toFixed(0) + "%", className: "title" }),
+        el("div", { className: "bar" }, el("div", { style: "width:" + pct + "%" })),
+        el("div", { className: "muted", textContent: line }));
+      box.dataset.state = t.state;
+      box.dataset.pct = pct.toFixed(0);
+      return box;
+    }));
+    if (list.some((t) => t.state !== "running")) refresh();
+  }
+
+  $("#share-form").onsubmit = async (ev) => {
+    ev.preventDefault();
+    try {
+      const s = await api("POST", "/api/v1/shares", { path: $("#share-path").value });
+      say("Sharing " + s.name + " (" + s.cid + ")", true);
+      $("#share-path").value = "";
+      refresh();
+    } catch (e) { say(e.message); }
+  };
+  $("#get-form").onsubmit = async (ev) => {
+    ev.preventDefault();
+    try {
+      await api("POST", "/api/v1/get", { ref: $("#get-ref").value });
+      say("", true);
+      $("#get-ref").value = "";
+    } catch (e) { say(e.message); }
+  };
+  $("#gc").onclick = async () => {
+    try {
+      const r = await api("POST", "/api/v1/gc");
+      say(`Removed ${r.removed} blocks (${bytes(r.freed)})`, true);
+      refresh();
+    } catch (e) { say(e.message); }
+  };
+
+  const events = new EventSource("/api/v1/events");
+  events.addEventListener("transfers", (ev) => showTransfers(JSON.parse(ev.data)));
+  refresh();
+  setInterval(refresh, 5000);
+})();
