@@ -19,7 +19,12 @@ type apiInfo struct {
 // contents of its api.json.
 func startDaemon(t *testing.T, repo string) (*server, apiInfo) {
 	t.Helper()
-	s := startServerArgs(t, repo, append([]string{"daemon", "--api", "127.0.0.1:0"}, isolated...))
+	return startDaemonArgs(t, repo)
+}
+
+func startDaemonArgs(t *testing.T, repo string, args ...string) (*server, apiInfo) {
+	t.Helper()
+	s := startServerArgs(t, repo, append(append([]string{"daemon", "--api", "127.0.0.1:0"}, args...), isolated...))
 	var info apiInfo
 	path := filepath.Join(repo, "api.json")
 	fi, err := os.Stat(path)
