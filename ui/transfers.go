@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/pollen-p2p/pollen"
 )
@@ -77,8 +79,10 @@ func (ts *transfers) wait() <-chan struct{} {
 // get starts a transfer: POST /api/v1/get {"ref": TICKET or CID, "force": bool}.
 func (a *API) get(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		Ref   string `json:"ref"`
-		Force bool   `json:"force"`
+		Ref   string   `json:"ref"`
+		Force bool     `json:"force"`
+		Dir   string   `json:"dir"`  // absolute; default DownloadDir
+		From  []string `json:"from"` // peer multiaddrs to dial first
 	}
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || strings.TrimSpace(req.Ref) == "" {
 		apiError(w, http.StatusBadRequest, `want {"ref": "TICKET or CID"}`)
@@ -90,6 +94,22 @@ func (a *API) get(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	opts.Force, opts.Stall = req.Force, time.Minute
+	dir := a.DownloadDir
+	if req.Dir != "" {
+		if !filepath.IsAbs(req.Dir) {
+			apiError(w, http.StatusBadRequest, "dir %q is not an absolute path", req.Dir)
+			return
+		}
+		dir = req.Dir
+	}
+	for _, f := range req.From {
+		p, err := peer.AddrInfoFromString(f)
+		if err != nil {
+			apiError(w, http.StatusBadRequest, "from %q is not a peer multiaddr (/ip4/.../p2p/ID): %v", f, err)
+			return
+		}
+		opts.From = append(opts.From, *p)
+	}
 	t := &Transfer{CID: root.String(), Name: opts.Name, State: "running", Started: time.Now(), Peers: map[string]int64{}, base: -1}
 	if t.Name == "" {
 		t.Name = root.String()
@@ -114,7 +134,7 @@ func (a *API) get(w http.ResponseWriter, r *http.Request) {
 		})
 	}
 	go func() {
-		res, err := a.Node.Get(a.ctx(), root, a.DownloadDir, opts)
+		res, err := a.Node.Get(a.ctx(), root, dir, opts)
 		a.transfers.update(func() {
 			if err != nil {
 				t.State, t.Error = "failed", err.Error()

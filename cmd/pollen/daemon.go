@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -8,11 +9,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/dustin/go-humanize"
 
 	"github.com/pollen-p2p/pollen"
 	"github.com/pollen-p2p/pollen/ui"
@@ -149,8 +153,19 @@ type apiClient struct {
 	http *http.Client
 }
 
-func (c *apiClient) get(path string, v any) error {
-	req, err := http.NewRequest("GET", c.info.URL+path, nil)
+func (c *apiClient) get(path string, v any) error { return c.call("GET", path, nil, v) }
+
+// call sends a JSON request to the daemon and decodes its JSON answer.
+func (c *apiClient) call(method, path string, body, v any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, c.info.URL+path, rd)
 	if err != nil {
 		return err
 	}
@@ -166,4 +181,66 @@ func (c *apiClient) get(path string, v any) error {
 		return errors.New("daemon: " + e.Error)
 	}
 	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+// getVia runs a get in the daemon and follows it with a progress bar.
+func getVia(ctx context.Context, e *env, c *apiClient, ref, dir string, o *opts) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	var started struct{ ID int }
+	req := map[string]any{"ref": ref, "dir": abs, "force": o.force, "from": []string(o.from)}
+	if err := c.call("POST", "/api/v1/get", req, &started); err != nil {
+		return err
+	}
+	bar := ui.NewBar(e.stderr, "get", e.terminal)
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		var list []ui.Transfer
+		if err := c.get("/api/v1/transfers", &list); err != nil {
+			bar.Abort()
+			return err
+		}
+		for _, t := range list {
+			if t.ID != started.ID {
+				continue
+			}
+			bar.SetPeers(len(t.Peers))
+			if t.Total > 0 {
+				bar.Progress(t.Done, t.Total)
+			}
+			switch t.State {
+			case "done":
+				bar.Done()
+				fmt.Fprintf(e.stdout, "saved %s (by the daemon, %s)\n", t.Path, humanize.IBytes(uint64(t.Total)))
+				return nil
+			case "failed":
+				bar.Abort()
+				return errors.New(t.Error)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			bar.Abort()
+			return fmt.Errorf("stopped following the get; the daemon goes on with it")
+		case <-tick.C:
+		}
+	}
+}
+
+// shareVia hands a path to the daemon to share.
+func shareVia(e *env, c *apiClient, path string, o *opts) error {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return err
+	}
+	var s ui.Share
+	if err := c.call("POST", "/api/v1/shares", map[string]any{"path": abs, "hidden": o.hidden}, &s); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "CID     %s\n", s.CID)
+	fmt.Fprintf(e.stdout, "ticket  %s\n", s.Ticket)
+	return nil
 }

@@ -115,16 +115,29 @@ func TestCLIUsesRunningDaemon(t *testing.T) {
 	if !strings.Contains(ls.stdout, "several-MiB.bin") || !strings.Contains(ls.stdout, body["cid"].(string)) {
 		t.Errorf("ls with a daemon:\n%s", ls.stdout)
 	}
-	// Others fetch from the daemon.
+	// `pollen share` hands the path to the running daemon and returns.
+	sh := run(t, repo, "share", mixed(t)+"/one-byte.bin").ok(t)
+	if !strings.Contains(sh.stdout, "ticket  pollen1") || !strings.Contains(sh.stderr, "shared by the running daemon") {
+		t.Errorf("share with a daemon:\n%s\n%s", sh.stdout, sh.stderr)
+	}
+	// Others fetch from the daemon: a plain get, and a get through a
+	// second daemon that owns the getter's repo.
 	out := t.TempDir()
 	run(t, t.TempDir(), append([]string{"get", body["ticket"].(string), "-o", out}, isolated...)...).ok(t)
 	sameFile(t, src, filepath.Join(out, "several-MiB.bin"))
+	repoC, outC := t.TempDir(), t.TempDir()
+	startDaemon(t, repoC)
+	g := run(t, repoC, "get", body["ticket"].(string), "-o", outC).ok(t)
+	if !strings.Contains(g.stdout, "saved "+filepath.Join(outC, "several-MiB.bin")+" (by the daemon") || !strings.Contains(g.stderr, "(100%") {
+		t.Errorf("get through a daemon:\n%s\n%s", g.stdout, g.stderr)
+	}
+	sameFile(t, src, filepath.Join(outC, "several-MiB.bin"))
 	d.stop()
 	if _, err := os.Stat(filepath.Join(repo, "api.json")); !os.IsNotExist(err) {
 		t.Errorf("api.json left after the daemon stopped: %v", err)
 	}
 	// Without a daemon the command line opens the repo itself.
-	if st := run(t, repo, "status").ok(t); strings.Contains(st.stdout, "daemon:") || !strings.Contains(st.stdout, "shared:  1") {
+	if st := run(t, repo, "status").ok(t); strings.Contains(st.stdout, "daemon:") || !strings.Contains(st.stdout, "shared:  2") {
 		t.Errorf("status without a daemon:\n%s", st.stdout)
 	}
 }

@@ -59,6 +59,9 @@ func runGet(ctx context.Context, e *env, o *opts, args []string) error {
 		gopts.From = append(gopts.From, *p)
 	}
 	gopts.Force, gopts.Stall = o.force, o.timeout
+	if c := daemonAPI(o); c != nil { // the daemon fetches, and serves on
+		return getVia(ctx, e, c, args[0], o.out, o)
+	}
 	node, err := openNode(o)
 	if err != nil {
 		return err

@@ -27,6 +27,16 @@ func runShare(ctx context.Context, e *env, o *opts, args []string) error {
 	if len(args) == 0 {
 		return usagef("share: no PATH given")
 	}
+	if c := daemonAPI(o); c != nil {
+		// The daemon holds the repo and serves: hand it the paths.
+		for _, path := range args {
+			if err := shareVia(e, c, path, o); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintln(e.stderr, "shared by the running daemon")
+		return nil
+	}
 	node, err := openOnline(o)
 	if err != nil {
 		return err
