@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -139,5 +140,61 @@ func TestCLIUsesRunningDaemon(t *testing.T) {
 	// Without a daemon the command line opens the repo itself.
 	if st := run(t, repo, "status").ok(t); strings.Contains(st.stdout, "daemon:") || !strings.Contains(st.stdout, "shared:  2") {
 		t.Errorf("status without a daemon:\n%s", st.stdout)
+	}
+}
+
+func TestDaemonKilledDuringGet(t *testing.T) {
+	const mib = 512
+	src := bigFile(t, mib)
+	seeder := startServer(t, t.TempDir(), "share", src)
+	repo, out := t.TempDir(), t.TempDir()
+	d, api := startDaemon(t, repo)
+	auth := map[string]string{"Authorization": "Bearer " + api.Token}
+	code, body := call(t, "POST", api.URL+"/api/v1/get", `{"ref": "`+seeder.ticket+`", "dir": "`+out+`"}`, auth)
+	if code != http.StatusOK {
+		t.Fatalf("get through the API: %d %v", code, body)
+	}
+	// Kill -9 the daemon once a third has arrived.
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		var list []struct {
+			Done, Total int64
+			State       string
+		}
+		req, _ := http.NewRequest("GET", api.URL+"/api/v1/transfers", nil)
+		req.Header.Set("Authorization", auth["Authorization"])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		json.NewDecoder(resp.Body).Decode(&list)
+		resp.Body.Close()
+		if len(list) == 1 && list[0].Total > 0 && list[0].Done*3 > list[0].Total {
+			if list[0].State == "done" {
+				t.Fatal("the get finished before the daemon could be killed")
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the get made no progress: %+v", list)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	d.cmd.Process.Signal(syscall.SIGKILL)
+	d.cmd.Wait()
+	d.stopped = true
+
+	// The repo opens, nothing committed is damaged, the get resumes.
+	v := run(t, repo, "verify").ok(t)
+	if !strings.Contains(v.stdout, " 0 corrupt") {
+		t.Errorf("verify after kill -9: %s", v.stdout)
+	}
+	startDaemon(t, repo)
+	run(t, repo, "get", seeder.ticket, "-o", out).ok(t)
+	sameFile(t, src, filepath.Join(out, filepath.Base(src)))
+	sent := seeder.stop()
+	t.Logf("seeder sent %d bytes for %d bytes of content", sent, int64(mib)<<20)
+	if float64(sent) > 1.1*float64(int64(mib)<<20) {
+		t.Errorf("the resumed get fetched again what it had: %d bytes sent for %d", sent, int64(mib)<<20)
 	}
 }
