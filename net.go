@@ -226,6 +226,12 @@ func (n *Node) Peers() []PeerInfo {
 	return out
 }
 
+// BitswapStat is Bitswap's own counters; see Node.Bitswap.
+type BitswapStat = exchange.BitswapStat
+
+// Bitswap returns Bitswap's counters since the network started.
+func (n *Node) Bitswap() BitswapStat { return n.ex.Bitswap() }
+
 // Traffic returns the block bytes exchanged with every peer since the
 // network started.
 func (n *Node) Traffic() map[peer.ID]PeerStats { return n.ex.Stats() }

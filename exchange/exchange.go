@@ -204,6 +204,27 @@ func decode(b blocks.Block) (ipld.Node, error) {
 	return dag.DecodeRawBlock(b)
 }
 
+// BitswapStat is Bitswap's own view: blocks and bytes received (and how
+// many of them duplicates) and sent, and the wants outstanding.
+type BitswapStat struct {
+	BlocksReceived, DataReceived, DupBlocksReceived, DupDataReceived uint64
+	BlocksSent, DataSent                                             uint64
+	Wants                                                            int
+}
+
+// Bitswap returns Bitswap's counters.
+func (e *Exchange) Bitswap() BitswapStat {
+	st, err := e.bs.Stat()
+	if err != nil {
+		return BitswapStat{}
+	}
+	return BitswapStat{
+		BlocksReceived: st.BlocksReceived, DataReceived: st.DataReceived,
+		DupBlocksReceived: st.DupBlksReceived, DupDataReceived: st.DupDataReceived,
+		BlocksSent: st.BlocksSent, DataSent: st.DataSent, Wants: len(st.Wantlist),
+	}
+}
+
 // Provide announces on the content routing that this node has root.
 func (e *Exchange) Provide(ctx context.Context, root cid.Cid) error {
 	if e.routing == nil {

@@ -49,6 +49,7 @@ func (a *API) Handler() http.Handler {
 		http.ServeFileFS(w, r, web, "index.html")
 	})
 	mux.HandleFunc("POST /api/v1/gc", a.gc)
+	mux.Handle("GET /metrics", a.metrics())
 	mux.HandleFunc("GET /api/v1/status", a.status)
 	mux.HandleFunc("GET /api/v1/shares", a.shares)
 	mux.HandleFunc("POST /api/v1/shares", a.share)
@@ -71,7 +72,7 @@ func (a *API) guard(next http.Handler) http.Handler {
 			apiError(w, http.StatusForbidden, "cross-origin request from %q refused", o)
 			return
 		}
-		if strings.HasPrefix(r.URL.Path, "/api/") && !a.authorized(r) {
+		if (strings.HasPrefix(r.URL.Path, "/api/") || r.URL.Path == "/metrics") && !a.authorized(r) {
 			apiError(w, http.StatusUnauthorized, "missing or wrong token (see api.json in the repo)")
 			return
 		}

@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -196,5 +197,30 @@ func TestDaemonKilledDuringGet(t *testing.T) {
 	t.Logf("seeder sent %d bytes for %d bytes of content", sent, int64(mib)<<20)
 	if float64(sent) > 1.1*float64(int64(mib)<<20) {
 		t.Errorf("the resumed get fetched again what it had: %d bytes sent for %d", sent, int64(mib)<<20)
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	_, api := startDaemon(t, t.TempDir())
+	req, _ := http.NewRequest("GET", api.URL+"/metrics", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("/metrics without the token: %d", resp.StatusCode)
+	}
+	req.Header.Set("Authorization", "Bearer "+api.Token)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{"pollen_blocks_served_total", "pollen_bitswap_bytes_total", "pollen_transfers{state=\"done\"}", "libp2p_"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 }
