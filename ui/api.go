@@ -9,6 +9,9 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
+
+	"github.com/ipfs/go-cid"
 
 	"github.com/pollen-p2p/pollen"
 )
@@ -28,7 +31,12 @@ type API struct {
 	Context context.Context
 
 	transfers transfers
+	running   sync.WaitGroup // gets in flight
 }
+
+// Wait returns when the gets the API started have stopped (cancel
+// Context first): the daemon calls it before it closes the store.
+func (a *API) Wait() { a.running.Wait() }
 
 // tokenCookie carries the token for the page's requests that cannot set a
 // header (EventSource); SameSite=Strict and the Origin check keep other
@@ -49,6 +57,7 @@ func (a *API) Handler() http.Handler {
 		http.ServeFileFS(w, r, web, "index.html")
 	})
 	mux.HandleFunc("POST /api/v1/gc", a.gc)
+	mux.HandleFunc("DELETE /api/v1/shares/{cid}", a.remove)
 	mux.Handle("GET /metrics", a.metrics())
 	mux.HandleFunc("GET /api/v1/status", a.status)
 	mux.HandleFunc("GET /api/v1/shares", a.shares)
@@ -231,4 +240,17 @@ func (a *API) gc(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	reply(w, map[string]int64{"removed": int64(res.Removed), "kept": int64(res.Kept), "freed": res.FreedBytes})
+}
+
+func (a *API) remove(w http.ResponseWriter, r *http.Request) {
+	c, err := cid.Decode(r.PathValue("cid"))
+	if err != nil {
+		apiError(w, http.StatusBadRequest, "%q is not a valid CID", r.PathValue("cid"))
+		return
+	}
+	if err := a.Node.Remove(c); err != nil {
+		apiError(w, http.StatusNotFound, "%v", err)
+		return
+	}
+	reply(w, map[string]string{"removed": c.String()})
 }

@@ -133,7 +133,9 @@ func (a *API) get(w http.ResponseWriter, r *http.Request) {
 			}
 		})
 	}
+	a.running.Add(1)
 	go func() {
+		defer a.running.Done()
 		res, err := a.Node.Get(a.ctx(), root, dir, opts)
 		a.transfers.update(func() {
 			if err != nil {

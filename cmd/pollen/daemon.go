@@ -110,6 +110,7 @@ func runDaemon(ctx context.Context, e *env, o *opts, args []string) error {
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	srv.Shutdown(shutdown) // let in-flight calls finish before the store closes
+	api.Wait()             // and the gets, which stopped with ctx
 	return nil
 }
 

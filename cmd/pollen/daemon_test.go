@@ -134,12 +134,19 @@ func TestCLIUsesRunningDaemon(t *testing.T) {
 		t.Errorf("get through a daemon:\n%s\n%s", g.stdout, g.stderr)
 	}
 	sameFile(t, src, filepath.Join(outC, "several-MiB.bin"))
+	if id := run(t, repo, "id").ok(t); !strings.Contains(id.stdout, "address /ip4/127.0.0.1/tcp/") {
+		t.Errorf("id with a daemon:\n%s", id.stdout)
+	}
+	run(t, repo, "rm", body["cid"].(string)).ok(t)
+	if gc := run(t, repo, "gc").ok(t); !strings.Contains(gc.stdout, "removed 7 blocks (5.0 MiB), kept 1") {
+		t.Errorf("gc with a daemon: %s", gc.stdout)
+	}
 	d.stop()
 	if _, err := os.Stat(filepath.Join(repo, "api.json")); !os.IsNotExist(err) {
 		t.Errorf("api.json left after the daemon stopped: %v", err)
 	}
 	// Without a daemon the command line opens the repo itself.
-	if st := run(t, repo, "status").ok(t); strings.Contains(st.stdout, "daemon:") || !strings.Contains(st.stdout, "shared:  2") {
+	if st := run(t, repo, "status").ok(t); strings.Contains(st.stdout, "daemon:") || !strings.Contains(st.stdout, "shared:  1") {
 		t.Errorf("status without a daemon:\n%s", st.stdout)
 	}
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+
+	"github.com/ipfs/go-cid"
 )
 
 func init() {
@@ -18,17 +20,27 @@ func runRm(ctx context.Context, e *env, o *opts, args []string) error {
 	if len(args) == 0 {
 		return usagef("rm: no CID given")
 	}
-	node, err := openNode(o)
-	if err != nil {
-		return err
-	}
-	defer node.Close()
+	var roots []cid.Cid
 	for _, a := range args {
 		c, err := parseCID(a)
 		if err != nil {
 			return err
 		}
-		if err := node.Remove(c); err != nil {
+		roots = append(roots, c)
+	}
+	remove := func(c cid.Cid) error { return nil }
+	if d := daemonAPI(o); d != nil {
+		remove = func(c cid.Cid) error { return d.call("DELETE", "/api/v1/shares/"+c.String(), nil, &struct{}{}) }
+	} else {
+		node, err := openNode(o)
+		if err != nil {
+			return err
+		}
+		defer node.Close()
+		remove = node.Remove
+	}
+	for _, c := range roots {
+		if err := remove(c); err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "removed %s\n", c)
