@@ -4,10 +4,12 @@ import (
 	"context"
 	"embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 
@@ -186,9 +188,18 @@ func (a *API) share(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Path   string `json:"path"`
 		Hidden bool   `json:"hidden"`
+		Async  bool   `json:"async"` // answer {"id"} at once; follow it in /transfers
 	}
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Path == "" {
 		apiError(w, http.StatusBadRequest, `want {"path": "..."}`)
+		return
+	}
+	if req.Async {
+		if _, err := os.Lstat(req.Path); err != nil {
+			apiError(w, http.StatusBadRequest, "add %s: %v", req.Path, errors.Unwrap(err))
+			return
+		}
+		reply(w, map[string]int{"id": a.shareAsync(req.Path, req.Hidden)})
 		return
 	}
 	res, err := a.Node.Share(r.Context(), req.Path, pollen.AddOptions{Hidden: req.Hidden})

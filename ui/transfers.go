@@ -19,6 +19,9 @@ import (
 // Transfer is one get the daemon runs, as the API and the page show it.
 type Transfer struct {
 	ID      int              `json:"id"`
+	Kind    string           `json:"kind"` // "get", or "add" for a share the daemon imports
+	Ticket  string           `json:"ticket,omitempty"`
+	Skipped int              `json:"skipped,omitempty"` // hidden entries an add left out
 	CID     string           `json:"cid"`
 	Name    string           `json:"name"`
 	Done    int64            `json:"done"`
@@ -76,6 +79,55 @@ func (ts *transfers) wait() <-chan struct{} {
 	return ts.changed
 }
 
+// start registers a running transfer.
+func (ts *transfers) start(t *Transfer) *Transfer {
+	t.State, t.Started, t.Peers, t.base = "running", time.Now(), map[string]int64{}, -1
+	ts.update(func() {
+		ts.next++
+		t.ID = ts.next
+		ts.list = append(ts.list, t)
+	})
+	return t
+}
+
+// addProgress feeds an add's progress into its transfer.
+type addProgress struct {
+	ts *transfers
+	t  *Transfer
+}
+
+func (p addProgress) Progress(done, total int64) {
+	p.ts.update(func() {
+		if p.t.base < 0 {
+			p.t.base = done
+		}
+		p.t.Done, p.t.Total = done, total
+		if secs := time.Since(p.t.Started).Seconds(); secs > 0 {
+			p.t.Rate = float64(done-p.t.base) / secs
+		}
+	})
+}
+
+// shareAsync imports a path as a transfer of kind "add", so that callers
+// can follow its progress like a get's.
+func (a *API) shareAsync(path string, hidden bool) int {
+	t := a.transfers.start(&Transfer{Kind: "add", Name: filepath.Base(path)})
+	a.running.Add(1)
+	go func() {
+		defer a.running.Done()
+		res, err := a.Node.Share(a.ctx(), path, pollen.AddOptions{Hidden: hidden, Progress: addProgress{&a.transfers, t}})
+		a.transfers.update(func() {
+			if err != nil {
+				t.State, t.Error = "failed", err.Error()
+				return
+			}
+			t.State, t.CID, t.Done, t.Total, t.Skipped = "done", res.Root.String(), res.Size, res.Size, res.SkippedHidden
+			t.Ticket = a.Node.Ticket(res.Root).String()
+		})
+	}()
+	return t.ID
+}
+
 // get starts a transfer: POST /api/v1/get {"ref": TICKET or CID, "force": bool}.
 func (a *API) get(w http.ResponseWriter, r *http.Request) {
 	var req struct {
@@ -110,15 +162,10 @@ func (a *API) get(w http.ResponseWriter, r *http.Request) {
 		}
 		opts.From = append(opts.From, *p)
 	}
-	t := &Transfer{CID: root.String(), Name: opts.Name, State: "running", Started: time.Now(), Peers: map[string]int64{}, base: -1}
+	t := a.transfers.start(&Transfer{Kind: "get", CID: root.String(), Name: opts.Name})
 	if t.Name == "" {
 		t.Name = root.String()
 	}
-	a.transfers.update(func() {
-		a.transfers.next++
-		t.ID = a.transfers.next
-		a.transfers.list = append(a.transfers.list, t)
-	})
 	opts.Fetch = func(p pollen.FetchProgress) {
 		a.transfers.update(func() {
 			if t.base < 0 {

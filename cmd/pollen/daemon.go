@@ -195,17 +195,27 @@ func getVia(ctx context.Context, e *env, c *apiClient, ref, dir string, o *opts)
 	if err := c.call("POST", "/api/v1/get", req, &started); err != nil {
 		return err
 	}
-	bar := ui.NewBar(e.stderr, "get", e.terminal)
+	t, err := follow(ctx, e, c, started.ID, "get")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "saved %s (by the daemon, %s)\n", t.Path, humanize.IBytes(uint64(t.Total)))
+	return nil
+}
+
+// follow shows a transfer the daemon runs with a progress bar until it ends.
+func follow(ctx context.Context, e *env, c *apiClient, id int, verb string) (ui.Transfer, error) {
+	bar := ui.NewBar(e.stderr, verb, e.terminal)
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		var list []ui.Transfer
 		if err := c.get("/api/v1/transfers", &list); err != nil {
 			bar.Abort()
-			return err
+			return ui.Transfer{}, err
 		}
 		for _, t := range list {
-			if t.ID != started.ID {
+			if t.ID != id {
 				continue
 			}
 			bar.SetPeers(len(t.Peers))
@@ -215,33 +225,40 @@ func getVia(ctx context.Context, e *env, c *apiClient, ref, dir string, o *opts)
 			switch t.State {
 			case "done":
 				bar.Done()
-				fmt.Fprintf(e.stdout, "saved %s (by the daemon, %s)\n", t.Path, humanize.IBytes(uint64(t.Total)))
-				return nil
+				return t, nil
 			case "failed":
 				bar.Abort()
-				return errors.New(t.Error)
+				return t, errors.New(t.Error)
 			}
 		}
 		select {
 		case <-ctx.Done():
 			bar.Abort()
-			return fmt.Errorf("stopped following the get; the daemon goes on with it")
+			return ui.Transfer{}, fmt.Errorf("stopped following the %s; the daemon goes on with it", verb)
 		case <-tick.C:
 		}
 	}
 }
 
-// shareVia hands a path to the daemon to share.
-func shareVia(e *env, c *apiClient, path string, o *opts) error {
+// shareVia hands a path to the daemon to share and follows the import.
+func shareVia(ctx context.Context, e *env, c *apiClient, path string, o *opts) error {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return err
 	}
-	var s ui.Share
-	if err := c.call("POST", "/api/v1/shares", map[string]any{"path": abs, "hidden": o.hidden}, &s); err != nil {
+	var started struct{ ID int }
+	if err := c.call("POST", "/api/v1/shares", map[string]any{"path": abs, "hidden": o.hidden, "async": true}, &started); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "CID     %s\n", s.CID)
-	fmt.Fprintf(e.stdout, "ticket  %s\n", s.Ticket)
+	t, err := follow(ctx, e, c, started.ID, "add "+path)
+	if err != nil {
+		return err
+	}
+	if t.Skipped > 0 {
+		fmt.Fprintf(e.stderr, "skipped %d hidden %s in %s (use --hidden to include them)\n",
+			t.Skipped, plural(t.Skipped, "entry", "entries"), path)
+	}
+	fmt.Fprintf(e.stdout, "CID     %s\n", t.CID)
+	fmt.Fprintf(e.stdout, "ticket  %s\n", t.Ticket)
 	return nil
 }

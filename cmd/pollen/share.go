@@ -30,7 +30,7 @@ func runShare(ctx context.Context, e *env, o *opts, args []string) error {
 	if c := daemonAPI(o); c != nil {
 		// The daemon holds the repo and serves: hand it the paths.
 		for _, path := range args {
-			if err := shareVia(e, c, path, o); err != nil {
+			if err := shareVia(ctx, e, c, path, o); err != nil {
 				return err
 			}
 		}

@@ -75,7 +75,7 @@
       const pct = t.total > 0 ? Math.min(100, (100 * t.done) / t.total) : 0;
       const eta = t.rate > 0 && t.state === "running" ? Math.round((t.total - t.done) / t.rate) + " s left" : "";
       const peers = Object.keys(t.peers || {}).length;
-      const line = t.state === "done" ? "saved " + t.path
+      const line = t.state === "done" ? (t.kind === "add" ? "shared as " + t.cid : "saved " + t.path)
         : t.state === "failed" ? t.error
         : `${bytes(t.done)} of ${bytes(t.total)}, ${bytes(t.rate)}/s, ${eta}, from ${peers} peer${peers === 1 ? "" : "s"}`;
       const box = el("div", { className: "transfer " + t.state },
