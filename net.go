@@ -70,6 +70,9 @@ func (n *Node) StartNetwork() error {
 	return nil
 }
 
+// Online reports whether StartNetwork has run.
+func (n *Node) Online() bool { return n.swarm != nil }
+
 // ID is the node's peer ID (the network must be started).
 func (n *Node) ID() peer.ID { return n.swarm.Host.ID() }
 

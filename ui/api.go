@@ -134,19 +134,30 @@ type Status struct {
 }
 
 func (a *API) status(w http.ResponseWriter, r *http.Request) {
-	st, err := a.Node.Stat(r.Context())
+	st, err := StatusOf(r.Context(), a.Node)
 	if err != nil {
 		apiError(w, http.StatusInternalServerError, "%v", err)
 		return
 	}
-	recs, err := a.Node.List()
+	reply(w, st)
+}
+
+// StatusOf describes a node: identity (when online) and storage.
+func StatusOf(ctx context.Context, n *pollen.Node) (Status, error) {
+	st, err := n.Stat(ctx)
 	if err != nil {
-		apiError(w, http.StatusInternalServerError, "%v", err)
-		return
+		return Status{}, err
 	}
-	s := Status{ID: a.Node.ID().String(), Repo: a.Node.Dir(), Blocks: st.Blocks, Bytes: st.Bytes, Disk: st.Disk}
-	for _, ad := range a.Node.Addrs() {
-		s.Addrs = append(s.Addrs, ad.String())
+	recs, err := n.List()
+	if err != nil {
+		return Status{}, err
+	}
+	s := Status{Repo: n.Dir(), Blocks: st.Blocks, Bytes: st.Bytes, Disk: st.Disk}
+	if n.Online() {
+		s.ID = n.ID().String()
+		for _, ad := range n.Addrs() {
+			s.Addrs = append(s.Addrs, ad.String())
+		}
 	}
 	for _, r := range recs {
 		if r.Kind == pollen.KindPin {
@@ -155,7 +166,7 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) {
 			s.Shared++
 		}
 	}
-	reply(w, s)
+	return s, nil
 }
 
 // Share is a shared or fetched root as the API lists it.
@@ -168,20 +179,32 @@ type Share struct {
 }
 
 func (a *API) shares(w http.ResponseWriter, r *http.Request) {
-	recs, err := a.Node.List()
+	out, err := SharesOf(a.Node)
 	if err != nil {
 		apiError(w, http.StatusInternalServerError, "%v", err)
 		return
 	}
+	reply(w, out)
+}
+
+// SharesOf lists what a node shares and keeps; tickets only when online.
+func SharesOf(n *pollen.Node) ([]Share, error) {
+	recs, err := n.List()
+	if err != nil {
+		return nil, err
+	}
 	out := []Share{}
 	for _, rec := range recs {
-		kind := "shared"
+		sh := Share{Name: rec.Name, Size: rec.Size, Kind: "shared", CID: rec.Root.String()}
 		if rec.Kind == pollen.KindPin {
-			kind = "fetched"
+			sh.Kind = "fetched"
 		}
-		out = append(out, Share{Name: rec.Name, Size: rec.Size, Kind: kind, CID: rec.Root.String(), Ticket: a.Node.Ticket(rec.Root).String()})
+		if n.Online() {
+			sh.Ticket = n.Ticket(rec.Root).String()
+		}
+		out = append(out, sh)
 	}
-	reply(w, out)
+	return out, nil
 }
 
 func (a *API) share(w http.ResponseWriter, r *http.Request) {
@@ -219,12 +242,15 @@ type Peer struct {
 	Out     int64  `json:"out"`
 }
 
-func (a *API) peers(w http.ResponseWriter, r *http.Request) {
+func (a *API) peers(w http.ResponseWriter, r *http.Request) { reply(w, PeersOf(a.Node)) }
+
+// PeersOf lists an online node's connected peers.
+func PeersOf(n *pollen.Node) []Peer {
 	out := []Peer{}
-	for _, p := range a.Node.Peers() {
+	for _, p := range n.Peers() {
 		out = append(out, Peer{ID: p.ID.String(), Addr: p.Addr.String(), Relayed: p.Relayed, In: p.Received, Out: p.Sent})
 	}
-	reply(w, out)
+	return out
 }
 
 // resolve checks a ticket or CID and says what it names.

@@ -7,7 +7,6 @@ import (
 
 	"github.com/dustin/go-humanize"
 
-	"github.com/pollen-p2p/pollen"
 	"github.com/pollen-p2p/pollen/ui"
 )
 
@@ -35,16 +34,8 @@ func runLs(ctx context.Context, e *env, o *opts, args []string) error {
 			return err
 		}
 		defer node.Close()
-		recs, err := node.List()
-		if err != nil {
+		if shares, err = ui.SharesOf(node); err != nil {
 			return err
-		}
-		for _, r := range recs {
-			kind := "shared"
-			if r.Kind == pollen.KindPin {
-				kind = "fetched"
-			}
-			shares = append(shares, ui.Share{Name: r.Name, Size: r.Size, Kind: kind, CID: r.Root.String()})
 		}
 	}
 	if len(shares) == 0 {

@@ -44,9 +44,7 @@ func runPeers(ctx context.Context, e *env, o *opts, args []string) error {
 		case <-time.After(o.wait):
 		case <-ctx.Done():
 		}
-		for _, p := range node.Peers() {
-			peers = append(peers, ui.Peer{ID: p.ID.String(), Addr: p.Addr.String(), Relayed: p.Relayed, In: p.Received, Out: p.Sent})
-		}
+		peers = ui.PeersOf(node)
 	}
 	if len(peers) == 0 {
 		fmt.Fprintln(e.stderr, "no peers connected")

@@ -6,7 +6,6 @@ import (
 
 	"github.com/dustin/go-humanize"
 
-	"github.com/pollen-p2p/pollen"
 	"github.com/pollen-p2p/pollen/ui"
 )
 
@@ -34,21 +33,8 @@ func runStatus(ctx context.Context, e *env, o *opts, args []string) error {
 			return err
 		}
 		defer node.Close()
-		s, err := node.Stat(ctx)
-		if err != nil {
+		if st, err = ui.StatusOf(ctx, node); err != nil {
 			return err
-		}
-		recs, err := node.List()
-		if err != nil {
-			return err
-		}
-		st = ui.Status{Repo: node.Dir(), Blocks: s.Blocks, Bytes: s.Bytes, Disk: s.Disk}
-		for _, r := range recs {
-			if r.Kind == pollen.KindPin {
-				st.Fetched++
-			} else {
-				st.Shared++
-			}
 		}
 	}
 	fmt.Fprintf(e.stdout, "repo:    %s\n", st.Repo)
