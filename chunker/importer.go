@@ -42,7 +42,6 @@ func Import(ctx context.Context, st Store, path string, o ImportOptions) (Import
 	im.w = newWriter(ctx, st)
 	im.dserv = &dagAdder{w: im.w, st: st}
 	im.pool = sync.Pool{New: func() any { b := make([]byte, chunkSize); return &b }}
-	im.res.SkippedHidden = 0 // counted again by the real walk
 	root, err := im.add(path, info)
 	if werr := im.w.close(); err == nil {
 		err = werr
@@ -66,12 +65,10 @@ type importer struct {
 	res      ImportResult
 }
 
-func (im *importer) skip(name string) bool {
-	if !im.hidden && strings.HasPrefix(name, ".") {
-		im.res.SkippedHidden++
-		return true
-	}
-	return false
+// hide reports whether a directory entry is left out: names starting
+// with "." unless Hidden, as Kubo does.
+func (im *importer) hide(name string) bool {
+	return !im.hidden && strings.HasPrefix(name, ".")
 }
 
 // scan sums the bytes to import so progress has an honest total, and finds
@@ -92,7 +89,7 @@ func (im *importer) scan(path string, info fs.FileInfo) (int64, error) {
 		}
 		var sum int64
 		for _, e := range ents {
-			if im.skip(e.Name()) {
+			if im.hide(e.Name()) {
 				continue
 			}
 			ei, err := e.Info()
@@ -164,7 +161,8 @@ func (im *importer) addDir(path string) (ipld.Node, error) {
 		return nil, fmt.Errorf("add %s: %w", path, unwrapPathErr(err))
 	}
 	for _, e := range ents {
-		if im.skip(e.Name()) {
+		if im.hide(e.Name()) {
+			im.res.SkippedHidden++
 			continue
 		}
 		child := filepath.Join(path, e.Name())
