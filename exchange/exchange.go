@@ -39,7 +39,7 @@ const (
 	// rest, so stay well under; and asking for a few MiB at a time (a dozen
 	// leaves) rather than everything lets getters in a swarm ask each other
 	// as blocks spread, instead of all queueing at the first seeder.
-	chunkWants    = 128
+	chunkWants    = 64
 	chunkBytes    = 4 << 20
 	fetchParallel = 4
 	// Received blocks are stored in batches of this many bytes or blocks:
@@ -47,6 +47,12 @@ const (
 	// alongside never waits long.
 	storeBytes  = 256 << 10
 	storeBlocks = 64
+	// reaskAfter is how long a chunk may see nothing arrive before its
+	// wants are sent again.
+	reaskAfter = 5 * time.Second
+	// maxQueuedWants lets pollen peers queue more wants from us than the
+	// default 1024 (a server drops the ones past it without a word).
+	maxQueuedWants = 4096
 )
 
 // Config configures New. The zero value works: no content routing.
@@ -123,6 +129,7 @@ func New(h host.Host, store bstore.Blockstore, cfg Config) *Exchange {
 	}
 	e.bs = bitswap.New(context.Background(), bsnet.NewFromIpfsHost(h), finder, serverStore{store},
 		bitswap.MaxOutstandingBytesPerPeer(maxOutstandingBytesPerPeer),
+		bitswap.MaxQueuedWantlistEntriesPerPeer(maxQueuedWants),
 		bitswap.TaskWorkerCount(taskWorkers),
 		bitswap.EngineTaskWorkerCount(taskWorkers),
 		bitswap.WithTargetMessageSize(targetMessageSize),
@@ -471,28 +478,74 @@ func (f *fetch) fetchAll(ctx context.Context, ls []link) ([]link, error) {
 }
 
 // fetch asks the session for cs and returns the links of what arrives.
+// Wants can be lost (a busy server drops those past its queue limit), so
+// when none of the rest has arrived for reaskAfter, it cancels them and
+// asks again.
 func (f *fetch) fetch(ctx context.Context, cs []cid.Cid) ([]link, error) {
+	rest := make(map[string]cid.Cid, len(cs))
+	for _, c := range cs {
+		rest[string(c.Hash())] = c
+	}
+	var next []link
+	for len(rest) > 0 {
+		want := make([]cid.Cid, 0, len(rest))
+		for _, c := range rest {
+			want = append(want, c)
+		}
+		links, err := f.fetchOnce(ctx, want, rest)
+		next = append(next, links...)
+		if err != nil {
+			return next, err
+		}
+	}
+	return next, nil
+}
+
+// fetchOnce asks for cs once, stores what arrives and strikes it from
+// rest; it returns when all arrived or none has for reaskAfter.
+func (f *fetch) fetchOnce(ctx context.Context, cs []cid.Cid, rest map[string]cid.Cid) ([]link, error) {
 	f.e.ask(cs)
-	ch, err := f.sess.GetBlocks(ctx, cs)
+	actx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ch, err := f.sess.GetBlocks(actx, cs)
 	if err != nil {
 		return nil, err
 	}
 	var next []link
 	var batch []blocks.Block
 	size := 0
-	n := 0
-	for b := range ch {
-		n++
+	idle := time.NewTimer(reaskAfter)
+	defer idle.Stop()
+	// After cancel the channel still delivers what already arrived; keep
+	// reading it to the end so that nothing received is lost.
+	for ch != nil {
+		var b blocks.Block
+		var ok bool
+		select {
+		case b, ok = <-ch:
+			if !ok {
+				ch = nil
+				continue
+			}
+		case <-idle.C:
+			cancel()
+			continue
+		}
+		if _, wanted := rest[string(b.Cid().Hash())]; !wanted {
+			continue
+		}
+		delete(rest, string(b.Cid().Hash()))
 		links, err := linksOf(b)
 		if err != nil {
-			return nil, err
+			return next, err
 		}
 		f.touch()
+		idle.Reset(reaskAfter)
 		batch = append(batch, b)
 		size += len(b.RawData())
 		if size >= storeBytes || len(batch) >= storeBlocks {
 			if err := f.store(ctx, batch); err != nil {
-				return nil, err
+				return next, err
 			}
 			batch, size = nil, 0
 		}
@@ -500,15 +553,9 @@ func (f *fetch) fetch(ctx context.Context, cs []cid.Cid) ([]link, error) {
 		next = append(next, links...)
 	}
 	if err := f.store(ctx, batch); err != nil {
-		return nil, err
+		return next, err
 	}
-	if n < len(cs) {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		return nil, fmt.Errorf("%d of %d blocks never arrived", len(cs)-n, len(cs))
-	}
-	return next, nil
+	return next, ctx.Err()
 }
 
 // got records a block now present.
