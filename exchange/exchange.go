@@ -408,7 +408,10 @@ func (f *fetch) store(ctx context.Context, bl []blocks.Block) error {
 	close(f.e.stored)
 	f.e.stored = make(chan struct{})
 	f.e.mu.Unlock()
-	return f.e.bs.NotifyNewBlocks(ctx, bl...)
+	// Only the server: the client delivered these blocks itself, and
+	// telling it again republishes them to the session's channel, which
+	// blocks while this goroutine, its reader, is here.
+	return f.e.bs.Server.NotifyNewBlocks(ctx, bl...)
 }
 
 func (f *fetch) touch() {
