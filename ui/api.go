@@ -13,8 +13,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/ipfs/go-cid"
-
 	"github.com/pollen-p2p/pollen"
 )
 
@@ -280,9 +278,9 @@ func (a *API) gc(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) remove(w http.ResponseWriter, r *http.Request) {
-	c, err := cid.Decode(r.PathValue("cid"))
+	c, err := ParseCID(r.PathValue("cid"))
 	if err != nil {
-		apiError(w, http.StatusBadRequest, "%q is not a valid CID", r.PathValue("cid"))
+		apiError(w, http.StatusBadRequest, "%v", err)
 		return
 	}
 	if err := a.Node.Remove(c); err != nil {

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"path/filepath"
@@ -253,20 +254,29 @@ func ParseRef(s string) (cid.Cid, pollen.GetOptions, error) {
 		}
 		return t.Root, o, nil
 	}
-	c, err := cid.Decode(s)
+	c, err := decodeCID(s)
 	if err != nil {
-		for u := unwrap(err); u != nil; u = unwrap(err) {
-			err = u
-		}
 		return cid.Undef, o, fmt.Errorf("%q is neither a ticket nor a valid CID: %v", s, err)
 	}
 	return c, o, nil
 }
 
-func unwrap(err error) error {
-	u, ok := err.(interface{ Unwrap() error })
-	if !ok {
-		return nil
+// ParseCID reads a CID the user typed, with an error that says what is
+// wrong.
+func ParseCID(s string) (cid.Cid, error) {
+	c, err := decodeCID(s)
+	if err != nil {
+		return cid.Undef, fmt.Errorf("%q is not a valid CID: %v", s, err)
 	}
-	return u.Unwrap()
+	return c, nil
+}
+
+// decodeCID decodes s; its error is the innermost cause, since go-cid
+// nests "invalid cid:" prefixes.
+func decodeCID(s string) (cid.Cid, error) {
+	c, err := cid.Decode(strings.TrimSpace(s))
+	for err != nil && errors.Unwrap(err) != nil {
+		err = errors.Unwrap(err)
+	}
+	return c, err
 }

@@ -92,15 +92,11 @@ func runGet(ctx context.Context, e *env, o *opts, args []string) error {
 	return nil
 }
 
-// parseCID reads a CID the user typed, with an error that says what is wrong.
+// parseCID reads a CID argument; a bad one is a usage error.
 func parseCID(s string) (cid.Cid, error) {
-	c, err := cid.Decode(s)
+	c, err := ui.ParseCID(s)
 	if err != nil {
-		// go-cid nests "invalid cid:" prefixes; the innermost cause says it.
-		for errors.Unwrap(err) != nil {
-			err = errors.Unwrap(err)
-		}
-		return cid.Undef, usagef("%q is neither a ticket nor a valid CID: %v", s, err)
+		return cid.Undef, usagef("%v", err)
 	}
 	return c, nil
 }
