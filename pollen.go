@@ -182,7 +182,7 @@ func (n *Node) Get(ctx context.Context, root cid.Cid, dir string, o GetOptions) 
 	if err != nil {
 		return res, err
 	}
-	if !n.hasRecord(root) {
+	if recs, _ := n.store.RecordsOf(root); len(recs) == 0 {
 		rec := Record{Root: root, Kind: KindPin, Name: name, Size: uint64(res.Size), Added: time.Now().UTC()}
 		if err := n.store.PutRecord(rec); err != nil {
 			return res, fmt.Errorf("get %s: %w", root, err)
@@ -245,24 +245,15 @@ func (n *Node) Cat(ctx context.Context, root cid.Cid, w io.Writer) error {
 	return err
 }
 
+// nameOf is the name root is shared or kept under, else its CID.
 func (n *Node) nameOf(root cid.Cid) string {
-	recs, _ := n.store.Records()
+	recs, _ := n.store.RecordsOf(root)
 	for _, r := range recs {
-		if r.Root == root && chunker.CheckName(r.Name) == nil {
+		if chunker.CheckName(r.Name) == nil {
 			return r.Name
 		}
 	}
 	return root.String()
-}
-
-func (n *Node) hasRecord(root cid.Cid) bool {
-	recs, _ := n.store.Records()
-	for _, r := range recs {
-		if r.Root == root {
-			return true
-		}
-	}
-	return false
 }
 
 // List returns the shared and fetched roots.

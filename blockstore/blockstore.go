@@ -404,6 +404,31 @@ func (s *Store) DeleteRecords(root cid.Cid) (bool, error) {
 	return found, s.Sync()
 }
 
+// RecordsOf returns the share and pin records of root, if any.
+func (s *Store) RecordsOf(root cid.Cid) ([]Record, error) {
+	var out []Record
+	err := s.db.View(func(txn *badger.Txn) error {
+		for _, k := range []Kind{KindShare, KindPin} {
+			item, err := txn.Get(recordKey(k, root))
+			if errors.Is(err, badger.ErrKeyNotFound) {
+				continue
+			} else if err != nil {
+				return err
+			}
+			var r Record
+			if err := item.Value(func(v []byte) error { return json.Unmarshal(v, &r) }); err != nil {
+				return err
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("records of %s: %w", root, err)
+	}
+	return out, nil
+}
+
 // Records lists shares then pins, each in key order.
 func (s *Store) Records() ([]Record, error) {
 	var out []Record

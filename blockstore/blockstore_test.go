@@ -56,6 +56,9 @@ func TestRecordsSurviveReopen(t *testing.T) {
 	if ok, _ := s.Has(ctx, b.Cid()); !ok {
 		t.Error("block lost after reopen")
 	}
+	if of, err := s.RecordsOf(rec.Root); err != nil || len(of) != 1 || of[0].Name != "x" {
+		t.Errorf("RecordsOf = %+v, %v", of, err)
+	}
 	if found, err := s.DeleteRecords(rec.Root); !found || err != nil {
 		t.Errorf("DeleteRecords = %v, %v", found, err)
 	}
