@@ -333,13 +333,19 @@ func (f *fetch) run(ctx context.Context, root cid.Cid) error {
 	if err != nil {
 		return err
 	}
-	f.mu.Lock()
-	f.p.Total = dagSize(rb)
-	f.mu.Unlock()
 	level, err := linksOf(rb)
 	if err != nil {
 		return err
 	}
+	// The root's size plus the DAG sizes its links declare (Tsize): the
+	// bytes to transfer, known from the first block on.
+	total := int64(len(rb.RawData()))
+	for _, l := range level {
+		total += int64(l.size)
+	}
+	f.mu.Lock()
+	f.p.Total = total
+	f.mu.Unlock()
 	f.got(len(rb.RawData()))
 	seen := map[cid.Cid]bool{root: true}
 	for len(level) > 0 {
@@ -575,23 +581,6 @@ func (f *fetch) got(size int) {
 		f.o.Report(p)
 		f.reportMu.Unlock()
 	}
-}
-
-// dagSize is the root block's size plus the DAG sizes its links declare
-// (Tsize): the bytes to transfer, known from the first block on.
-func dagSize(b blocks.Block) int64 {
-	total := int64(len(b.RawData()))
-	if b.Cid().Type() != cid.DagProtobuf {
-		return total
-	}
-	n, err := dag.DecodeProtobuf(b.RawData())
-	if err != nil {
-		return total
-	}
-	for _, l := range n.Links() {
-		total += int64(l.Size)
-	}
-	return total
 }
 
 func (f *fetch) peerBytes() map[peer.ID]int64 {
