@@ -275,10 +275,9 @@ type child struct {
 }
 
 type fileBuilder struct {
-	im       *importer
-	leaves   <-chan *leaf
-	next     *leaf // read ahead: the layout needs to know whether more data follows
-	rootLeaf ipld.Node
+	im     *importer
+	leaves <-chan *leaf
+	next   *leaf // read ahead: the layout needs to know whether more data follows
 }
 
 func (fb *fileBuilder) more() bool {
@@ -292,39 +291,47 @@ func (fb *fileBuilder) more() bool {
 	return true
 }
 
-// nextLeaf takes the next hashed chunk and queues it for the store.
-func (fb *fileBuilder) nextLeaf() (child, error) {
+// take removes the next hashed chunk from the queue.
+func (fb *fileBuilder) take() (*leaf, error) {
 	if !fb.more() {
-		return child{}, io.ErrUnexpectedEOF
+		return nil, io.ErrUnexpectedEOF
 	}
 	l := fb.next
 	fb.next = nil
 	<-l.done
-	if l.err != nil {
-		return child{}, l.err
-	}
+	return l, l.err
+}
+
+// store queues a hashed chunk for the store. Its buffer goes back to the
+// pool once written, unless keep: a file's only chunk is also its root
+// node, which the caller holds on to.
+func (fb *fileBuilder) store(l *leaf, keep bool) (child, blocks.Block, error) {
 	b, err := blocks.NewBlockWithCid(l.data, l.c)
 	if err != nil {
-		return child{}, err
+		return child{}, nil, err
+	}
+	release := func() { fb.im.pool.Put(l.buf) }
+	if keep {
+		release = nil
 	}
 	size := uint64(len(l.data))
-	fb.im.w.putBlock(b, func() { fb.im.pool.Put(l.buf) })
+	fb.im.w.putBlock(b, release)
 	fb.im.done += int64(size)
 	fb.im.res.Size += int64(size)
 	if fb.im.progress != nil {
 		fb.im.progress.Progress(fb.im.done, fb.im.total)
 	}
-	if fb.rootLeaf == nil {
-		// Keep a private copy: if this turns out to be the only chunk it is
-		// the file's root, and the pooled buffer goes back for reuse.
-		fb.rootLeaf, _ = dag.DecodeRawBlock(mustBlock(append([]byte(nil), l.data...), l.c))
-	}
-	return child{c: l.c, tsize: size, fsize: size}, nil
+	return child{c: l.c, tsize: size, fsize: size}, b, nil
 }
 
-func mustBlock(data []byte, c cid.Cid) blocks.Block {
-	b, _ := blocks.NewBlockWithCid(data, c)
-	return b
+// nextLeaf takes and stores the next chunk.
+func (fb *fileBuilder) nextLeaf() (child, error) {
+	l, err := fb.take()
+	if err != nil {
+		return child{}, err
+	}
+	c, _, err := fb.store(l, false)
+	return c, err
 }
 
 // layout is boxo's balanced layout (importer/balanced) over pre-hashed
@@ -339,11 +346,22 @@ func (fb *fileBuilder) layout() (ipld.Node, error) {
 		}
 		return n, fb.im.w.put(n)
 	}
-	root, err := fb.nextLeaf()
+	first, err := fb.take()
 	if err != nil {
 		return nil, err
 	}
-	var rootNode ipld.Node = fb.rootLeaf
+	if !fb.more() { // one chunk: the raw leaf is the file
+		_, b, err := fb.store(first, true)
+		if err != nil {
+			return nil, err
+		}
+		return dag.DecodeRawBlock(b)
+	}
+	root, _, err := fb.store(first, false)
+	if err != nil {
+		return nil, err
+	}
+	var rootNode ipld.Node
 	for depth := 1; fb.more(); depth++ {
 		var n ipld.Node
 		n, root, err = fb.fill([]child{root}, depth)
