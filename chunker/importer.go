@@ -303,8 +303,7 @@ func (fb *fileBuilder) take() (*leaf, error) {
 }
 
 // store queues a hashed chunk for the store. Its buffer goes back to the
-// pool once written, unless keep: a file's only chunk is also its root
-// node, which the caller holds on to.
+// pool once written, unless keep: the caller took care of it.
 func (fb *fileBuilder) store(l *leaf, keep bool) (child, blocks.Block, error) {
 	b, err := blocks.NewBlockWithCid(l.data, l.c)
 	if err != nil {
@@ -350,7 +349,12 @@ func (fb *fileBuilder) layout() (ipld.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !fb.more() { // one chunk: the raw leaf is the file
+	if !fb.more() {
+		// One chunk: the raw leaf is the file, held on to as its root.
+		// Keep the bytes, not the pooled 1 MiB buffer, which the next
+		// (often small) file reads into.
+		first.data = append([]byte(nil), first.data...)
+		fb.im.pool.Put(first.buf)
 		_, b, err := fb.store(first, true)
 		if err != nil {
 			return nil, err
