@@ -4,7 +4,9 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 
+	"github.com/pollen-p2p/pollen"
 	"github.com/pollen-p2p/pollen/ui"
 )
 
@@ -27,10 +29,7 @@ func runID(ctx context.Context, e *env, o *opts, args []string) error {
 		if err := d.get("/api/v1/status", &st); err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "peer    %s\n", st.ID)
-		for _, a := range st.Addrs {
-			fmt.Fprintf(e.stdout, "address %s\n", a)
-		}
+		printIdentity(e.stdout, st.ID, st.Addrs)
 		return nil
 	}
 	o.offline, o.noMDNS = true, true // listening is enough to know the addresses
@@ -39,9 +38,24 @@ func runID(ctx context.Context, e *env, o *opts, args []string) error {
 		return err
 	}
 	defer node.Close()
-	fmt.Fprintf(e.stdout, "peer    %s\n", node.ID())
-	for _, a := range node.Addrs() {
-		fmt.Fprintf(e.stdout, "address %s\n", a)
-	}
+	printNode(e.stdout, node)
 	return nil
+}
+
+// printIdentity prints a node's peer ID and full dialable addresses, each
+// on a line of its own, for people and scripts to copy.
+func printIdentity(w io.Writer, id string, addrs []string) {
+	fmt.Fprintf(w, "peer    %s\n", id)
+	for _, a := range addrs {
+		fmt.Fprintf(w, "address %s\n", a)
+	}
+}
+
+// printNode is printIdentity for the node running here.
+func printNode(w io.Writer, node *pollen.Node) {
+	var addrs []string
+	for _, a := range node.Addrs() {
+		addrs = append(addrs, a.String())
+	}
+	printIdentity(w, node.ID().String(), addrs)
 }
