@@ -70,6 +70,8 @@
     }
   }
 
+  const seenStates = new Map(); // transfer id → last state shown
+
   function showTransfers(list) {
     $("#transfers").replaceChildren(...list.slice().reverse().map((t) => {
       const pct = t.total > 0 ? Math.min(100, (100 * t.done) / t.total) : 0;
@@ -86,7 +88,14 @@
       box.dataset.pct = pct.toFixed(0);
       return box;
     }));
-    if (list.some((t) => t.state !== "running")) refresh();
+    // Shares, peers and storage change when a transfer ends: refresh
+    // then, not on every event.
+    let ended = false;
+    for (const t of list) {
+      if (t.state !== "running" && seenStates.get(t.id) !== t.state) ended = true;
+      seenStates.set(t.id, t.state);
+    }
+    if (ended) refresh();
   }
 
   $("#share-form").onsubmit = async (ev) => {
