@@ -67,20 +67,31 @@ func runGet(ctx context.Context, e *env, o *opts, args []string) error {
 		return err
 	}
 	defer node.Close()
-	if err := node.Complete(ctx, root); errors.Is(err, pollen.ErrNotLocal) || o.seed {
+	if o.seed {
 		if err := node.StartNetwork(); err != nil {
 			return err
 		}
-	} else if err != nil {
-		return err
 	}
-
 	bar := ui.NewBar(e.stderr, "get", e.terminal)
 	gopts.Fetch = func(p pollen.FetchProgress) {
 		bar.SetPeers(len(p.Peers))
 		bar.Progress(p.Done, p.Total)
 	}
-	res, err := node.Get(ctx, root, o.out, gopts)
+	// Try the store alone first: a get of what is here needs no network.
+	// Get checks every block is here before it writes anything, so on
+	// ErrNotLocal it is safe to go online and get again.
+	local := gopts
+	if !node.Online() {
+		local.Progress = bar
+	}
+	res, err := node.Get(ctx, root, o.out, local)
+	if errors.Is(err, pollen.ErrNotLocal) && !node.Online() {
+		if err := node.StartNetwork(); err != nil {
+			bar.Abort()
+			return err
+		}
+		res, err = node.Get(ctx, root, o.out, gopts)
+	}
 	finish(bar, err)
 	if err != nil {
 		return err
