@@ -290,12 +290,15 @@ func (e *Exchange) Fetch(ctx context.Context, root cid.Cid, o FetchOptions) erro
 	return nil
 }
 
+// blockGetter is the part of a Bitswap session a fetch uses.
+type blockGetter interface {
+	GetBlocks(context.Context, []cid.Cid) (<-chan blocks.Block, error)
+}
+
 type fetch struct {
-	e    *Exchange
-	o    FetchOptions
-	sess interface {
-		GetBlocks(context.Context, []cid.Cid) (<-chan blocks.Block, error)
-	}
+	e     *Exchange
+	o     FetchOptions
+	sess  blockGetter
 	start map[peer.ID]PeerStats
 
 	mu      sync.Mutex
@@ -496,12 +499,16 @@ func (f *fetch) fetch(ctx context.Context, cs []cid.Cid) ([]link, error) {
 		rest[string(c.Hash())] = c
 	}
 	var next []link
+	sess := f.sess
 	for len(rest) > 0 {
 		want := make([]cid.Cid, 0, len(rest))
 		for _, c := range rest {
 			want = append(want, c)
 		}
-		links, err := f.fetchOnce(ctx, want, rest)
+		links, err := f.fetchOnce(ctx, sess, want, rest)
+		// Ask again in a fresh session: the old one may hold a peer's
+		// "don't have" for these blocks and never ask it again.
+		sess = f.e.bs.NewSession(ctx)
 		next = append(next, links...)
 		if err != nil {
 			return next, err
@@ -512,11 +519,11 @@ func (f *fetch) fetch(ctx context.Context, cs []cid.Cid) ([]link, error) {
 
 // fetchOnce asks for cs once, stores what arrives and strikes it from
 // rest; it returns when all arrived or none has for reaskAfter.
-func (f *fetch) fetchOnce(ctx context.Context, cs []cid.Cid, rest map[string]cid.Cid) ([]link, error) {
+func (f *fetch) fetchOnce(ctx context.Context, sess blockGetter, cs []cid.Cid, rest map[string]cid.Cid) ([]link, error) {
 	f.e.ask(cs)
 	actx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	ch, err := f.sess.GetBlocks(actx, cs)
+	ch, err := sess.GetBlocks(actx, cs)
 	if err != nil {
 		return nil, err
 	}
