@@ -41,6 +41,7 @@ func Import(ctx context.Context, st Store, path string, o ImportOptions) (Import
 	}
 	im.w = newWriter(ctx, st)
 	im.dserv = &dagAdder{w: im.w, st: st}
+	// Read buffers; a full chunk's buffer becomes its block's and is not returned.
 	im.pool = sync.Pool{New: func() any { b := make([]byte, chunkSize); return &b }}
 	root, err := im.add(path, info)
 	if werr := im.w.close(); err == nil {
@@ -187,7 +188,6 @@ func (im *importer) addDir(path string) (ipld.Node, error) {
 
 // leaf is one chunk on its way through the hashing workers.
 type leaf struct {
-	buf  *[]byte
 	data []byte
 	c    cid.Cid
 	err  error
@@ -222,7 +222,15 @@ func (im *importer) addFile(path string) (ipld.Node, error) {
 				}
 				return
 			}
-			l := &leaf{buf: buf, data: (*buf)[:n], done: make(chan struct{})}
+			// A full chunk hands its buffer to the block for good: a store
+			// may keep the bytes it is given (boxo's map datastore does).
+			// A short one is copied out so the 1 MiB buffer is reused.
+			data := (*buf)[:n]
+			if n < chunkSize {
+				data = append([]byte(nil), data...)
+				im.pool.Put(buf)
+			}
+			l := &leaf{data: data, done: make(chan struct{})}
 			select {
 			case ordered <- l:
 			case <-ctx.Done():
@@ -302,19 +310,14 @@ func (fb *fileBuilder) take() (*leaf, error) {
 	return l, l.err
 }
 
-// store queues a hashed chunk for the store. Its buffer goes back to the
-// pool once written, unless keep: the caller took care of it.
-func (fb *fileBuilder) store(l *leaf, keep bool) (child, blocks.Block, error) {
+// store queues a hashed chunk for the store.
+func (fb *fileBuilder) store(l *leaf) (child, blocks.Block, error) {
 	b, err := blocks.NewBlockWithCid(l.data, l.c)
 	if err != nil {
 		return child{}, nil, err
 	}
-	release := func() { fb.im.pool.Put(l.buf) }
-	if keep {
-		release = nil
-	}
 	size := uint64(len(l.data))
-	fb.im.w.putBlock(b, release)
+	fb.im.w.putBlock(b)
 	fb.im.done += int64(size)
 	fb.im.res.Size += int64(size)
 	if fb.im.progress != nil {
@@ -329,7 +332,7 @@ func (fb *fileBuilder) nextLeaf() (child, error) {
 	if err != nil {
 		return child{}, err
 	}
-	c, _, err := fb.store(l, false)
+	c, _, err := fb.store(l)
 	return c, err
 }
 
@@ -349,19 +352,14 @@ func (fb *fileBuilder) layout() (ipld.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !fb.more() {
-		// One chunk: the raw leaf is the file, held on to as its root.
-		// Keep the bytes, not the pooled 1 MiB buffer, which the next
-		// (often small) file reads into.
-		first.data = append([]byte(nil), first.data...)
-		fb.im.pool.Put(first.buf)
-		_, b, err := fb.store(first, true)
+	if !fb.more() { // one chunk: the raw leaf is the file
+		_, b, err := fb.store(first)
 		if err != nil {
 			return nil, err
 		}
 		return dag.DecodeRawBlock(b)
 	}
-	root, _, err := fb.store(first, false)
+	root, _, err := fb.store(first)
 	if err != nil {
 		return nil, err
 	}

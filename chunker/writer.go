@@ -15,21 +15,19 @@ import (
 // writer hands blocks to the store in batches from a goroutine of its own,
 // so hashing and reading go on while Badger writes.
 type writer struct {
-	ctx      context.Context
-	st       Store
-	batch    []blocks.Block
-	releases []func()
-	bytes    int
-	queue    chan batch
-	done     chan struct{}
-	mu       sync.Mutex
-	err      error
+	ctx   context.Context
+	st    Store
+	batch []blocks.Block
+	bytes int
+	queue chan batch
+	done  chan struct{}
+	mu    sync.Mutex
+	err   error
 }
 
 type batch struct {
-	blocks   []blocks.Block
-	releases []func()
-	flushed  chan struct{} // closed once written, when someone waits for it
+	blocks  []blocks.Block
+	flushed chan struct{} // closed once written, when someone waits for it
 }
 
 func newWriter(ctx context.Context, st Store) *writer {
@@ -48,9 +46,6 @@ func (w *writer) run() {
 				w.mu.Unlock()
 			}
 		}
-		for _, r := range b.releases {
-			r()
-		}
 		if b.flushed != nil {
 			close(b.flushed)
 		}
@@ -63,12 +58,9 @@ func (w *writer) failed() error {
 	return w.err
 }
 
-// putBlock queues b; release, if set, runs once b is in the store.
-func (w *writer) putBlock(b blocks.Block, release func()) error {
+// putBlock queues b for the store.
+func (w *writer) putBlock(b blocks.Block) error {
 	w.batch = append(w.batch, b)
-	if release != nil {
-		w.releases = append(w.releases, release)
-	}
 	w.bytes += len(b.RawData())
 	if w.bytes >= flushBytes {
 		w.send(nil)
@@ -76,11 +68,11 @@ func (w *writer) putBlock(b blocks.Block, release func()) error {
 	return w.failed()
 }
 
-func (w *writer) put(n ipld.Node) error { return w.putBlock(n, nil) }
+func (w *writer) put(n ipld.Node) error { return w.putBlock(n) }
 
 func (w *writer) send(flushed chan struct{}) {
-	w.queue <- batch{blocks: w.batch, releases: w.releases, flushed: flushed}
-	w.batch, w.releases, w.bytes = nil, nil, 0
+	w.queue <- batch{blocks: w.batch, flushed: flushed}
+	w.batch, w.bytes = nil, 0
 }
 
 // flush waits until everything queued so far is in the store.
