@@ -50,10 +50,20 @@ done
 in_ns() { local i=$1; shift; ip netns exec "$tag-$i" "$@"; }
 listen() { echo "--listen /ip4/10.77.0.$((10 + $1))/tcp/4011"; }
 
-in_ns 0 "$work/pollen" --repo "$work/r0" share "$work/data.bin" $(listen 0) --offline \
-	>"$work/seed.out" 2>"$work/seed.err" &
-for _ in $(seq 100); do grep -q '^address' "$work/seed.out" 2>/dev/null && break; sleep 0.2; done
-ticket=$(awk '$1=="ticket"{print $2}' "$work/seed.out")
+# The seeder, started afresh for each run so that what it says it sent when
+# stopped is that run's upload.
+start_seeder() {
+	in_ns 0 "$work/pollen" --repo "$work/r0" share "$work/data.bin" $(listen 0) --offline \
+		>"$work/seed.out" 2>"$work/seed.err" &
+	for _ in $(seq 100); do grep -q '^address' "$work/seed.out" 2>/dev/null && break; sleep 0.2; done
+	ticket=$(awk '$1=="ticket"{print $2}' "$work/seed.out")
+}
+# stop_seeder prints the bytes the seeder sent.
+stop_seeder() {
+	ip netns pids "$tag-0" | xargs -r kill -INT
+	for _ in $(seq 50); do grep -q '^stopped' "$work/seed.err" && break; sleep 0.2; done
+	sed -n 's/.*(\([0-9]*\) bytes).*/\1/p' "$work/seed.err"
+}
 
 # run_getters N: start getters 1..N together (mDNS finds the others; each
 # keeps seeding after it is done) and print the seconds until all are done.
@@ -79,12 +89,17 @@ run_getters() {
 	sleep 1
 }
 
+start_seeder
 one=$(run_getters 1)
+stop_seeder >/dev/null
+start_seeder
 all=$(run_getters "$getters")
+seeder_sent=$(stop_seeder)
 printf '\n%d MiB, 1 seeder + %d getters, every link %d Mbit/s each way (tc tbf in network namespaces)\n\n' "$size_mib" "$getters" "$mbit"
 printf '| %-36s | %8s |\n' "what" "seconds"
 printf '|%s|%s|\n' "$(printf -- '-%.0s' {1..38})" "----------"
 printf '| %-36s | %8.1f |\n' "one getter alone" "$one"
 printf '| %-36s | %8.1f |\n' "$getters getters started together, all done" "$all"
 printf '| %-36s | %8.1f |\n' "seeder-only bound ($getters x one)" "$(echo "$getters * $one" | bc -l)"
+printf '| %-36s | %8.1f |\n' "seeder uploaded (file sizes)" "$(echo "$seeder_sent / ($size_mib * 1048576)" | bc -l)"
 printf '\nall/one: %.2fx (target <= 2x; Kubo measured here: 3.6x)\n' "$(echo "$all / $one" | bc -l)"

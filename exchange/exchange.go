@@ -77,7 +77,7 @@ type Exchange struct {
 
 	h           host.Host
 	misbehaving func(peer.ID)
-	stored      chan struct{} // closed and replaced whenever a fetch stores blocks
+	notes       storedLog
 
 	mu     sync.Mutex
 	stats  map[peer.ID]*PeerStats
@@ -121,7 +121,6 @@ func New(h host.Host, store bstore.Blockstore, cfg Config) *Exchange {
 	e := &Exchange{
 		store: store, routing: cfg.Routing, log: cfg.Logger, h: h, misbehaving: cfg.Misbehaving,
 		stats: map[peer.ID]*PeerStats{}, judged: map[peer.ID]*judgement{}, asked: map[string]time.Time{},
-		stored: make(chan struct{}),
 	}
 	var finder routing.ContentDiscovery
 	if cfg.Routing != nil {
@@ -136,11 +135,17 @@ func New(h host.Host, store bstore.Blockstore, cfg Config) *Exchange {
 		bitswap.ProviderSearchDelay(providerSearchDelay),
 		bitswap.WithTracer((*tracer)(e)),
 	)
+	h.SetStreamHandler(ProtoBlocks, e.serveBlocks)
+	h.SetStreamHandler(ProtoHave, e.serveHave)
 	return e
 }
 
-// Close stops Bitswap.
-func (e *Exchange) Close() error { return e.bs.Close() }
+// Close stops Bitswap and the pollen protocols.
+func (e *Exchange) Close() error {
+	e.h.RemoveStreamHandler(ProtoBlocks)
+	e.h.RemoveStreamHandler(ProtoHave)
+	return e.bs.Close()
+}
 
 // Stats returns the bytes exchanged with each peer since New.
 func (e *Exchange) Stats() map[peer.ID]PeerStats {
@@ -160,6 +165,60 @@ func (e *Exchange) Getter(ctx context.Context) ipld.NodeGetter {
 	return dag.NewReadOnlyDagService(&waitGetter{e: e, ctx: ctx})
 }
 
+// storedLog lists the multihashes fetches stored, so that ProtoHave
+// servers can tell their peers what arrived, and waiting readers wake.
+type storedLog struct {
+	mu     sync.Mutex
+	base   uint64   // sequence number of hashes[0]
+	hashes []string // the most recent, at most 2*keepStored
+	wake   chan struct{}
+}
+
+const keepStored = 1 << 16
+
+// position returns the sequence number of the next hash stored and a
+// channel closed when one is.
+func (l *storedLog) position() (uint64, <-chan struct{}) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.wake == nil {
+		l.wake = make(chan struct{})
+	}
+	return l.base + uint64(len(l.hashes)), l.wake
+}
+
+func (l *storedLog) add(bl []blocks.Block) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, b := range bl {
+		l.hashes = append(l.hashes, string(b.Cid().Hash()))
+	}
+	if len(l.hashes) > 2*keepStored {
+		drop := len(l.hashes) - keepStored
+		l.hashes = append([]string(nil), l.hashes[drop:]...)
+		l.base += uint64(drop)
+	}
+	if l.wake != nil {
+		close(l.wake)
+	}
+	l.wake = make(chan struct{})
+}
+
+// since returns the hashes stored from seq on, the next position and its
+// channel; complete is false when some of them were already forgotten.
+func (l *storedLog) since(seq uint64) (hs []string, next uint64, wake <-chan struct{}, complete bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.wake == nil {
+		l.wake = make(chan struct{})
+	}
+	next = l.base + uint64(len(l.hashes))
+	if seq < l.base {
+		return nil, next, l.wake, false
+	}
+	return append([]string(nil), l.hashes[seq-l.base:]...), next, l.wake, true
+}
+
 // waitGetter is the NodeGetter behind Getter.
 type waitGetter struct {
 	e   *Exchange
@@ -168,9 +227,7 @@ type waitGetter struct {
 
 func (w *waitGetter) Get(ctx context.Context, c cid.Cid) (ipld.Node, error) {
 	for {
-		w.e.mu.Lock()
-		stored := w.e.stored // take the channel before looking, not to miss a store
-		w.e.mu.Unlock()
+		_, stored := w.e.notes.position() // before looking, not to miss a store
 		b, err := w.e.store.Get(ctx, c)
 		if err == nil {
 			return decode(b)
@@ -332,9 +389,15 @@ func (f *fetch) watchdog(ctx context.Context, cancel context.CancelFunc) {
 // run walks the DAG a level at a time: what is stored is read for its
 // links, what is missing is asked for in one go.
 func (f *fetch) run(ctx context.Context, root cid.Cid) error {
-	rb, err := f.block(ctx, root)
-	if err != nil {
-		return err
+	rb, err := f.e.store.Get(ctx, root)
+	local := err == nil
+	if !local {
+		if _, err := f.fetchLevel(ctx, []link{{c: root, size: blockGuess}}); err != nil {
+			return err
+		}
+		if rb, err = f.e.store.Get(ctx, root); err != nil {
+			return err
+		}
 	}
 	level, err := linksOf(rb)
 	if err != nil {
@@ -347,9 +410,11 @@ func (f *fetch) run(ctx context.Context, root cid.Cid) error {
 		total += int64(l.size)
 	}
 	f.mu.Lock()
-	f.p.Total = total
+	f.p.Total = max(total, f.p.Done)
 	f.mu.Unlock()
-	f.got(len(rb.RawData()))
+	if local {
+		f.got(len(rb.RawData()))
+	}
 	seen := map[cid.Cid]bool{root: true}
 	for len(level) > 0 {
 		var next, missing []link
@@ -374,34 +439,13 @@ func (f *fetch) run(ctx context.Context, root cid.Cid) error {
 			f.got(size)
 			next = append(next, links...)
 		}
-		got, err := f.fetchAll(ctx, missing)
+		got, err := f.fetchLevel(ctx, missing)
 		if err != nil {
 			return err
 		}
 		level = append(next, got...)
 	}
 	return nil
-}
-
-// block returns c from the store, or from the network.
-func (f *fetch) block(ctx context.Context, c cid.Cid) (blocks.Block, error) {
-	b, err := f.e.store.Get(ctx, c)
-	if err == nil {
-		return b, nil
-	}
-	f.e.ask([]cid.Cid{c})
-	ch, err := f.sess.GetBlocks(ctx, []cid.Cid{c})
-	if err != nil {
-		return nil, err
-	}
-	for b := range ch {
-		f.touch()
-		return b, f.store(ctx, []blocks.Block{b})
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	return nil, fmt.Errorf("%s never arrived", c)
 }
 
 // store puts received blocks in the store (Bitswap's client does not)
@@ -413,10 +457,7 @@ func (f *fetch) store(ctx context.Context, bl []blocks.Block) error {
 	if err := f.e.store.PutMany(ctx, bl); err != nil {
 		return err
 	}
-	f.e.mu.Lock()
-	close(f.e.stored)
-	f.e.stored = make(chan struct{})
-	f.e.mu.Unlock()
+	f.e.notes.add(bl)
 	// Only the server: the client delivered these blocks itself, and
 	// telling it again republishes them to the session's channel, which
 	// blocks while this goroutine, its reader, is here.
@@ -635,19 +676,24 @@ func (t *tracer) count(p peer.ID, m bsmsg.BitSwapMessage, sent bool) {
 	for _, b := range bl {
 		n += int64(len(b.RawData()))
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	s := t.stats[p]
+	(*Exchange)(t).count(p, n, len(bl), sent)
+}
+
+// count adds block bytes exchanged with p to its stats.
+func (e *Exchange) count(p peer.ID, bytes int64, nblocks int, sent bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := e.stats[p]
 	if s == nil {
 		s = &PeerStats{}
-		t.stats[p] = s
+		e.stats[p] = s
 	}
 	if sent {
-		s.Sent += n
-		s.BlocksSent += len(bl)
+		s.Sent += bytes
+		s.BlocksSent += nblocks
 	} else {
-		s.Received += n
-		s.BlocksReceived += len(bl)
+		s.Received += bytes
+		s.BlocksReceived += nblocks
 	}
 }
 
@@ -677,15 +723,28 @@ func (e *Exchange) judge(p peer.ID, bl []blocks.Block) {
 			j.unasked++
 		}
 	}
-	ban := !j.banned && j.unasked >= maxUnasked
-	if ban {
-		j.banned = true
-	}
+	ban := j.unasked >= maxUnasked
 	e.mu.Unlock()
-	if !ban {
+	if ban {
+		e.liar(p)
+	}
+}
+
+// liar cuts off a peer that sent wrong bytes, once.
+func (e *Exchange) liar(p peer.ID) {
+	e.mu.Lock()
+	j := e.judged[p]
+	if j == nil {
+		j = &judgement{}
+		e.judged[p] = j
+	}
+	first := !j.banned
+	j.banned = true
+	e.mu.Unlock()
+	if !first {
 		return
 	}
-	e.log.Warn("peer sends blocks nobody asked for; disconnecting", "peer", p)
+	e.log.Warn("peer sends wrong bytes; disconnecting", "peer", p)
 	go func() {
 		if e.misbehaving != nil {
 			e.misbehaving(p)

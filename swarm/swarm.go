@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"time"
@@ -234,11 +235,34 @@ func (s *Swarm) Connect(ctx context.Context, p peer.AddrInfo) error {
 	if p.ID == s.Host.ID() {
 		return nil
 	}
-	if err := s.Host.Connect(ctx, p); err != nil {
-		return fmt.Errorf("connect to %s: %w", p.ID, err)
+	// Two peers that dial each other at the same moment from their
+	// listening ports (mDNS finds both at once) can meet in one TCP
+	// simultaneous open, where both sides start TLS as the client and both
+	// dials fail. Dial again after a random pause, unless the other side's
+	// dial got through meanwhile.
+	var err error
+	dctx := ctx
+	for try := range dialTries {
+		if err = s.Host.Connect(dctx, p); err == nil {
+			return nil
+		}
+		if s.Host.Network().Connectedness(p.ID) == network.Connected {
+			return nil
+		}
+		if try == dialTries-1 {
+			break
+		}
+		select {
+		case <-time.After(time.Duration(50+rand.IntN(250)) * time.Millisecond):
+		case <-ctx.Done():
+			return fmt.Errorf("connect to %s: %w", p.ID, err)
+		}
+		dctx = network.WithForceDirectDial(ctx, "dial again after a failed simultaneous open") // past the dial backoff
 	}
-	return nil
+	return fmt.Errorf("connect to %s: %w", p.ID, err)
 }
+
+const dialTries = 3
 
 // Close stops discovery and the host.
 func (s *Swarm) Close() error {
@@ -269,7 +293,7 @@ func (n *mdnsNotifee) HandlePeerFound(p peer.AddrInfo) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := s.Host.Connect(ctx, p); err != nil {
+	if err := s.Connect(ctx, p); err != nil {
 		s.log.Debug("mDNS peer unreachable", "peer", p.ID, "err", err)
 	}
 }

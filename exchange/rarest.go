@@ -1,0 +1,496 @@
+package exchange
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	blocks "github.com/ipfs/go-block-format"
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// Rarest-first scheduling over ProtoHave and ProtoBlocks (see wire.go).
+const (
+	// Bytes asked of a peer and not yet arrived: about windowTime of its
+	// measured rate, within [minWindow, maxWindow]. A short queue at a slow
+	// peer keeps rarest-first picks fresh; a long one at a fast peer keeps
+	// its link busy.
+	minWindow  = 1 << 20
+	maxWindow  = 32 << 20
+	windowTime = 1.0 // seconds
+	// blockGuess is the size assumed for a block whose link declares more
+	// (a dag-pb node's Tsize counts its whole subtree).
+	blockGuess = 1 << 20
+	// watchEvery is how often a level looks for new pollen peers, updates
+	// rates, and hands blocks no pollen peer holds to Bitswap.
+	watchEvery = 250 * time.Millisecond
+	// orphanAfter is how long a block may have no pollen holder before
+	// Bitswap is asked for it (other IPFS nodes, the DHT).
+	orphanAfter = time.Second
+)
+
+// pollenPeers are the connected peers that speak ProtoBlocks.
+func (e *Exchange) pollenPeers() []peer.ID {
+	var out []peer.ID
+	for _, p := range e.h.Network().Peers() {
+		if ok, _ := e.h.Peerstore().SupportsProtocols(p, ProtoBlocks); len(ok) > 0 {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// level fetches one level of a DAG: every pollen peer tells which of its
+// blocks it holds, and each is asked for the blocks it holds that fewest
+// peers hold. Ties go in DAG order while every known peer holds the whole
+// level (the export, which writes in order, keeps up), and in an order of
+// this getter's own once some peer holds only part of it: getters
+// fetching together then ask the seeder for different blocks and trade
+// them.
+type level struct {
+	f     *fetch
+	items []link
+	order []int // a random permutation, made once a partial peer shows up
+
+	mu      sync.Mutex
+	changed chan struct{} // closed and replaced on every change
+	state   []itemState
+	peers   map[peer.ID]*lpeer
+	partial bool // some peer holds part of the level
+	left    int  // items not yet stored
+	next    []link
+	err     error
+	since   time.Time // when the level began
+}
+
+type itemState struct {
+	holders int  // peers known to hold it
+	asked   int  // requests in flight
+	got     bool // arrived, being stored
+	done    bool // stored
+	bitswap bool // handed to Bitswap
+	orphan  time.Time
+}
+
+type lpeer struct {
+	id       peer.ID
+	has      []bool
+	holds    int // how many of the level it holds
+	asking   []bool
+	queue    []int // indexes asked for, in the order the answers come
+	inflight int64
+	window   int64
+	received int64   // bytes, for the rate
+	rate     float64 // bytes a second
+	gone     bool
+}
+
+// fetchLevel brings ls into the store and returns their links.
+func (f *fetch) fetchLevel(ctx context.Context, ls []link) ([]link, error) {
+	peers := f.e.pollenPeers()
+	if len(peers) == 0 || len(ls) == 0 {
+		return f.fetchAll(ctx, ls)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	lv := &level{
+		f: f, items: ls,
+		changed: make(chan struct{}), state: make([]itemState, len(ls)),
+		peers: map[peer.ID]*lpeer{}, left: len(ls), since: time.Now(),
+	}
+	var wg sync.WaitGroup
+	for _, p := range peers {
+		lv.addPeer(ctx, &wg, p)
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		lv.watch(ctx, &wg)
+	}()
+	lv.mu.Lock()
+	for lv.left > 0 && lv.err == nil && ctx.Err() == nil {
+		wake := lv.changed
+		lv.mu.Unlock()
+		select {
+		case <-wake:
+		case <-ctx.Done():
+		}
+		lv.mu.Lock()
+	}
+	err := lv.err
+	if err == nil {
+		err = ctx.Err()
+	}
+	lv.mu.Unlock()
+	cancel()
+	wg.Wait()
+	return lv.next, err
+}
+
+// signal wakes everyone waiting on a change; called with mu held.
+func (lv *level) signal() {
+	close(lv.changed)
+	lv.changed = make(chan struct{})
+}
+
+func (lv *level) addPeer(ctx context.Context, wg *sync.WaitGroup, id peer.ID) {
+	p := &lpeer{id: id, has: make([]bool, len(lv.items)), asking: make([]bool, len(lv.items)), window: minWindow}
+	lv.mu.Lock()
+	lv.peers[id] = p
+	lv.mu.Unlock()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		err := lv.runPeer(ctx, p)
+		lv.drop(p)
+		if err != nil && ctx.Err() == nil {
+			lv.f.e.log.Debug("pollen peer", "peer", id, "err", err)
+		}
+	}()
+}
+
+// drop forgets a peer that left: what it was asked for is asked of others.
+func (lv *level) drop(p *lpeer) {
+	lv.mu.Lock()
+	defer lv.mu.Unlock()
+	p.gone = true
+	for i := range lv.items {
+		if p.has[i] {
+			p.has[i] = false
+			p.holds--
+			lv.state[i].holders--
+		}
+		if p.asking[i] {
+			p.asking[i] = false
+			lv.state[i].asked--
+		}
+	}
+	p.queue, p.inflight = nil, 0
+	lv.signal()
+}
+
+// runPeer subscribes to what p holds, asks it for blocks and reads them
+// until the level is done or p fails.
+func (lv *level) runPeer(ctx context.Context, p *lpeer) error {
+	h := lv.f.e.h
+	hs, err := h.NewStream(ctx, p.id, ProtoHave)
+	if err != nil {
+		return err
+	}
+	defer hs.Reset()
+	bs, err := h.NewStream(ctx, p.id, ProtoBlocks)
+	if err != nil {
+		return err
+	}
+	defer bs.Reset()
+	cs := make([]cid.Cid, len(lv.items))
+	for i, l := range lv.items {
+		cs[i] = l.c
+	}
+	if err := writeCIDs(bufio.NewWriter(hs), cs); err != nil {
+		return err
+	}
+	// The peer's part ends at its first error, or with the level.
+	pctx, pcancel := context.WithCancel(ctx)
+	defer pcancel()
+	errs := make(chan error, 3)
+	var g sync.WaitGroup
+	run := func(fn func() error) {
+		g.Add(1)
+		go func() {
+			defer g.Done()
+			if err := fn(); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	run(func() error { return lv.readHaves(p, bufio.NewReader(hs)) })
+	run(func() error { return lv.readBlocks(pctx, p, bs) })
+	run(func() error { return lv.ask(pctx, p, bufio.NewWriterSize(bs, 16<<10)) })
+	select {
+	case err = <-errs:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	pcancel()
+	hs.Reset()
+	bs.Reset()
+	g.Wait()
+	return err
+}
+
+// readHaves records what p says it holds. The server closes the stream
+// once it holds everything listed.
+func (lv *level) readHaves(p *lpeer, r *bufio.Reader) error {
+	for {
+		idx, err := readIndexes(r, len(lv.items))
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		lv.mu.Lock()
+		for _, i := range idx {
+			if !p.has[i] && !p.gone {
+				p.has[i] = true
+				p.holds++
+				lv.state[i].holders++
+			}
+		}
+		if p.holds < len(lv.items) && !lv.partial {
+			lv.partial = true
+			lv.order = rand.Perm(len(lv.items))
+		}
+		lv.signal()
+		lv.mu.Unlock()
+	}
+}
+
+// ask sends p requests while its window has room.
+func (lv *level) ask(ctx context.Context, p *lpeer, w *bufio.Writer) error {
+	for {
+		var want []cid.Cid
+		lv.mu.Lock()
+		for lv.err == nil && !p.gone && p.inflight < p.window {
+			i := lv.pick(p)
+			if i < 0 {
+				break
+			}
+			p.asking[i] = true
+			lv.state[i].asked++
+			p.queue = append(p.queue, i)
+			p.inflight += lv.guess(i)
+			want = append(want, lv.items[i].c)
+		}
+		wake := lv.changed
+		lv.mu.Unlock()
+		if len(want) > 0 {
+			if err := writeCIDs(w, want); err != nil {
+				return err
+			}
+			continue
+		}
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (lv *level) guess(i int) int64 { return int64(min(lv.items[i].size, blockGuess)) }
+
+// pick chooses what to ask p for next: of the blocks p holds that nobody
+// is asked for, one that fewest peers hold; once every block is asked
+// for, one that p could bring too (the endgame: first answer wins), only
+// when p has nothing else to do. -1 for nothing. Called with mu held.
+func (lv *level) pick(p *lpeer) int {
+	best, bestHolders := -1, math.MaxInt
+	var dup, dupAsked = -1, math.MaxInt
+	for k := range lv.items {
+		i := k
+		if lv.partial {
+			i = lv.order[k]
+		}
+		st := &lv.state[i]
+		if st.got || st.bitswap || !p.has[i] || p.asking[i] {
+			continue
+		}
+		if st.asked == 0 {
+			if st.holders < bestHolders {
+				best, bestHolders = i, st.holders
+			}
+		} else if st.asked < dupAsked {
+			dup, dupAsked = i, st.asked
+		}
+	}
+	if best < 0 && len(p.queue) == 0 && dupAsked < 2 {
+		return dup
+	}
+	return best
+}
+
+// readBlocks reads p's answers in the order they were asked for, checks
+// each against its CID and stores them in batches.
+func (lv *level) readBlocks(ctx context.Context, p *lpeer, s network.Stream) error {
+	r := bufio.NewReaderSize(s, 64<<10)
+	var batch []blocks.Block
+	var idx []int
+	size := 0
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := lv.f.store(ctx, batch); err != nil {
+			return err
+		}
+		lv.mu.Lock()
+		for k, i := range idx {
+			st := &lv.state[i]
+			if st.done {
+				continue
+			}
+			st.done = true
+			lv.left--
+			links, err := linksOf(batch[k])
+			if err != nil && lv.err == nil {
+				lv.err = err
+			}
+			lv.next = append(lv.next, links...)
+		}
+		lv.signal()
+		lv.mu.Unlock()
+		for _, b := range batch {
+			lv.f.got(len(b.RawData()))
+		}
+		batch, idx, size = nil, nil, 0
+		return nil
+	}
+	for {
+		data, ok, err := readBlock(r)
+		if err != nil {
+			flush()
+			return err
+		}
+		// Only this goroutine takes from the queue: look now, take once
+		// the answer is checked, so the block is never free to ask again.
+		lv.mu.Lock()
+		if len(p.queue) == 0 {
+			lv.mu.Unlock()
+			flush()
+			return fmt.Errorf("%w: an answer nobody asked for", errProtocol)
+		}
+		i := p.queue[0]
+		lv.mu.Unlock()
+		c := lv.items[i].c
+		if ok {
+			if got, err := c.Prefix().Sum(data); err != nil || !got.Equals(c) {
+				flush()
+				lv.f.e.liar(p.id)
+				return fmt.Errorf("peer %s sent wrong bytes for %s", p.id, c)
+			}
+			lv.f.touch()
+			lv.f.e.count(p.id, int64(len(data)), 1, false)
+		}
+		lv.mu.Lock()
+		p.queue = p.queue[1:]
+		p.inflight -= lv.guess(i)
+		p.asking[i] = false
+		st := &lv.state[i]
+		st.asked--
+		first := false
+		if ok {
+			p.received += int64(len(data))
+			first = !st.got // else another peer's answer came first
+			st.got = true
+		} else if p.has[i] { // it no longer has it (GC)
+			p.has[i] = false
+			p.holds--
+			st.holders--
+		}
+		lv.signal()
+		lv.mu.Unlock()
+		if first {
+			b, _ := blocks.NewBlockWithCid(data, c)
+			batch, idx = append(batch, b), append(idx, i)
+			size += len(data)
+		}
+		if size >= storeBytes || len(batch) >= storeBlocks || (r.Buffered() == 0 && len(batch) > 0) {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// watch adds pollen peers that connect while the level runs, sizes each
+// peer's window to its rate, and hands Bitswap the blocks no pollen peer
+// holds.
+func (lv *level) watch(ctx context.Context, wg *sync.WaitGroup) {
+	t := time.NewTicker(watchEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, id := range lv.f.e.pollenPeers() {
+			lv.mu.Lock()
+			_, known := lv.peers[id]
+			lv.mu.Unlock()
+			if !known {
+				lv.addPeer(ctx, wg, id)
+			}
+		}
+		var orphans []link
+		var orphanIdx []int
+		now := time.Now()
+		lv.mu.Lock()
+		for _, p := range lv.peers {
+			if p.gone {
+				delete(lv.peers, p.id)
+				continue
+			}
+			r := float64(p.received) / watchEvery.Seconds()
+			p.received = 0
+			p.rate = 0.7*p.rate + 0.3*r
+			p.window = min(maxWindow, max(minWindow, int64(p.rate*windowTime)))
+		}
+		for i := range lv.state {
+			st := &lv.state[i]
+			if st.got || st.bitswap || st.holders > 0 || st.asked > 0 {
+				st.orphan = time.Time{}
+				continue
+			}
+			if st.orphan.IsZero() {
+				st.orphan = now
+			}
+			if now.Sub(st.orphan) >= orphanAfter && now.Sub(lv.since) >= orphanAfter {
+				st.bitswap = true
+				orphans = append(orphans, lv.items[i])
+				orphanIdx = append(orphanIdx, i)
+			}
+		}
+		lv.signal()
+		lv.mu.Unlock()
+		if len(orphans) > 0 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				lv.bitswap(ctx, orphans, orphanIdx)
+			}()
+		}
+	}
+}
+
+// bitswap fetches blocks no pollen peer holds from whoever Bitswap finds.
+func (lv *level) bitswap(ctx context.Context, ls []link, idx []int) {
+	next, err := lv.f.fetchAll(ctx, ls)
+	lv.mu.Lock()
+	defer lv.mu.Unlock()
+	lv.next = append(lv.next, next...)
+	if err != nil {
+		if lv.err == nil && !errors.Is(err, context.Canceled) {
+			lv.err = err
+		}
+		lv.signal()
+		return
+	}
+	for _, i := range idx {
+		if !lv.state[i].done {
+			lv.state[i].done = true
+			lv.left--
+		}
+	}
+	lv.signal()
+}
