@@ -207,12 +207,27 @@ func (s *Store) View(_ context.Context, c cid.Cid, fn func([]byte) error) error 
 }
 
 // Get returns the block. A missing block gives ipld.ErrNotFound.
-func (s *Store) Get(ctx context.Context, c cid.Cid) (blocks.Block, error) {
+func (s *Store) Get(_ context.Context, c cid.Cid) (blocks.Block, error) {
+	if data, ok := fixed(c); ok {
+		return blocks.NewBlockWithCid(append([]byte(nil), data...), c)
+	}
 	var data []byte
-	err := s.View(ctx, c, func(b []byte) error {
-		data = append([]byte(nil), b...)
-		return nil
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(blockKey(c.Hash()))
+		if err != nil {
+			return err
+		}
+		if item.UserMeta() == metaInline {
+			data, err = item.ValueCopy(nil)
+			return err
+		}
+		// Packed and split blocks are read into a buffer of their own:
+		// no need to copy them again.
+		return s.value(txn, item, func(b []byte) error { data = b; return nil })
 	})
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, ipld.ErrNotFound{Cid: c}
+	}
 	if err != nil {
 		return nil, err
 	}

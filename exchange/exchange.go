@@ -78,6 +78,7 @@ type Exchange struct {
 	h           host.Host
 	misbehaving func(peer.ID)
 	notes       storedLog
+	recent      recentBlocks
 
 	mu     sync.Mutex
 	stats  map[peer.ID]*PeerStats
@@ -161,8 +162,81 @@ func (e *Exchange) Stats() map[peer.ID]PeerStats {
 // Getter returns a DAG reader over the store that waits for missing blocks
 // until a Fetch running alongside stores them (or ctx ends); it never asks
 // the network itself, so nothing is fetched twice.
+//
+// While a Getter's ctx lasts, blocks a fetch stores are also kept in
+// memory (up to keepRecent bytes) until the Getter reads them, so an
+// export that keeps up with the fetch never reads the disk.
 func (e *Exchange) Getter(ctx context.Context) ipld.NodeGetter {
+	e.recent.open()
+	context.AfterFunc(ctx, e.recent.close)
 	return dag.NewReadOnlyDagService(&waitGetter{e: e, ctx: ctx})
+}
+
+// keepRecent bounds the memory recentBlocks holds.
+const keepRecent = 64 << 20
+
+// recentBlocks keeps the blocks fetched last for the readers of Getter,
+// oldest dropped first.
+type recentBlocks struct {
+	mu      sync.Mutex
+	readers int
+	m       map[string]blocks.Block
+	order   []string
+	bytes   int
+}
+
+func (r *recentBlocks) open() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.readers++
+	if r.m == nil {
+		r.m = map[string]blocks.Block{}
+	}
+}
+
+func (r *recentBlocks) close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.readers--; r.readers == 0 {
+		r.m, r.order, r.bytes = nil, nil, 0
+	}
+}
+
+func (r *recentBlocks) add(bl []blocks.Block) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.readers == 0 {
+		return
+	}
+	for _, b := range bl {
+		h := string(b.Cid().Hash())
+		if _, ok := r.m[h]; ok {
+			continue
+		}
+		r.m[h] = b
+		r.order = append(r.order, h)
+		r.bytes += len(b.RawData())
+	}
+	for r.bytes > keepRecent && len(r.order) > 0 {
+		h := r.order[0]
+		r.order = r.order[1:]
+		if b, ok := r.m[h]; ok {
+			r.bytes -= len(b.RawData())
+			delete(r.m, h)
+		}
+	}
+}
+
+// take returns and forgets the block for c, if held.
+func (r *recentBlocks) take(c cid.Cid) (blocks.Block, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	b, ok := r.m[string(c.Hash())]
+	if ok {
+		delete(r.m, string(c.Hash()))
+		r.bytes -= len(b.RawData())
+	}
+	return b, ok
 }
 
 // storedLog lists the multihashes fetches stored, so that ProtoHave
@@ -228,6 +302,9 @@ type waitGetter struct {
 func (w *waitGetter) Get(ctx context.Context, c cid.Cid) (ipld.Node, error) {
 	for {
 		_, stored := w.e.notes.position() // before looking, not to miss a store
+		if b, ok := w.e.recent.take(c); ok {
+			return decode(b)
+		}
 		b, err := w.e.store.Get(ctx, c)
 		if err == nil {
 			return decode(b)
@@ -457,6 +534,7 @@ func (f *fetch) store(ctx context.Context, bl []blocks.Block) error {
 	if err := f.e.store.PutMany(ctx, bl); err != nil {
 		return err
 	}
+	f.e.recent.add(bl)
 	f.e.notes.add(bl)
 	// Only the server: the client delivered these blocks itself, and
 	// telling it again republishes them to the session's channel, which

@@ -68,6 +68,7 @@ type level struct {
 	left    int  // items not yet stored
 	next    []link
 	err     error
+	storeq  chan stored
 	since   time.Time // when the level began
 }
 
@@ -85,12 +86,41 @@ type lpeer struct {
 	has      []bool
 	holds    int // how many of the level it holds
 	asking   []bool
-	queue    []int // indexes asked for, in the order the answers come
-	inflight int64
-	window   int64
+	lanes    []*lane
+	window   int64   // bytes in flight allowed, over all lanes
 	received int64   // bytes, for the rate
 	rate     float64 // bytes a second
 	gone     bool
+}
+
+// lane is one ProtoBlocks stream to a peer. A peer is asked over
+// several, so that its disk reads and our hashing of its blocks run on
+// more than one core.
+type lane struct {
+	queue    []int // indexes asked for, in the order the answers come
+	inflight int64 // bytes asked for, not yet arrived
+}
+
+// lanesPerPeer is how many ProtoBlocks streams a getter opens to a peer.
+const lanesPerPeer = 2
+
+// inflight is the bytes asked of p, not yet arrived. Called with mu held.
+func (p *lpeer) inflight() int64 {
+	var n int64
+	for _, ln := range p.lanes {
+		n += ln.inflight
+	}
+	return n
+}
+
+// idle reports whether nothing is asked of p. Called with mu held.
+func (p *lpeer) idle() bool {
+	for _, ln := range p.lanes {
+		if len(ln.queue) > 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // fetchLevel brings ls into the store and returns their links.
@@ -105,8 +135,14 @@ func (f *fetch) fetchLevel(ctx context.Context, ls []link) ([]link, error) {
 		f: f, items: ls,
 		changed: make(chan struct{}), state: make([]itemState, len(ls)),
 		peers: map[peer.ID]*lpeer{}, left: len(ls), since: time.Now(),
+		storeq: make(chan stored, 8),
 	}
 	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		lv.storer(ctx)
+	}()
 	for _, p := range peers {
 		lv.addPeer(ctx, &wg, p)
 	}
@@ -173,7 +209,9 @@ func (lv *level) drop(p *lpeer) {
 			lv.state[i].asked--
 		}
 	}
-	p.queue, p.inflight = nil, 0
+	for _, ln := range p.lanes {
+		ln.queue, ln.inflight = nil, 0
+	}
 	lv.signal()
 }
 
@@ -186,11 +224,24 @@ func (lv *level) runPeer(ctx context.Context, p *lpeer) error {
 		return err
 	}
 	defer hs.Reset()
-	bs, err := h.NewStream(ctx, p.id, ProtoBlocks)
-	if err != nil {
-		return err
+	var streams []network.Stream
+	defer func() {
+		for _, s := range streams {
+			s.Reset()
+		}
+	}()
+	lanes := make([]*lane, lanesPerPeer)
+	for k := range lanes {
+		s, err := h.NewStream(ctx, p.id, ProtoBlocks)
+		if err != nil {
+			return err
+		}
+		streams = append(streams, s)
+		lanes[k] = &lane{}
 	}
-	defer bs.Reset()
+	lv.mu.Lock()
+	p.lanes = lanes
+	lv.mu.Unlock()
 	cs := make([]cid.Cid, len(lv.items))
 	for i, l := range lv.items {
 		cs[i] = l.c
@@ -201,7 +252,7 @@ func (lv *level) runPeer(ctx context.Context, p *lpeer) error {
 	// The peer's part ends at its first error, or with the level.
 	pctx, pcancel := context.WithCancel(ctx)
 	defer pcancel()
-	errs := make(chan error, 3)
+	errs := make(chan error, 1+2*len(lanes))
 	var g sync.WaitGroup
 	run := func(fn func() error) {
 		g.Add(1)
@@ -213,8 +264,11 @@ func (lv *level) runPeer(ctx context.Context, p *lpeer) error {
 		}()
 	}
 	run(func() error { return lv.readHaves(p, bufio.NewReader(hs)) })
-	run(func() error { return lv.readBlocks(pctx, p, bs) })
-	run(func() error { return lv.ask(pctx, p, bufio.NewWriterSize(bs, 16<<10)) })
+	for k, ln := range lanes {
+		s := streams[k]
+		run(func() error { return lv.readBlocks(pctx, p, ln, s) })
+		run(func() error { return lv.ask(pctx, p, ln, bufio.NewWriterSize(s, 16<<10)) })
+	}
 	select {
 	case err = <-errs:
 	case <-ctx.Done():
@@ -222,7 +276,9 @@ func (lv *level) runPeer(ctx context.Context, p *lpeer) error {
 	}
 	pcancel()
 	hs.Reset()
-	bs.Reset()
+	for _, s := range streams {
+		s.Reset()
+	}
 	g.Wait()
 	return err
 }
@@ -255,20 +311,21 @@ func (lv *level) readHaves(p *lpeer, r *bufio.Reader) error {
 	}
 }
 
-// ask sends p requests while its window has room.
-func (lv *level) ask(ctx context.Context, p *lpeer, w *bufio.Writer) error {
+// ask sends p requests over ln while p's window has room and the lane
+// holds no more than its share of it.
+func (lv *level) ask(ctx context.Context, p *lpeer, ln *lane, w *bufio.Writer) error {
 	for {
 		var want []cid.Cid
 		lv.mu.Lock()
-		for lv.err == nil && !p.gone && p.inflight < p.window {
+		for lv.err == nil && !p.gone && p.inflight() < p.window && ln.inflight <= p.window/int64(len(p.lanes)) {
 			i := lv.pick(p)
 			if i < 0 {
 				break
 			}
 			p.asking[i] = true
 			lv.state[i].asked++
-			p.queue = append(p.queue, i)
-			p.inflight += lv.guess(i)
+			ln.queue = append(ln.queue, i)
+			ln.inflight += lv.guess(i)
 			want = append(want, lv.items[i].c)
 		}
 		wake := lv.changed
@@ -313,7 +370,7 @@ func (lv *level) pick(p *lpeer) int {
 			dup, dupAsked = i, st.asked
 		}
 	}
-	if best < 0 && len(p.queue) == 0 && dupAsked < 2 {
+	if best < 0 && p.idle() && dupAsked < 2 {
 		return dup
 	}
 	return best
@@ -321,7 +378,7 @@ func (lv *level) pick(p *lpeer) int {
 
 // readBlocks reads p's answers in the order they were asked for, checks
 // each against its CID and stores them in batches.
-func (lv *level) readBlocks(ctx context.Context, p *lpeer, s network.Stream) error {
+func (lv *level) readBlocks(ctx context.Context, p *lpeer, ln *lane, s network.Stream) error {
 	r := bufio.NewReaderSize(s, 64<<10)
 	var batch []blocks.Block
 	var idx []int
@@ -330,27 +387,10 @@ func (lv *level) readBlocks(ctx context.Context, p *lpeer, s network.Stream) err
 		if len(batch) == 0 {
 			return nil
 		}
-		if err := lv.f.store(ctx, batch); err != nil {
-			return err
-		}
-		lv.mu.Lock()
-		for k, i := range idx {
-			st := &lv.state[i]
-			if st.done {
-				continue
-			}
-			st.done = true
-			lv.left--
-			links, err := linksOf(batch[k])
-			if err != nil && lv.err == nil {
-				lv.err = err
-			}
-			lv.next = append(lv.next, links...)
-		}
-		lv.signal()
-		lv.mu.Unlock()
-		for _, b := range batch {
-			lv.f.got(len(b.RawData()))
+		select {
+		case lv.storeq <- stored{batch, idx}:
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 		batch, idx, size = nil, nil, 0
 		return nil
@@ -364,12 +404,12 @@ func (lv *level) readBlocks(ctx context.Context, p *lpeer, s network.Stream) err
 		// Only this goroutine takes from the queue: look now, take once
 		// the answer is checked, so the block is never free to ask again.
 		lv.mu.Lock()
-		if len(p.queue) == 0 {
+		if len(ln.queue) == 0 {
 			lv.mu.Unlock()
 			flush()
 			return fmt.Errorf("%w: an answer nobody asked for", errProtocol)
 		}
-		i := p.queue[0]
+		i := ln.queue[0]
 		lv.mu.Unlock()
 		c := lv.items[i].c
 		if ok {
@@ -382,8 +422,8 @@ func (lv *level) readBlocks(ctx context.Context, p *lpeer, s network.Stream) err
 			lv.f.e.count(p.id, int64(len(data)), 1, false)
 		}
 		lv.mu.Lock()
-		p.queue = p.queue[1:]
-		p.inflight -= lv.guess(i)
+		ln.queue = ln.queue[1:]
+		ln.inflight -= lv.guess(i)
 		p.asking[i] = false
 		st := &lv.state[i]
 		st.asked--
@@ -408,6 +448,53 @@ func (lv *level) readBlocks(ctx context.Context, p *lpeer, s network.Stream) err
 			if err := flush(); err != nil {
 				return err
 			}
+		}
+	}
+}
+
+// stored is a batch of checked blocks on its way to the store.
+type stored struct {
+	blocks []blocks.Block
+	idx    []int
+}
+
+// storer writes what the peers' readers checked, so that reading, hashing
+// and writing go on side by side.
+func (lv *level) storer(ctx context.Context) {
+	for {
+		var job stored
+		select {
+		case job = <-lv.storeq:
+		case <-ctx.Done():
+			return
+		}
+		if err := lv.f.store(ctx, job.blocks); err != nil {
+			lv.mu.Lock()
+			if lv.err == nil {
+				lv.err = err
+			}
+			lv.signal()
+			lv.mu.Unlock()
+			return
+		}
+		lv.mu.Lock()
+		for k, i := range job.idx {
+			st := &lv.state[i]
+			if st.done {
+				continue
+			}
+			st.done = true
+			lv.left--
+			links, err := linksOf(job.blocks[k])
+			if err != nil && lv.err == nil {
+				lv.err = err
+			}
+			lv.next = append(lv.next, links...)
+		}
+		lv.signal()
+		lv.mu.Unlock()
+		for _, b := range job.blocks {
+			lv.f.got(len(b.RawData()))
 		}
 	}
 }
