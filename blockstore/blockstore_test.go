@@ -33,6 +33,22 @@ func TestConformanceOnDisk(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) bstore.Blockstore { return open(t, t.TempDir(), false) })
 }
 
+// On a file system without O_DIRECT (tmpfs), packs are written through
+// the page cache instead.
+func TestConformanceOnTmpfs(t *testing.T) {
+	if fi, err := os.Stat("/dev/shm"); err != nil || !fi.IsDir() {
+		t.Skip("no /dev/shm here")
+	}
+	storetest.Run(t, func(t *testing.T) bstore.Blockstore {
+		dir, err := os.MkdirTemp("/dev/shm", "pollen-test-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(dir) })
+		return open(t, dir, false)
+	})
+}
+
 var ctx = context.Background()
 
 func TestRecordsSurviveReopen(t *testing.T) {

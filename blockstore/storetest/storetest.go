@@ -157,14 +157,24 @@ func testPutTwice(t *testing.T, bs bstore.Blockstore) {
 	}
 }
 
+// testBigBlock stores big blocks of odd and even sizes one after the
+// other, in one batch and alone, and reads each back.
 func testBigBlock(t *testing.T, bs bstore.Blockstore) {
-	b := Block(6, 1<<20)
-	if err := bs.Put(ctx, b); err != nil {
+	var all []blocks.Block
+	for i, size := range []int{1 << 20, 300001, 1 << 20, 65536 + 1, 1<<20 - 1} {
+		all = append(all, Block(60+i, size))
+	}
+	if err := bs.Put(ctx, all[0]); err != nil {
 		t.Fatal(err)
 	}
-	got, err := bs.Get(ctx, b.Cid())
-	if err != nil || !bytes.Equal(got.RawData(), b.RawData()) {
-		t.Errorf("1 MiB block did not round-trip: %v", err)
+	if err := bs.PutMany(ctx, all[1:]); err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range all {
+		got, err := bs.Get(ctx, b.Cid())
+		if err != nil || !bytes.Equal(got.RawData(), b.RawData()) {
+			t.Errorf("block of %d bytes did not round-trip: %v", len(b.RawData()), err)
+		}
 	}
 }
 
