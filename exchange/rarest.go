@@ -33,7 +33,8 @@ const (
 	// rates, and hands blocks no pollen peer holds to Bitswap.
 	watchEvery = 250 * time.Millisecond
 	// orphanAfter is how long a block may have no pollen holder before
-	// Bitswap is asked for it (other IPFS nodes, the DHT).
+	// Bitswap is asked for it (other IPFS nodes, the DHT), unless every
+	// pollen peer already said what it holds.
 	orphanAfter = time.Second
 )
 
@@ -84,7 +85,8 @@ type itemState struct {
 type lpeer struct {
 	id       peer.ID
 	has      []bool
-	holds    int // how many of the level it holds
+	holds    int  // how many of the level it holds
+	answered bool // its first list of what it holds arrived
 	asking   []bool
 	lanes    []*lane
 	window   int64   // bytes in flight allowed, over all lanes
@@ -295,6 +297,7 @@ func (lv *level) readHaves(p *lpeer, r *bufio.Reader) error {
 			return err
 		}
 		lv.mu.Lock()
+		p.answered = true
 		for _, i := range idx {
 			if !p.has[i] && !p.gone {
 				p.has[i] = true
@@ -523,7 +526,9 @@ func (lv *level) watch(ctx context.Context, wg *sync.WaitGroup) {
 		var orphanIdx []int
 		now := time.Now()
 		lv.mu.Lock()
+		answered := true
 		for _, p := range lv.peers {
+			answered = answered && (p.answered || p.gone)
 			if p.gone {
 				delete(lv.peers, p.id)
 				continue
@@ -542,7 +547,7 @@ func (lv *level) watch(ctx context.Context, wg *sync.WaitGroup) {
 			if st.orphan.IsZero() {
 				st.orphan = now
 			}
-			if now.Sub(st.orphan) >= orphanAfter && now.Sub(lv.since) >= orphanAfter {
+			if answered || (now.Sub(st.orphan) >= orphanAfter && now.Sub(lv.since) >= orphanAfter) {
 				st.bitswap = true
 				orphans = append(orphans, lv.items[i])
 				orphanIdx = append(orphanIdx, i)
