@@ -66,7 +66,7 @@ func (n *Node) StartNetwork() error {
 	if sw.Routing != nil {
 		cfg.Routing = sw.Routing
 	}
-	n.swarm, n.ex = sw, exchange.New(sw.Host, n.store, cfg)
+	n.swarm, n.ex = sw, exchange.New(sw.Host, n.store.Fetched(), cfg)
 	return nil
 }
 

@@ -75,13 +75,23 @@ run_getters() {
 		in_ns "$i" "$work/pollen" --repo "$work/r$i" get "$ticket" -o "$work/o$i" --seed $(listen "$i") --offline --timeout 10m \
 			>"$work/g$i.out" 2>"$work/g$i.err" &
 	done
-	for i in $(seq "$n"); do
-		until grep -q '^saved' "$work/g$i.out" 2>/dev/null; do
-			if ! ip netns pids "$tag-$i" | grep -q .; then echo "getter $i failed: $(tail -1 "$work/g$i.err")" >&2; exit 1; fi
-			sleep 0.2
+	# Each getter's finishing time, in the order they finish.
+	: >"$work/times.$n"
+	local -A fin=()
+	while [ ${#fin[@]} -lt "$n" ]; do
+		for i in $(seq "$n"); do
+			[ -n "${fin[$i]:-}" ] && continue
+			if grep -q '^saved' "$work/g$i.out" 2>/dev/null; then
+				fin[$i]=$(echo "$(date +%s.%N) - $start" | bc -l)
+				echo "${fin[$i]}" >>"$work/times.$n"
+			elif ! ip netns pids "$tag-$i" | grep -q .; then
+				echo "getter $i failed: $(tail -1 "$work/g$i.err")" >&2
+				exit 1
+			fi
 		done
+		sleep 0.2
 	done
-	echo "$(date +%s.%N) - $start" | bc -l
+	tail -1 "$work/times.$n"
 	for i in $(seq "$n"); do
 		cmp -s "$work/data.bin" "$work/o$i/data.bin" || { echo "getter $i: wrong bytes" >&2; exit 1; }
 		ip netns pids "$tag-$i" | xargs -r kill -INT
@@ -99,6 +109,7 @@ printf '\n%d MiB, 1 seeder + %d getters, every link %d Mbit/s each way (tc tbf i
 printf '| %-36s | %8s |\n' "what" "seconds"
 printf '|%s|%s|\n' "$(printf -- '-%.0s' {1..38})" "----------"
 printf '| %-36s | %8.1f |\n' "one getter alone" "$one"
+printf '| %-36s | %8.1f |\n' "$getters getters started together, first" "$(head -1 "$work/times.$getters")"
 printf '| %-36s | %8.1f |\n' "$getters getters started together, all done" "$all"
 printf '| %-36s | %8.1f |\n' "seeder-only bound ($getters x one)" "$(echo "$getters * $one" | bc -l)"
 printf '| %-36s | %8.1f |\n' "seeder uploaded (file sizes)" "$(echo "$seeder_sent / ($size_mib * 1048576)" | bc -l)"

@@ -33,8 +33,13 @@ func TestConformanceOnDisk(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) bstore.Blockstore { return open(t, t.TempDir(), false) })
 }
 
-// On a file system without O_DIRECT (tmpfs), packs are written through
-// the page cache instead.
+// The view for fetched blocks writes packs around the page cache.
+func TestConformanceFetched(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) bstore.Blockstore { return open(t, t.TempDir(), false).Fetched() })
+}
+
+// On a file system without O_DIRECT (tmpfs), packs of fetched blocks are
+// written through the page cache instead.
 func TestConformanceOnTmpfs(t *testing.T) {
 	if fi, err := os.Stat("/dev/shm"); err != nil || !fi.IsDir() {
 		t.Skip("no /dev/shm here")
@@ -45,7 +50,7 @@ func TestConformanceOnTmpfs(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { os.RemoveAll(dir) })
-		return open(t, dir, false)
+		return open(t, dir, false).Fetched()
 	})
 }
 

@@ -238,7 +238,7 @@ func (s *Store) compactPacks(ctx context.Context) error {
 			if err != nil {
 				return nil // damaged: leave it for verify to report
 			}
-			locs, err := p.append([][]byte{data})
+			locs, err := p.append([][]byte{data}, false)
 			if err != nil {
 				return err
 			}

@@ -128,14 +128,14 @@ func (s *Store) valueSize(txn *badger.Txn, item *badger.Item) (int64, error) {
 // appended to the current pack in one go, then every index entry (and the
 // small blocks themselves) in one write batch. The pack bytes come first,
 // so a crash in between leaves only dead bytes in a pack, which GC drops.
-func (s *Store) setBlocks(wb *badger.WriteBatch, hs []mh.Multihash, data [][]byte) error {
+func (s *Store) setBlocks(wb *badger.WriteBatch, hs []mh.Multihash, data [][]byte, direct bool) error {
 	var big [][]byte
 	for _, d := range data {
 		if s.packs != nil && len(d) >= packThreshold {
 			big = append(big, d)
 		}
 	}
-	locs, err := s.packs.append(big)
+	locs, err := s.packs.append(big, direct)
 	if err != nil {
 		return err
 	}
@@ -200,12 +200,12 @@ var errCorrupt = errors.New("block damaged on disk")
 // packDir holds the pack files NNNNNNNN.pack: big blocks one after the
 // other, appended by one writer at a time and read with pread.
 //
-// Appends go around the page cache (O_DIRECT) where the file system
-// allows it, each block at a 4 KiB boundary. Measured here, writing 1 GiB
-// of 1 MiB blocks through the page cache cost 0.2 to 2.3 s of kernel time
-// (most of it finding pages for the cache), against 0.1 s with O_DIRECT
-// (0.7 to 1 s of device time, which overlaps the network and the hashing);
-// and a block just fetched is read again at most once, by the export.
+// Appends of fetched blocks go around the page cache (O_DIRECT) where the
+// file system allows it, each block at a 4 KiB boundary (see
+// Store.Fetched). Measured here, writing 1 GiB of 1 MiB blocks through the
+// page cache cost 0.2 to 2.3 s of kernel time (most of it finding pages
+// for the cache), against 0.1 s with O_DIRECT and 0.7 to 1 s of device
+// time, which overlaps the network and the hashing.
 type packDir struct {
 	dir     string
 	durable bool // sync flushes the current pack (Options.SyncFiles)
@@ -319,8 +319,9 @@ func (p *packDir) writeDirect(d []byte) (int64, error) {
 }
 
 // append writes blocks to the current pack, sealing it and starting the
-// next when it is full, and returns where each went.
-func (p *packDir) append(data [][]byte) ([]loc, error) {
+// next when it is full, and returns where each went; direct, around the
+// page cache where it can.
+func (p *packDir) append(data [][]byte, direct bool) ([]loc, error) {
 	if len(data) == 0 {
 		return nil, nil
 	}
@@ -333,7 +334,7 @@ func (p *packDir) append(data [][]byte) ([]loc, error) {
 				return nil, err
 			}
 		}
-		if p.direct != nil && len(d) > 0 {
+		if direct && p.direct != nil && len(d) > 0 {
 			off, err := p.writeDirect(d)
 			if err == nil {
 				locs = append(locs, loc{pack: p.curID, off: off, size: int64(len(d))})
