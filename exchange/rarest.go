@@ -57,20 +57,19 @@ func (e *Exchange) pollenPeers() []peer.ID {
 // fetching together then ask the seeder for different blocks and trade
 // them.
 type level struct {
-	f     *fetch
-	items []link
-	order []int // a random permutation, made once a partial peer shows up
+	f      *fetch
+	items  []link
+	storeq chan stored
+	since  time.Time // when the level began
 
-	mu      sync.Mutex
+	mu      sync.Mutex    // guards the fields below
 	changed chan struct{} // closed and replaced on every change
+	order   []int         // tie order: nil (DAG order) until a peer holding part of the level shows up
 	state   []itemState
 	peers   map[peer.ID]*lpeer
-	partial bool // some peer holds part of the level
-	left    int  // items not yet stored
+	left    int // items not yet stored
 	next    []link
 	err     error
-	storeq  chan stored
-	since   time.Time // when the level began
 }
 
 type itemState struct {
@@ -305,8 +304,7 @@ func (lv *level) readHaves(p *lpeer, r *bufio.Reader) error {
 				lv.state[i].holders++
 			}
 		}
-		if p.holds < len(lv.items) && !lv.partial {
-			lv.partial = true
+		if p.holds < len(lv.items) && lv.order == nil {
 			lv.order = rand.Perm(len(lv.items))
 		}
 		lv.signal()
@@ -358,7 +356,7 @@ func (lv *level) pick(p *lpeer) int {
 	var dup, dupAsked = -1, math.MaxInt
 	for k := range lv.items {
 		i := k
-		if lv.partial {
+		if lv.order != nil {
 			i = lv.order[k]
 		}
 		st := &lv.state[i]
