@@ -255,10 +255,15 @@ const keepStored = 1 << 16
 func (l *storedLog) position() (uint64, <-chan struct{}) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.base + uint64(len(l.hashes)), l.wakeLocked()
+}
+
+// wakeLocked is the channel closed at the next add. Called with mu held.
+func (l *storedLog) wakeLocked() chan struct{} {
 	if l.wake == nil {
 		l.wake = make(chan struct{})
 	}
-	return l.base + uint64(len(l.hashes)), l.wake
+	return l.wake
 }
 
 func (l *storedLog) add(bl []blocks.Block) {
@@ -272,9 +277,7 @@ func (l *storedLog) add(bl []blocks.Block) {
 		l.hashes = append([]string(nil), l.hashes[drop:]...)
 		l.base += uint64(drop)
 	}
-	if l.wake != nil {
-		close(l.wake)
-	}
+	close(l.wakeLocked())
 	l.wake = make(chan struct{})
 }
 
@@ -283,14 +286,11 @@ func (l *storedLog) add(bl []blocks.Block) {
 func (l *storedLog) since(seq uint64) (hs []string, next uint64, wake <-chan struct{}, complete bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.wake == nil {
-		l.wake = make(chan struct{})
-	}
 	next = l.base + uint64(len(l.hashes))
 	if seq < l.base {
-		return nil, next, l.wake, false
+		return nil, next, l.wakeLocked(), false
 	}
-	return append([]string(nil), l.hashes[seq-l.base:]...), next, l.wake, true
+	return append([]string(nil), l.hashes[seq-l.base:]...), next, l.wakeLocked(), true
 }
 
 // waitGetter is the NodeGetter behind Getter.

@@ -178,6 +178,15 @@ func (lv *level) signal() {
 	lv.changed = make(chan struct{})
 }
 
+// fail ends the level with err unless it already failed; called with mu
+// held.
+func (lv *level) fail(err error) {
+	if lv.err == nil {
+		lv.err = err
+	}
+	lv.signal()
+}
+
 func (lv *level) addPeer(ctx context.Context, wg *sync.WaitGroup, id peer.ID) {
 	p := &lpeer{id: id, has: make([]bool, len(lv.items)), asking: make([]bool, len(lv.items)), window: minWindow}
 	lv.mu.Lock()
@@ -471,10 +480,7 @@ func (lv *level) storer(ctx context.Context) {
 		}
 		if err := lv.f.store(ctx, job.blocks); err != nil {
 			lv.mu.Lock()
-			if lv.err == nil {
-				lv.err = err
-			}
-			lv.signal()
+			lv.fail(err)
 			lv.mu.Unlock()
 			return
 		}
@@ -570,10 +576,9 @@ func (lv *level) bitswap(ctx context.Context, ls []link, idx []int) {
 	defer lv.mu.Unlock()
 	lv.next = append(lv.next, next...)
 	if err != nil {
-		if lv.err == nil && !errors.Is(err, context.Canceled) {
-			lv.err = err
+		if !errors.Is(err, context.Canceled) { // the level ended first
+			lv.fail(err)
 		}
-		lv.signal()
 		return
 	}
 	for _, i := range idx {

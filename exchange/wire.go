@@ -223,16 +223,21 @@ func (e *Exchange) serveHave(s network.Stream) {
 	for i, c := range cs {
 		pending[string(c.Hash())] = i
 	}
-	// Look at the store after taking the log's position, so that a block
-	// stored in between is seen by one or the other.
-	seq, wake := e.notes.position()
-	var held []int
-	for h, i := range pending {
-		if ok, _ := e.store.Has(ctx, cs[i]); ok {
-			held = append(held, i)
-			delete(pending, h)
+	// askStore moves what the store holds out of pending. Call it after
+	// taking the log's position, so that a block stored in between is
+	// seen by one or the other.
+	askStore := func() []int {
+		var held []int
+		for h, i := range pending {
+			if ok, _ := e.store.Has(ctx, cs[i]); ok {
+				held = append(held, i)
+				delete(pending, h)
+			}
 		}
+		return held
 	}
+	seq, wake := e.notes.position()
+	held := askStore()
 	for first := true; ; first = false {
 		if len(held) > 0 || first {
 			s.SetWriteDeadline(time.Now().Add(ioTimeout))
@@ -252,16 +257,11 @@ func (e *Exchange) serveHave(s network.Stream) {
 		var hs []string
 		var complete bool
 		hs, seq, wake, complete = e.notes.since(seq)
-		held = held[:0]
 		if !complete { // fell behind the log: ask the store
-			for h, i := range pending {
-				if ok, _ := e.store.Has(ctx, cs[i]); ok {
-					held = append(held, i)
-					delete(pending, h)
-				}
-			}
+			held = askStore()
 			continue
 		}
+		held = held[:0]
 		for _, h := range hs {
 			if i, ok := pending[h]; ok {
 				held = append(held, i)
