@@ -217,13 +217,18 @@ func (r *recentBlocks) add(bl []blocks.Block) {
 		r.order = append(r.order, h)
 		r.bytes += len(b.RawData())
 	}
-	for r.bytes > keepRecent && len(r.order) > 0 {
-		h := r.order[0]
-		r.order = r.order[1:]
-		if b, ok := r.m[h]; ok {
-			r.bytes -= len(b.RawData())
-			delete(r.m, h)
+	// Drop from the front what was taken already, then the oldest while
+	// over budget: an export that keeps up leaves order short too.
+	for len(r.order) > 0 {
+		b, ok := r.m[r.order[0]]
+		if ok && r.bytes <= keepRecent {
+			break
 		}
+		if ok {
+			r.bytes -= len(b.RawData())
+			delete(r.m, r.order[0])
+		}
+		r.order = r.order[1:]
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -131,4 +132,23 @@ func mustSum(t *testing.T, codec uint64, data []byte) cid.Cid {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// An export that takes every block as it arrives keeps the recent set
+// small: nothing of a long fetch piles up in memory.
+func TestRecentBlocksStaySmall(t *testing.T) {
+	var r recentBlocks
+	r.open()
+	defer r.close()
+	for i := range 10000 {
+		data := []byte(fmt.Sprintf("block %d", i))
+		b, _ := blocks.NewBlockWithCid(data, mustSum(t, cid.Raw, data))
+		r.add([]blocks.Block{b})
+		if _, ok := r.take(b.Cid()); !ok {
+			t.Fatalf("block %d not kept for the reader", i)
+		}
+	}
+	if len(r.order) > 1 || len(r.m) != 0 || r.bytes != 0 {
+		t.Errorf("after 10000 blocks taken: %d in order, %d held, %d bytes", len(r.order), len(r.m), r.bytes)
+	}
 }
