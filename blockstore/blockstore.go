@@ -188,22 +188,30 @@ func (s *Store) Has(_ context.Context, c cid.Cid) (bool, error) {
 	}
 }
 
-// View calls fn with the block's bytes, valid only during the call.
-func (s *Store) View(_ context.Context, c cid.Cid, fn func([]byte) error) error {
-	if data, ok := fixed(c); ok {
-		return fn(data)
-	}
+// lookup calls fn with the index entry of c's block, in a read
+// transaction; a missing block gives ipld.ErrNotFound.
+func (s *Store) lookup(c cid.Cid, fn func(*badger.Txn, *badger.Item) error) error {
 	err := s.db.View(func(txn *badger.Txn) error {
 		item, err := txn.Get(blockKey(c.Hash()))
 		if err != nil {
 			return err
 		}
-		return s.value(txn, item, fn)
+		return fn(txn, item)
 	})
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return ipld.ErrNotFound{Cid: c}
 	}
 	return err
+}
+
+// View calls fn with the block's bytes, valid only during the call.
+func (s *Store) View(_ context.Context, c cid.Cid, fn func([]byte) error) error {
+	if data, ok := fixed(c); ok {
+		return fn(data)
+	}
+	return s.lookup(c, func(txn *badger.Txn, item *badger.Item) error {
+		return s.value(txn, item, fn)
+	})
 }
 
 // Get returns the block. A missing block gives ipld.ErrNotFound.
@@ -212,12 +220,9 @@ func (s *Store) Get(_ context.Context, c cid.Cid) (blocks.Block, error) {
 		return blocks.NewBlockWithCid(append([]byte(nil), data...), c)
 	}
 	var data []byte
-	err := s.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(blockKey(c.Hash()))
-		if err != nil {
-			return err
-		}
+	err := s.lookup(c, func(txn *badger.Txn, item *badger.Item) error {
 		if item.UserMeta() == metaInline {
+			var err error
 			data, err = item.ValueCopy(nil)
 			return err
 		}
@@ -225,9 +230,6 @@ func (s *Store) Get(_ context.Context, c cid.Cid) (blocks.Block, error) {
 		// no need to copy them again.
 		return s.value(txn, item, func(b []byte) error { data = b; return nil })
 	})
-	if errors.Is(err, badger.ErrKeyNotFound) {
-		return nil, ipld.ErrNotFound{Cid: c}
-	}
 	if err != nil {
 		return nil, err
 	}
@@ -240,18 +242,11 @@ func (s *Store) GetSize(_ context.Context, c cid.Cid) (int, error) {
 		return len(data), nil
 	}
 	size := -1
-	err := s.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(blockKey(c.Hash()))
-		if err != nil {
-			return err
-		}
+	err := s.lookup(c, func(txn *badger.Txn, item *badger.Item) error {
 		n, err := s.valueSize(txn, item)
 		size = int(n)
 		return err
 	})
-	if errors.Is(err, badger.ErrKeyNotFound) {
-		return -1, ipld.ErrNotFound{Cid: c}
-	}
 	return size, err
 }
 
