@@ -221,14 +221,19 @@ func (s *Store) Get(_ context.Context, c cid.Cid) (blocks.Block, error) {
 	}
 	var data []byte
 	err := s.lookup(c, func(txn *badger.Txn, item *badger.Item) error {
-		if item.UserMeta() == metaInline {
-			var err error
+		var err error
+		switch item.UserMeta() {
+		case metaInline:
 			data, err = item.ValueCopy(nil)
-			return err
+		case metaPacked:
+			var l loc
+			if l, err = decodeLoc(item); err == nil {
+				data, err = s.packs.read(l)
+			}
+		default: // split: value joins head and tail in a buffer of its own
+			err = s.value(txn, item, func(b []byte) error { data = b; return nil })
 		}
-		// Packed and split blocks are read into a buffer of their own:
-		// no need to copy them again.
-		return s.value(txn, item, func(b []byte) error { data = b; return nil })
+		return err
 	})
 	if err != nil {
 		return nil, err

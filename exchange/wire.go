@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	bstore "github.com/ipfs/boxo/blockstore"
 	"io"
 	"time"
 
@@ -179,25 +180,42 @@ func (e *Exchange) serveBlocks(s network.Stream) {
 		}
 		s.SetWriteDeadline(time.Now().Add(ioTimeout))
 		for _, c := range cs {
-			b, err := e.store.Get(ctx, c)
-			if err != nil {
+			sent, wrote := 0, false
+			err := e.view(ctx, c, func(data []byte) error {
+				w.Write(binary.AppendUvarint(append(hdr[:0], 1), uint64(len(data))))
+				_, err := w.Write(data)
+				sent, wrote = len(data), true
+				return err
+			})
+			switch {
+			case wrote && err != nil: // the stream failed
+				s.Reset()
+				return
+			case err != nil:
 				w.WriteByte(0)
 				continue
 			}
-			data := b.RawData()
-			h := binary.AppendUvarint(append(hdr[:0], 1), uint64(len(data)))
-			w.Write(h)
-			if _, err := w.Write(data); err != nil {
-				s.Reset()
-				return
-			}
-			e.count(p, int64(len(data)), 1, true)
+			e.count(p, int64(sent), 1, true)
 		}
 		if err := w.Flush(); err != nil {
 			s.Reset()
 			return
 		}
 	}
+}
+
+// view calls fn with c's bytes, valid only during the call: through the
+// store's View where it has one (pollen's reads packed blocks into a
+// reused buffer), else through Get.
+func (e *Exchange) view(ctx context.Context, c cid.Cid, fn func([]byte) error) error {
+	if v, ok := e.store.(bstore.Viewer); ok {
+		return v.View(ctx, c, fn)
+	}
+	b, err := e.store.Get(ctx, c)
+	if err != nil {
+		return err
+	}
+	return fn(b.RawData())
 }
 
 // serveHave tells a peer which of the CIDs it lists are here, then which

@@ -196,6 +196,48 @@ func testView(t *testing.T, bs bstore.Blockstore) {
 	if !ipld.IsNotFound(err) && !errors.Is(err, ipld.ErrNotFound{}) {
 		t.Errorf("View of a missing block = %v", err)
 	}
+
+	// Big and small blocks viewed by several readers at once, each one
+	// right while fn runs, and a block from Get stays intact after other
+	// blocks are viewed (a store may reuse View's buffers).
+	var bl []blocks.Block
+	for i, n := range []int{1 << 20, 300 << 10, 10, (1 << 20) + 1, 64 << 10, 700 << 10} {
+		bl = append(bl, Block(100+i, n))
+	}
+	if err := bs.PutMany(ctx, bl); err != nil {
+		t.Fatal(err)
+	}
+	kept, err := bs.Get(ctx, bl[0].Cid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range bl[1:] {
+		v.View(ctx, b.Cid(), func([]byte) error { return nil })
+	}
+	if !bytes.Equal(kept.RawData(), bl[0].RawData()) {
+		t.Error("a block from Get changed when other blocks were viewed")
+	}
+	var wg sync.WaitGroup
+	for r := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := range 3 * len(bl) {
+				b := bl[(k*(r+1))%len(bl)]
+				err := v.View(ctx, b.Cid(), func(d []byte) error {
+					if !bytes.Equal(d, b.RawData()) {
+						return fmt.Errorf("%d bytes of other content", len(d))
+					}
+					return nil
+				})
+				if err != nil {
+					t.Errorf("View of a %d-byte block: %v", len(b.RawData()), err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // testConcurrent puts and reads from several goroutines at once, as the
