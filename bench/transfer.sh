@@ -36,10 +36,12 @@ ticket=$(awk '$1=="ticket"{print $2}' "$work/seed.out")
 kubo() { IPFS_PATH="$work/$1" "$KUBO" "${@:2}"; }
 kubo ka init --profile=test,unixfs-v1-2025 >/dev/null 2>&1
 kubo kb init --profile=test,unixfs-v1-2025 >/dev/null 2>&1
-kubo ka daemon >"$work/ka.log" 2>&1 &
-pids+=($!)
-kubo kb daemon >"$work/kb.log" 2>&1 &
-pids+=($!)
+# Started directly, not through the function: $! must be the daemon itself
+# for the cleanup to stop it.
+for d in ka kb; do
+	IPFS_PATH="$work/$d" "$KUBO" daemon >"$work/$d.log" 2>&1 &
+	pids+=($!)
+done
 for d in ka kb; do for _ in $(seq 150); do grep -q "Daemon is ready" "$work/$d.log" && break; sleep 0.2; done; done
 kcid=$(kubo ka add -Q "$file")
 kaddr=$(kubo ka id -f '<addrs>' | head -1)
