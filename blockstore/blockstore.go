@@ -175,12 +175,18 @@ func (s *Store) Has(_ context.Context, c cid.Cid) (bool, error) {
 		return true, nil
 	}
 	err := s.db.View(func(txn *badger.Txn) error {
-		_, err := txn.Get(blockKey(c.Hash()))
+		item, err := txn.Get(blockKey(c.Hash()))
+		if err == nil && item.UserMeta() == metaFile {
+			err = fileRefPresent(item)
+		}
 		return err
 	})
 	switch {
 	case err == nil:
 		return true, nil
+	case errors.As(err, new(*changedError)):
+		s.missingIfChanged(c, err)
+		return false, nil
 	case errors.Is(err, badger.ErrKeyNotFound):
 		return false, nil
 	default:
@@ -209,9 +215,9 @@ func (s *Store) View(_ context.Context, c cid.Cid, fn func([]byte) error) error 
 	if data, ok := fixed(c); ok {
 		return fn(data)
 	}
-	return s.lookup(c, func(txn *badger.Txn, item *badger.Item) error {
+	return s.missingIfChanged(c, s.lookup(c, func(txn *badger.Txn, item *badger.Item) error {
 		return s.value(txn, item, fn)
-	})
+	}))
 }
 
 // Get returns the block. A missing block gives ipld.ErrNotFound.
@@ -230,13 +236,21 @@ func (s *Store) Get(_ context.Context, c cid.Cid) (blocks.Block, error) {
 			if l, err = decodeLoc(item); err == nil {
 				data, err = s.packs.read(l)
 			}
+		case metaFile:
+			var r fileRef
+			if r, err = itemFileRef(item); err == nil {
+				data = make([]byte, r.size)
+				if readFileRef(r, keyHash(item), data) != nil {
+					err = &changedError{r}
+				}
+			}
 		default: // split: value joins head and tail in a buffer of its own
 			err = s.value(txn, item, func(b []byte) error { data = b; return nil })
 		}
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, s.missingIfChanged(c, err)
 	}
 	return blocks.NewBlockWithCid(data, c)
 }
@@ -248,11 +262,19 @@ func (s *Store) GetSize(_ context.Context, c cid.Cid) (int, error) {
 	}
 	size := -1
 	err := s.lookup(c, func(txn *badger.Txn, item *badger.Item) error {
+		if item.UserMeta() == metaFile {
+			if err := fileRefPresent(item); err != nil {
+				return err
+			}
+		}
 		n, err := s.valueSize(txn, item)
 		size = int(n)
 		return err
 	})
-	return size, err
+	if err != nil {
+		return -1, s.missingIfChanged(c, err)
+	}
+	return size, nil
 }
 
 // Put stores one block.

@@ -33,6 +33,7 @@ const (
 	metaInline = 0 // the value is the block
 	metaSplit  = 1 // in memory: the value is the head, prefixTail holds the rest
 	metaPacked = 2 // the value is pack id, offset, size (uvarints); the bytes are in the pack
+	metaFile   = 3 // the value is offset, size (uvarints) and a path; the bytes are in that file (files.go)
 
 	packThreshold = 64 << 10  // blocks this big or bigger go to packs
 	maxPackSize   = 256 << 20 // a pack is sealed past this size; GC works a pack at a time
@@ -89,6 +90,21 @@ func (s *Store) value(txn *badger.Txn, item *badger.Item, fn func([]byte) error)
 			return err
 		}
 		return s.packs.view(l, fn)
+	case metaFile:
+		r, err := itemFileRef(item)
+		if err != nil {
+			return err
+		}
+		bp := viewBufs.Get().(*[]byte)
+		defer viewBufs.Put(bp)
+		if int64(cap(*bp)) < r.size {
+			*bp = make([]byte, r.size)
+		}
+		buf := (*bp)[:r.size]
+		if err := readFileRef(r, keyHash(item), buf); err != nil {
+			return &changedError{r}
+		}
+		return fn(buf)
 	case metaSplit:
 		head, err := item.ValueCopy(nil)
 		if err != nil {
@@ -110,6 +126,9 @@ func (s *Store) valueSize(txn *badger.Txn, item *badger.Item) (int64, error) {
 	case metaPacked:
 		l, err := decodeLoc(item)
 		return l.size, err
+	case metaFile:
+		r, err := itemFileRef(item)
+		return r.size, err
 	case metaSplit:
 		tail, err := txn.Get(tailKey(keyHash(item)))
 		if err != nil {
@@ -193,6 +212,16 @@ func (s *Store) diskUsage() int64 {
 }
 
 var errCorrupt = errors.New("block damaged on disk")
+
+// changedError is a file-referenced block whose file no longer holds its
+// bytes; it counts as damaged for Verify and as missing for readers.
+type changedError struct{ r fileRef }
+
+func (e *changedError) Error() string {
+	return fmt.Sprintf("%v: %s changed at %d", errCorrupt, e.r.path, e.r.off)
+}
+
+func (e *changedError) Unwrap() error { return errCorrupt }
 
 // packDir holds the pack files NNNNNNNN.pack: big blocks one after the
 // other, appended by one writer at a time and read with pread.

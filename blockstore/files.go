@@ -1,0 +1,198 @@
+package blockstore
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/ipfs/go-cid"
+	ipld "github.com/ipfs/go-ipld-format"
+	mh "github.com/multiformats/go-multihash"
+)
+
+// File references. A block fetched for a get is written once, into the
+// file the get exports, and the index records where in that file it is
+// (as Kubo's filestore does for `add --nocopy`) instead of a second copy
+// in a pack. The file is the user's: every read of such a block is
+// hash-checked, and a block whose bytes changed is dropped from the index
+// and reported missing, so it is fetched again.
+
+// FileRef says a block's bytes are at Off in a file.
+type FileRef struct {
+	Cid  cid.Cid
+	Off  int64
+	Size int
+}
+
+// fileRef is a decoded metaFile value.
+type fileRef struct {
+	path string
+	off  int64
+	size int64
+}
+
+func (r fileRef) encode() []byte {
+	b := binary.AppendUvarint(nil, uint64(r.off))
+	b = binary.AppendUvarint(b, uint64(r.size))
+	return append(b, r.path...)
+}
+
+func decodeFileRef(v []byte) (fileRef, error) {
+	off, k := binary.Uvarint(v)
+	if k <= 0 {
+		return fileRef{}, fmt.Errorf("%w: bad file reference in index", errCorrupt)
+	}
+	v = v[k:]
+	size, k := binary.Uvarint(v)
+	if k <= 0 {
+		return fileRef{}, fmt.Errorf("%w: bad file reference in index", errCorrupt)
+	}
+	return fileRef{path: string(v[k:]), off: int64(off), size: int64(size)}, nil
+}
+
+func itemFileRef(item *badger.Item) (fileRef, error) {
+	var r fileRef
+	err := item.Value(func(v []byte) error {
+		var err error
+		r, err = decodeFileRef(v)
+		return err
+	})
+	return r, err
+}
+
+// AddFileRefs records that the blocks' bytes are in the file at path (an
+// absolute path), for the blocks not stored already. It does not sync.
+func (s *Store) AddFileRefs(_ context.Context, path string, refs []FileRef) error {
+	if len(refs) == 0 {
+		return nil
+	}
+	var add []FileRef
+	err := s.db.View(func(txn *badger.Txn) error {
+		for _, r := range refs {
+			if _, ok := fixed(r.Cid); ok {
+				continue
+			}
+			_, err := txn.Get(blockKey(r.Cid.Hash()))
+			switch {
+			case err == badger.ErrKeyNotFound:
+				add = append(add, r)
+			case err != nil:
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("add file references: %w", err)
+	}
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	for _, r := range add {
+		v := fileRef{path: path, off: r.Off, size: int64(r.Size)}.encode()
+		if err := wb.SetEntry(badger.NewEntry(blockKey(r.Cid.Hash()), v).WithMeta(metaFile)); err != nil {
+			return fmt.Errorf("add file references: %w", err)
+		}
+	}
+	if err := wb.Flush(); err != nil {
+		return fmt.Errorf("add file references: %w", err)
+	}
+	return nil
+}
+
+// MoveFileRefs points the references of cs that are in the file at old
+// to the file at new (after a rename). It does not sync.
+func (s *Store) MoveFileRefs(_ context.Context, old, new string, cs []cid.Cid) error {
+	err := s.db.Update(func(txn *badger.Txn) error {
+		for _, c := range cs {
+			item, err := txn.Get(blockKey(c.Hash()))
+			if err == badger.ErrKeyNotFound {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if item.UserMeta() != metaFile {
+				continue
+			}
+			r, err := itemFileRef(item)
+			if err != nil || r.path != old {
+				continue
+			}
+			r.path = new
+			if err := txn.SetEntry(badger.NewEntry(blockKey(c.Hash()), r.encode()).WithMeta(metaFile)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("move file references: %w", err)
+	}
+	return nil
+}
+
+// fileRefPresent is a cheap look at a file-referenced block, without
+// reading it: its file is there and long enough (a *changedError if not).
+func fileRefPresent(item *badger.Item) error {
+	r, err := itemFileRef(item)
+	if err != nil {
+		return err
+	}
+	if fi, err := os.Stat(r.path); err != nil || !fi.Mode().IsRegular() || fi.Size() < r.off+r.size {
+		return &changedError{r}
+	}
+	return nil
+}
+
+// readFileRef reads r into buf (r.size long) and checks it against h.
+func readFileRef(r fileRef, h mh.Multihash, buf []byte) error {
+	f, err := os.Open(r.path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := f.ReadAt(buf, r.off); err != nil {
+		return err
+	}
+	dec, err := mh.Decode(h)
+	if err != nil {
+		return err
+	}
+	got, err := mh.Sum(buf, dec.Code, dec.Length)
+	if err != nil {
+		return err
+	}
+	if string(got) != string(h) {
+		return errors.New("other bytes")
+	}
+	return nil
+}
+
+// missingIfChanged turns a changed file-referenced block into a missing
+// one: its index entry is dropped, so it is fetched again.
+func (s *Store) missingIfChanged(c cid.Cid, err error) error {
+	var ce *changedError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	s.dropChanged(c.Hash(), ce.r)
+	return ipld.ErrNotFound{Cid: c}
+}
+
+// dropChanged deletes h's index entry if it is still the reference r,
+// whose file changed.
+func (s *Store) dropChanged(h mh.Multihash, r fileRef) {
+	s.db.Update(func(txn *badger.Txn) error {
+		item, err := txn.Get(blockKey(h))
+		if err != nil || item.UserMeta() != metaFile {
+			return nil
+		}
+		if cur, err := itemFileRef(item); err != nil || cur != r {
+			return nil
+		}
+		return txn.Delete(blockKey(h))
+	})
+}
