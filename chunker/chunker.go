@@ -63,6 +63,14 @@ type ImportResult struct {
 type ExportOptions struct {
 	Force    bool     // replace existing files (never directories or symlinks)
 	Progress Progress // nil for none
+
+	// Written, when set, is told of each raw leaf block after its bytes
+	// are written at off in the file at path (absolute: the file's
+	// temporary name, until Renamed).
+	Written func(path string, c cid.Cid, off int64, size int)
+	// Renamed, when set, is told when a complete file is renamed from its
+	// temporary name to its own.
+	Renamed func(from, to string)
 }
 
 // ExportResult describes what Export wrote.

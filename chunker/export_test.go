@@ -249,3 +249,66 @@ func assertEmpty(t *testing.T, dir string) {
 		t.Errorf("%s: unexpected %s", dir, e.Name())
 	}
 }
+
+// Export says where each leaf's bytes went, so a store can point at the
+// exported file instead of keeping a second copy; it rewrites a stale
+// partial file in place (a store may be reading blocks from it) and cuts
+// it to the file's length.
+func TestExportTellsWhereLeavesWent(t *testing.T) {
+	ctx := context.Background()
+	src := filepath.Join(t.TempDir(), "data.bin")
+	data := bytes.Repeat([]byte("pollen leaves "), (3<<20)/14+777)
+	if err := os.WriteFile(src, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bs := memStore()
+	res, err := chunker.Import(ctx, bs, src, chunker.ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	// A longer partial file from an earlier, interrupted get.
+	stale := filepath.Join(out, ".data.bin.pollen-part")
+	if err := os.WriteFile(stale, bytes.Repeat([]byte{'x'}, len(data)+5000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	type placed struct {
+		c        cid.Cid
+		off      int64
+		size     int
+		tmp, fin string
+	}
+	var got []placed
+	var from, to string
+	o := chunker.ExportOptions{
+		Written: func(path string, c cid.Cid, off int64, size int) {
+			got = append(got, placed{c: c, off: off, size: size, tmp: path})
+		},
+		Renamed: func(f, t string) { from, to = f, t },
+	}
+	if _, err := chunker.Export(ctx, dag.NewDAGService(blockservice.New(bs, nil)), res.Root, out, "data.bin", o); err != nil {
+		t.Fatal(err)
+	}
+	final := filepath.Join(out, "data.bin")
+	written, err := os.ReadFile(final)
+	if err != nil || !bytes.Equal(written, data) {
+		t.Fatalf("exported file differs from the source (%d bytes against %d): %v", len(written), len(data), err)
+	}
+	if from != stale || to != final {
+		t.Errorf("Renamed(%q, %q), want (%q, %q)", from, to, stale, final)
+	}
+	if len(got) != 4 {
+		t.Fatalf("told of %d leaves, want 4", len(got))
+	}
+	var next int64
+	for _, p := range got {
+		if p.tmp != stale || p.off != next {
+			t.Errorf("leaf told at %s:%d, want %s:%d", p.tmp, p.off, stale, next)
+		}
+		b, err := bs.Get(ctx, p.c)
+		if err != nil || p.size != len(b.RawData()) || !bytes.Equal(written[p.off:p.off+int64(p.size)], b.RawData()) {
+			t.Errorf("the file's bytes at %d are not block %s", p.off, p.c)
+		}
+		next += int64(p.size)
+	}
+}

@@ -202,30 +202,34 @@ func (ex *exporter) write(dir string, e entry) error {
 // writeFile copies the file's DAG into a temporary file beside path and
 // renames it over path once complete.
 func (ex *exporter) writeFile(path string, e entry) error {
-	r, err := uio.NewDagReader(ex.ctx, e.node, ex.ng)
-	if err != nil {
-		return fmt.Errorf("%s: %w", e.rel, err)
-	}
-	defer r.Close()
 	// The temporary name is fixed, so a get killed half way and run again
-	// reuses it rather than leaving it behind; O_NOFOLLOW, so a symlink
-	// planted there is never written through.
+	// writes into it rather than leaving it behind (a store may be reading
+	// blocks from it: it is rewritten in place, not truncated first);
+	// O_NOFOLLOW, so a symlink planted there is never written through.
 	tmpName := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+partSuffix)
-	tmp, err := os.OpenFile(tmpName, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|syscall.O_NOFOLLOW, 0o644)
+	tmp, err := os.OpenFile(tmpName, os.O_WRONLY|os.O_CREATE|syscall.O_NOFOLLOW, 0o644)
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name()) // a no-op once renamed
-	// DagReader.WriteTo hands over a leaf (1 MiB) per write.
-	n, err := r.WriteTo(&countingWriter{w: tmp, ex: ex})
+	absTmp, err := filepath.Abs(tmp.Name())
+	if err != nil {
+		tmp.Close()
+		return err
+	}
+	fw := &fileWriter{ex: ex, w: &countingWriter{w: tmp, ex: ex}, path: absTmp}
+	err = fw.copy(e.node, 0)
+	if err == nil {
+		err = tmp.Truncate(fw.off)
+	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", e.rel, err)
 	}
-	if n != e.size {
-		return fmt.Errorf("%s: wrote %d bytes, the DAG says %d", e.rel, n, e.size)
+	if fw.off != e.size {
+		return fmt.Errorf("%s: wrote %d bytes, the DAG says %d", e.rel, fw.off, e.size)
 	}
 	if err := ex.check(filepath.Dir(path), entry{rel: filepath.Base(path), kind: ft.TFile}); err != nil {
 		return err
@@ -233,9 +237,75 @@ func (ex *exporter) writeFile(path string, e entry) error {
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return err
 	}
+	if ex.o.Renamed != nil {
+		if abs, err := filepath.Abs(path); err == nil {
+			ex.o.Renamed(absTmp, abs)
+		}
+	}
 	ex.res.Files++
-	ex.res.Size += n
+	ex.res.Size += fw.off
 	return nil
+}
+
+// maxFileDepth bounds how deep a file's DAG may nest (a balanced DAG of
+// 1024 links a node is 4 levels deep at 1 TiB).
+const maxFileDepth = 32
+
+// fileWriter writes a file's content: each node's own data, then its
+// children's, in order (UnixFS), telling ExportOptions.Written where each
+// raw leaf went.
+type fileWriter struct {
+	ex   *exporter
+	w    io.Writer
+	path string // absolute
+	off  int64  // bytes written so far
+}
+
+func (fw *fileWriter) copy(n ipld.Node, depth int) error {
+	if depth > maxFileDepth {
+		return fmt.Errorf("file DAG deeper than %d levels", maxFileDepth)
+	}
+	if err := fw.ex.ctx.Err(); err != nil {
+		return err
+	}
+	switch n := n.(type) {
+	case *dag.RawNode:
+		data := n.RawData()
+		if _, err := fw.w.Write(data); err != nil {
+			return err
+		}
+		if fw.ex.o.Written != nil {
+			fw.ex.o.Written(fw.path, n.Cid(), fw.off, len(data))
+		}
+		fw.off += int64(len(data))
+		return nil
+	case *dag.ProtoNode:
+		fsn, err := ft.FSNodeFromBytes(n.Data())
+		if err != nil {
+			return fmt.Errorf("%s: not UnixFS: %w", n.Cid(), err)
+		}
+		if t := fsn.Type(); t != ft.TFile && t != ft.TRaw {
+			return fmt.Errorf("%s: a %s inside a file", n.Cid(), t)
+		}
+		if d := fsn.Data(); len(d) > 0 {
+			if _, err := fw.w.Write(d); err != nil {
+				return err
+			}
+			fw.off += int64(len(d))
+		}
+		for _, l := range n.Links() {
+			child, err := fw.ex.ng.Get(fw.ex.ctx, l.Cid)
+			if err != nil {
+				return err
+			}
+			if err := fw.copy(child, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	default:
+		return fmt.Errorf("%s is not UnixFS", n.Cid())
+	}
 }
 
 // countingWriter reports export progress as file bytes are written.
