@@ -10,10 +10,12 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
+	ipld "github.com/ipfs/go-ipld-format"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 
+	"github.com/pollen-p2p/pollen/blockstore"
 	"github.com/pollen-p2p/pollen/chunker"
 	"github.com/pollen-p2p/pollen/exchange"
 	"github.com/pollen-p2p/pollen/swarm"
@@ -127,25 +129,103 @@ func (n *Node) provide(root cid.Cid) {
 // once) and, at the same time, writes it out in order, waiting where a
 // block has not arrived yet: the network and the disk work side by side.
 func (n *Node) fetchAndExport(ctx context.Context, root cid.Cid, dir, name string, o GetOptions) (GetResult, error) {
+	res, err := n.fetchAndExportOnce(ctx, root, dir, name, o)
+	if ipld.IsNotFound(err) && ctx.Err() == nil {
+		// A block the store pointed at in an exported file was gone or
+		// changed when read: its entry is dropped now, so this fetches it.
+		res, err = n.fetchAndExportOnce(ctx, root, dir, name, o)
+	}
+	return res, err
+}
+
+func (n *Node) fetchAndExportOnce(ctx context.Context, root cid.Cid, dir, name string, o GetOptions) (GetResult, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	fetched := make(chan error, 1)
+	fetchEnded := make(chan struct{})
 	go func() {
 		err := n.fetch(ctx, root, o)
 		if err != nil {
 			cancel() // the export is waiting for blocks that will not come
 		}
+		close(fetchEnded)
 		fetched <- err
 	}()
-	res, err := chunker.Export(ctx, n.ex.Getter(ctx), root, dir, name, chunker.ExportOptions{Force: o.Force, Progress: o.Progress})
+	refs := &fileRefs{n: n, files: map[string][]cid.Cid{}}
+	res, err := chunker.Export(ctx, n.ex.Getter(ctx, fetchEnded), root, dir, name, chunker.ExportOptions{
+		Force: o.Force, Progress: o.Progress, Written: refs.written, Renamed: refs.renamed,
+	})
+	refs.flush()
 	if err != nil {
 		cancel()
-		if ferr := <-fetched; ferr != nil && !errors.Is(ferr, context.Canceled) {
+	}
+	ferr := <-fetched
+	// Blocks the export did not get to write are stored now, so a get run
+	// again finds them.
+	if derr := n.ex.FlushDeferred(context.Background()); derr != nil && ferr == nil {
+		ferr = derr
+	}
+	if err != nil {
+		n.store.Sync()
+		if ferr != nil && !errors.Is(ferr, context.Canceled) {
 			return res, ferr // the cause; the export only stopped waiting
 		}
 		return res, err
 	}
-	return res, <-fetched
+	return res, ferr
+}
+
+// fileRefs points the store at the exported file for the leaves the
+// export wrote, in small batches, and tells the exchange, which held the
+// leaves it fetched in memory for this (see exchange.Getter): each
+// fetched byte is written once. It follows each file's rename.
+type fileRefs struct {
+	n     *Node
+	path  string
+	batch []blockstore.FileRef
+	files map[string][]cid.Cid // leaves written into each file not yet renamed
+	err   error
+}
+
+// refBatch is how many leaves are recorded at a time: small, as the
+// exchange holds at most a few MiB of fetched leaves unstored.
+const refBatch = 4
+
+func (r *fileRefs) written(path string, c cid.Cid, off int64, size int) {
+	if path != r.path {
+		r.flush()
+		r.path = path
+	}
+	r.batch = append(r.batch, blockstore.FileRef{Cid: c, Off: off, Size: size})
+	r.files[path] = append(r.files[path], c)
+	if len(r.batch) >= refBatch {
+		r.flush()
+	}
+}
+
+func (r *fileRefs) flush() {
+	batch := r.batch
+	r.batch = nil
+	if len(batch) == 0 || r.err != nil {
+		return // what is not recorded is stored by FlushDeferred
+	}
+	ctx := context.Background()
+	if r.err = r.n.store.AddFileRefs(ctx, r.path, batch); r.err != nil {
+		return
+	}
+	cs := make([]cid.Cid, len(batch))
+	for i, f := range batch {
+		cs[i] = f.Cid
+	}
+	r.n.ex.Persisted(ctx, cs)
+}
+
+func (r *fileRefs) renamed(from, to string) {
+	r.flush()
+	if r.err == nil {
+		r.err = r.n.store.MoveFileRefs(context.Background(), from, to, r.files[from])
+	}
+	delete(r.files, from)
 }
 
 // fetch dials the given peers, then brings every block of root into the

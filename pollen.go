@@ -178,6 +178,13 @@ func (n *Node) Get(ctx context.Context, root cid.Cid, dir string, o GetOptions) 
 		res, err = n.fetchAndExport(ctx, root, dir, name, o)
 	} else if err = n.ensureLocal(ctx, root); err == nil {
 		res, err = chunker.Export(ctx, n.dag, root, dir, name, chunker.ExportOptions{Force: o.Force, Progress: o.Progress})
+		if ipld.IsNotFound(err) {
+			// A block kept in a file an earlier get wrote had changed there
+			// when read: it is dropped from the store and must be fetched.
+			// Nothing of the user's was written over (the partial file is
+			// gone), so going online and getting again is safe.
+			err = fmt.Errorf("get %s: %w: %v", root, ErrNotLocal, err)
+		}
 	}
 	if err != nil {
 		return res, err

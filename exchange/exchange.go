@@ -163,26 +163,50 @@ func (e *Exchange) Stats() map[peer.ID]PeerStats {
 // until a Fetch running alongside stores them (or ctx ends); it never asks
 // the network itself, so nothing is fetched twice.
 //
-// While a Getter's ctx lasts, blocks a fetch stores are also kept in
+// While a Getter's ctx lasts, blocks a fetch brings are also kept in
 // memory (up to keepRecent bytes) until the Getter reads them, so an
-// export that keeps up with the fetch never reads the disk.
-func (e *Exchange) Getter(ctx context.Context) ipld.NodeGetter {
+// export that keeps up with the fetch never reads the disk. Big raw
+// leaves are not even stored (up to deferBytes of them): the reader
+// writes them into its file and reports them with Persisted, and the
+// store points at that file instead of keeping a second copy. Whatever
+// was not reported goes to the store at FlushDeferred.
+//
+// fetched is closed when the fetch feeding the reader has ended: a block
+// still missing then is reported (ipld.ErrNotFound), not waited for.
+func (e *Exchange) Getter(ctx context.Context, fetched <-chan struct{}) ipld.NodeGetter {
 	e.recent.open()
 	context.AfterFunc(ctx, e.recent.close)
-	return dag.NewReadOnlyDagService(&waitGetter{e: e, ctx: ctx})
+	return dag.NewReadOnlyDagService(&waitGetter{e: e, ctx: ctx, fetched: fetched})
 }
 
-// keepRecent bounds the memory recentBlocks holds.
-const keepRecent = 64 << 20
+const (
+	// keepRecent bounds the memory recentBlocks holds.
+	keepRecent = 64 << 20
+	// deferBytes bounds the fetched bytes held only in memory, waiting for
+	// the export to write them: what a killed get fetches again.
+	deferBytes = 16 << 20
+	// deferMin is the smallest block worth deferring.
+	deferMin = 64 << 10
+)
 
 // recentBlocks keeps the blocks fetched last for the readers of Getter,
-// oldest dropped first.
+// oldest dropped first; deferred ones (not stored) are handed back to be
+// stored when dropped.
 type recentBlocks struct {
 	mu      sync.Mutex
 	readers int
-	m       map[string]blocks.Block
+	m       map[string]recent
 	order   []string
 	bytes   int
+	wake    chan struct{} // closed at the next add
+
+	deferred int                     // bytes of deferred blocks in m and placing
+	placing  map[string]blocks.Block // deferred blocks a reader took, not yet reported
+}
+
+type recent struct {
+	b        blocks.Block
+	deferred bool
 }
 
 func (r *recentBlocks) open() {
@@ -190,58 +214,172 @@ func (r *recentBlocks) open() {
 	defer r.mu.Unlock()
 	r.readers++
 	if r.m == nil {
-		r.m = map[string]blocks.Block{}
+		r.m = map[string]recent{}
+		r.placing = map[string]blocks.Block{}
 	}
 }
 
 func (r *recentBlocks) close() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.readers--; r.readers == 0 {
-		r.m, r.order, r.bytes = nil, nil, 0
+	if r.readers--; r.readers == 0 && r.deferred == 0 {
+		r.m, r.order, r.bytes, r.placing = nil, nil, 0, nil
 	}
 }
 
-func (r *recentBlocks) add(bl []blocks.Block) {
+// deferrable reports whether b may wait for a reader to write it instead
+// of being stored, and if so counts it as deferred.
+func (r *recentBlocks) deferrable(b blocks.Block) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.readers == 0 {
-		return
+	n := len(b.RawData())
+	if r.readers == 0 || b.Cid().Type() != cid.Raw || n < deferMin || r.deferred+n > deferBytes {
+		return false
+	}
+	if _, ok := r.m[string(b.Cid().Hash())]; ok {
+		return false
+	}
+	r.deferred += n
+	return true
+}
+
+// add keeps bl for the readers (deferred: counted by deferrable) and
+// returns the deferred blocks it dropped, which the caller must store.
+func (r *recentBlocks) add(bl []blocks.Block, deferred bool) (drop []blocks.Block) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.m == nil || (r.readers == 0 && !deferred) {
+		if deferred {
+			return bl
+		}
+		return nil
 	}
 	for _, b := range bl {
 		h := string(b.Cid().Hash())
 		if _, ok := r.m[h]; ok {
 			continue
 		}
-		r.m[h] = b
+		r.m[h] = recent{b, deferred}
 		r.order = append(r.order, h)
 		r.bytes += len(b.RawData())
 	}
 	// Drop from the front what was taken already, then the oldest while
 	// over budget: an export that keeps up leaves order short too.
 	for len(r.order) > 0 {
-		b, ok := r.m[r.order[0]]
+		e, ok := r.m[r.order[0]]
 		if ok && r.bytes <= keepRecent {
 			break
 		}
 		if ok {
-			r.bytes -= len(b.RawData())
+			r.bytes -= len(e.b.RawData())
 			delete(r.m, r.order[0])
+			if e.deferred {
+				r.deferred -= len(e.b.RawData())
+				drop = append(drop, e.b)
+			}
 		}
 		r.order = r.order[1:]
 	}
+	if r.wake != nil {
+		close(r.wake)
+		r.wake = nil
+	}
+	return drop
 }
 
-// take returns and forgets the block for c, if held.
+// next is a channel closed at the next add.
+func (r *recentBlocks) next() <-chan struct{} {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.wake == nil {
+		r.wake = make(chan struct{})
+	}
+	return r.wake
+}
+
+// take returns and forgets the block for c, if held; a deferred one waits
+// for Persisted.
 func (r *recentBlocks) take(c cid.Cid) (blocks.Block, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	b, ok := r.m[string(c.Hash())]
+	e, ok := r.m[string(c.Hash())]
 	if ok {
 		delete(r.m, string(c.Hash()))
-		r.bytes -= len(b.RawData())
+		r.bytes -= len(e.b.RawData())
+		if e.deferred {
+			r.placing[string(c.Hash())] = e.b
+		}
 	}
-	return b, ok
+	return e.b, ok
+}
+
+// placed forgets the deferred blocks of cs a reader took, and returns them.
+func (r *recentBlocks) placed(cs []cid.Cid) []blocks.Block {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []blocks.Block
+	for _, c := range cs {
+		if b, ok := r.placing[string(c.Hash())]; ok {
+			delete(r.placing, string(c.Hash()))
+			r.deferred -= len(b.RawData())
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// unplaced forgets and returns every deferred block not yet reported.
+func (r *recentBlocks) unplaced() []blocks.Block {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []blocks.Block
+	for h, e := range r.m {
+		if e.deferred {
+			out = append(out, e.b)
+			delete(r.m, h)
+			r.bytes -= len(e.b.RawData())
+		}
+	}
+	for h, b := range r.placing {
+		out = append(out, b)
+		delete(r.placing, h)
+	}
+	r.deferred = 0
+	if r.readers == 0 {
+		r.m, r.order, r.bytes, r.placing = nil, nil, 0, nil
+	}
+	return out
+}
+
+// Persisted tells the exchange that the deferred blocks of cs a Getter
+// returned are now in the store (as references to the file they were
+// written to): they are announced and served from now on.
+func (e *Exchange) Persisted(ctx context.Context, cs []cid.Cid) {
+	if bl := e.recent.placed(cs); len(bl) > 0 {
+		e.announce(ctx, bl)
+	}
+}
+
+// FlushDeferred stores the deferred blocks no Getter reported with
+// Persisted (the export failed or stopped).
+func (e *Exchange) FlushDeferred(ctx context.Context) error {
+	bl := e.recent.unplaced()
+	if len(bl) == 0 {
+		return nil
+	}
+	if err := e.store.PutMany(ctx, bl); err != nil {
+		return err
+	}
+	return e.announce(ctx, bl)
+}
+
+// announce tells ProtoHave subscribers and Bitswap's server about blocks
+// now in the store. Only the server: a fetch's client delivered these
+// blocks itself, and telling it again republishes them to the session's
+// channel, which blocks while the fetch's storer, its reader, is here.
+func (e *Exchange) announce(ctx context.Context, bl []blocks.Block) error {
+	e.notes.add(bl)
+	return e.bs.Server.NotifyNewBlocks(ctx, bl...)
 }
 
 // storedLog lists the multihashes fetches stored, so that ProtoHave
@@ -300,13 +438,17 @@ func (l *storedLog) since(seq uint64) (hs []string, next uint64, wake <-chan str
 
 // waitGetter is the NodeGetter behind Getter.
 type waitGetter struct {
-	e   *Exchange
-	ctx context.Context
+	e       *Exchange
+	ctx     context.Context
+	fetched <-chan struct{}
 }
 
 func (w *waitGetter) Get(ctx context.Context, c cid.Cid) (ipld.Node, error) {
+	done := false
 	for {
-		_, stored := w.e.notes.position() // before looking, not to miss a store
+		// Before looking, not to miss a store or an arrival.
+		_, stored := w.e.notes.position()
+		arrived := w.e.recent.next()
 		if b, ok := w.e.recent.take(c); ok {
 			return decode(b)
 		}
@@ -317,8 +459,14 @@ func (w *waitGetter) Get(ctx context.Context, c cid.Cid) (ipld.Node, error) {
 		if !ipld.IsNotFound(err) {
 			return nil, err
 		}
+		if done {
+			return nil, err
+		}
 		select {
+		case <-w.fetched:
+			done = true // one more look: it may have come last
 		case <-stored:
+		case <-arrived:
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		case <-w.ctx.Done():
@@ -536,15 +684,34 @@ func (f *fetch) store(ctx context.Context, bl []blocks.Block) error {
 	if len(bl) == 0 {
 		return nil
 	}
-	if err := f.e.store.PutMany(ctx, bl); err != nil {
-		return err
+	// Big raw leaves an export will write wait in memory for it (see
+	// Getter); the rest is stored now.
+	var now, later []blocks.Block
+	for _, b := range bl {
+		if f.e.recent.deferrable(b) {
+			later = append(later, b)
+		} else {
+			now = append(now, b)
+		}
 	}
-	f.e.recent.add(bl)
-	f.e.notes.add(bl)
-	// Only the server: the client delivered these blocks itself, and
-	// telling it again republishes them to the session's channel, which
-	// blocks while this goroutine, its reader, is here.
-	return f.e.bs.Server.NotifyNewBlocks(ctx, bl...)
+	var drop []blocks.Block // deferred blocks pushed out of memory
+	if len(now) > 0 {
+		if err := f.e.store.PutMany(ctx, now); err != nil {
+			return err
+		}
+		drop = f.e.recent.add(now, false)
+		if err := f.e.announce(ctx, now); err != nil {
+			return err
+		}
+	}
+	drop = append(drop, f.e.recent.add(later, true)...)
+	if len(drop) > 0 {
+		if err := f.e.store.PutMany(ctx, drop); err != nil {
+			return err
+		}
+		return f.e.announce(ctx, drop)
+	}
+	return nil
 }
 
 func (f *fetch) touch() {

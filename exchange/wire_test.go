@@ -143,12 +143,68 @@ func TestRecentBlocksStaySmall(t *testing.T) {
 	for i := range 10000 {
 		data := []byte(fmt.Sprintf("block %d", i))
 		b, _ := blocks.NewBlockWithCid(data, mustSum(t, cid.Raw, data))
-		r.add([]blocks.Block{b})
+		r.add([]blocks.Block{b}, false)
 		if _, ok := r.take(b.Cid()); !ok {
 			t.Fatalf("block %d not kept for the reader", i)
 		}
 	}
 	if len(r.order) > 1 || len(r.m) != 0 || r.bytes != 0 {
 		t.Errorf("after 10000 blocks taken: %d in order, %d held, %d bytes", len(r.order), len(r.m), r.bytes)
+	}
+}
+
+// Big raw leaves wait in memory for the export, within deferBytes; every
+// one that leaves memory unreported comes back to be stored, whether a
+// later block pushed it out or the export stopped; none is lost.
+func TestDeferredLeavesAreNeverLost(t *testing.T) {
+	var r recentBlocks
+	r.open()
+	leaf := func(i int) blocks.Block {
+		data := bytes.Repeat([]byte{byte(i), byte(i >> 8)}, 512<<10) // 1 MiB
+		b, _ := blocks.NewBlockWithCid(data, mustSum(t, cid.Raw, data))
+		return b
+	}
+	accounted := map[string]bool{}
+	var deferred []blocks.Block
+	for i := range 100 {
+		b := leaf(i)
+		if r.deferrable(b) {
+			deferred = append(deferred, b)
+			for _, d := range r.add([]blocks.Block{b}, true) {
+				accounted[d.Cid().KeyString()] = true // stored by the caller
+			}
+		} else {
+			for _, d := range r.add([]blocks.Block{b}, false) {
+				accounted[d.Cid().KeyString()] = true
+			}
+		}
+		if r.deferred > deferBytes {
+			t.Fatalf("%d bytes deferred, more than %d", r.deferred, deferBytes)
+		}
+	}
+	if len(deferred) < deferBytes>>20 {
+		t.Fatalf("%d blocks deferred, want at least %d", len(deferred), deferBytes>>20)
+	}
+	// The export takes the last two and reports one; then it stops.
+	a, b := deferred[len(deferred)-1], deferred[len(deferred)-2]
+	if _, ok := r.take(a.Cid()); !ok {
+		t.Fatal("the last deferred block is not held")
+	}
+	r.take(b.Cid())
+	if got := r.placed([]cid.Cid{a.Cid()}); len(got) != 1 {
+		t.Fatalf("placed gave %d blocks, want 1", len(got))
+	}
+	accounted[a.Cid().KeyString()] = true
+	r.close()
+	for _, b := range r.unplaced() {
+		accounted[b.Cid().KeyString()] = true
+	}
+	for i, b := range deferred {
+		if !accounted[b.Cid().KeyString()] {
+			t.Errorf("deferred block %d was neither reported nor handed back to be stored", i)
+		}
+	}
+	if r.deferred != 0 || r.m != nil {
+		t.Errorf("after the last reader: %d bytes deferred, held %v", r.deferred, r.m != nil)
 	}
 }

@@ -330,3 +330,44 @@ func TestFindProvidersOnPrivateDHT(t *testing.T) {
 		t.Errorf("get output:\n%s", r.stderr)
 	}
 }
+
+// A get writes each fetched byte once: the repo points at the exported
+// file for most of the content rather than keeping a copy. The file stays
+// the user's: edited or removed, the blocks it held are fetched again by
+// the next get, never served changed, and verify names them.
+func TestGetWritesOnceAndSurvivesEdits(t *testing.T) {
+	const mib = 48
+	src := bigFile(t, mib)
+	a := startServer(t, t.TempDir(), "share", src)
+	repo := t.TempDir()
+	out1 := t.TempDir()
+	run(t, repo, append([]string{"get", a.ticket, "-o", out1, "--timeout", "30s"}, isolated...)...).ok(t)
+	got := filepath.Join(out1, filepath.Base(src))
+	sameFile(t, src, got)
+	if used := diskUsage(t, repo); used > mib*testdata.MiB*3/4 {
+		t.Errorf("the repo holds %d MiB after getting %d MiB: the content was stored twice", used>>20, mib)
+	}
+
+	// The user edits the file in place, then removes another copy's worth:
+	// a block in the middle changes.
+	f, err := os.OpenFile(got, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt([]byte("edited by its owner"), 20*testdata.MiB+100)
+	f.Close()
+	v := run(t, repo, "verify")
+	if !strings.Contains(v.stdout+v.stderr, "1 corrupt") {
+		t.Errorf("verify after the file was edited: %s%s", v.stdout, v.stderr)
+	}
+	out2 := t.TempDir()
+	run(t, repo, append([]string{"get", a.ticket, "-o", out2, "--timeout", "30s"}, isolated...)...).ok(t)
+	sameFile(t, src, filepath.Join(out2, filepath.Base(src)))
+
+	// Both exported files removed: the next get fetches what they held.
+	os.Remove(got)
+	os.Remove(filepath.Join(out2, filepath.Base(src)))
+	out3 := t.TempDir()
+	run(t, repo, append([]string{"get", a.ticket, "-o", out3, "--timeout", "30s"}, isolated...)...).ok(t)
+	sameFile(t, src, filepath.Join(out3, filepath.Base(src)))
+}
