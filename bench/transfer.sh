@@ -68,6 +68,7 @@ done
 sync
 read -r raw_hashed raw_plain < <("$work/rawstream" $((size_mib << 20)))
 
+echo "pollen runs: $(awk '{print $1}' "$work/pollen.txt" | tr "\n" " ")" >&2; echo "kubo runs: $(awk '{print $1}' "$work/kubo.txt" | tr "\n" " ")" >&2
 read -r pt prss < <(sort -n "$work/pollen.txt" | head -1)
 read -r kt _ < <(sort -n "$work/kubo.txt" | head -1)
 prss_max=$(awk '{print $2}' "$work/pollen.txt" | sort -n | tail -1)

@@ -313,6 +313,18 @@ func (r *recentBlocks) take(c cid.Cid) (blocks.Block, bool) {
 	return e.b, ok
 }
 
+// held returns c's block if it is deferred: in memory only, announced,
+// served from here until it is in the store.
+func (r *recentBlocks) held(c cid.Cid) (blocks.Block, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if e, ok := r.m[string(c.Hash())]; ok && e.deferred {
+		return e.b, true
+	}
+	b, ok := r.placing[string(c.Hash())]
+	return b, ok
+}
+
 // placed forgets the deferred blocks of cs a reader took, and returns them.
 func (r *recentBlocks) placed(cs []cid.Cid) []blocks.Block {
 	r.mu.Lock()
@@ -353,10 +365,11 @@ func (r *recentBlocks) unplaced() []blocks.Block {
 
 // Persisted tells the exchange that the deferred blocks of cs a Getter
 // returned are now in the store (as references to the file they were
-// written to): they are announced and served from now on.
+// written to). Pollen peers were told of them on arrival and are served
+// from memory until then; Bitswap's server learns of them now.
 func (e *Exchange) Persisted(ctx context.Context, cs []cid.Cid) {
 	if bl := e.recent.placed(cs); len(bl) > 0 {
-		e.announce(ctx, bl)
+		e.bs.Server.NotifyNewBlocks(ctx, bl...)
 	}
 }
 
@@ -370,7 +383,7 @@ func (e *Exchange) FlushDeferred(ctx context.Context) error {
 	if err := e.store.PutMany(ctx, bl); err != nil {
 		return err
 	}
-	return e.announce(ctx, bl)
+	return e.bs.Server.NotifyNewBlocks(ctx, bl...)
 }
 
 // announce tells ProtoHave subscribers and Bitswap's server about blocks
@@ -705,11 +718,14 @@ func (f *fetch) store(ctx context.Context, bl []blocks.Block) error {
 		}
 	}
 	drop = append(drop, f.e.recent.add(later, true)...)
+	// Deferred blocks are told to pollen peers at once (served from memory,
+	// see view), so getters trade them while the export catches up.
+	f.e.notes.add(later)
 	if len(drop) > 0 {
 		if err := f.e.store.PutMany(ctx, drop); err != nil {
 			return err
 		}
-		return f.e.announce(ctx, drop)
+		return f.e.bs.Server.NotifyNewBlocks(ctx, drop...)
 	}
 	return nil
 }

@@ -208,6 +208,9 @@ func (e *Exchange) serveBlocks(s network.Stream) {
 // store's View where it has one (pollen's reads packed blocks into a
 // reused buffer), else through Get.
 func (e *Exchange) view(ctx context.Context, c cid.Cid, fn func([]byte) error) error {
+	if b, ok := e.recent.held(c); ok { // fetched, not stored yet
+		return fn(b.RawData())
+	}
 	if v, ok := e.store.(bstore.Viewer); ok {
 		return v.View(ctx, c, fn)
 	}
@@ -247,7 +250,10 @@ func (e *Exchange) serveHave(s network.Stream) {
 	askStore := func() []int {
 		var held []int
 		for h, i := range pending {
-			if ok, _ := e.store.Has(ctx, cs[i]); ok {
+			if _, ok := e.recent.held(cs[i]); ok {
+				held = append(held, i)
+				delete(pending, h)
+			} else if ok, _ := e.store.Has(ctx, cs[i]); ok {
 				held = append(held, i)
 				delete(pending, h)
 			}
