@@ -217,7 +217,7 @@ func (ex *exporter) writeFile(path string, e entry) error {
 		tmp.Close()
 		return err
 	}
-	fw := &fileWriter{ex: ex, w: &countingWriter{w: tmp, ex: ex}, path: absTmp}
+	fw := &fileWriter{ex: ex, w: &countingWriter{w: &streamFile{f: tmp}, ex: ex}, path: absTmp}
 	err = fw.copy(e.node, 0)
 	if err == nil {
 		err = tmp.Truncate(fw.off)
