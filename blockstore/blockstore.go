@@ -307,24 +307,13 @@ func (f fetchedStore) PutMany(_ context.Context, bs []blocks.Block) error {
 }
 
 func (s *Store) putMany(bs []blocks.Block, direct bool) error {
-	var missing []blocks.Block
-	err := s.db.View(func(txn *badger.Txn) error {
-		for _, b := range bs {
-			if _, ok := fixed(b.Cid()); ok {
-				continue
-			}
-			_, err := txn.Get(blockKey(b.Cid().Hash()))
-			switch {
-			case errors.Is(err, badger.ErrKeyNotFound):
-				missing = append(missing, b)
-			case err != nil:
-				return err
-			}
-		}
-		return nil
-	})
+	absent, err := s.absent(len(bs), func(i int) cid.Cid { return bs[i].Cid() })
 	if err != nil {
 		return fmt.Errorf("put blocks: %w", err)
+	}
+	var missing []blocks.Block
+	for _, i := range absent {
+		missing = append(missing, bs[i])
 	}
 	if len(missing) == 0 {
 		return nil
@@ -345,6 +334,29 @@ func (s *Store) putMany(bs []blocks.Block, direct bool) error {
 		return fmt.Errorf("put blocks: %w", err)
 	}
 	return nil
+}
+
+// absent returns the indexes, of n CIDs, of those with no index entry
+// (neither stored nor referenced), skipping fixed ones.
+func (s *Store) absent(n int, cidAt func(int) cid.Cid) ([]int, error) {
+	var out []int
+	err := s.db.View(func(txn *badger.Txn) error {
+		for i := range n {
+			c := cidAt(i)
+			if _, ok := fixed(c); ok {
+				continue
+			}
+			_, err := txn.Get(blockKey(c.Hash()))
+			switch {
+			case errors.Is(err, badger.ErrKeyNotFound):
+				out = append(out, i)
+			case err != nil:
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
 }
 
 // DeleteBlock removes a block; deleting a missing block is not an error.

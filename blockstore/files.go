@@ -69,28 +69,14 @@ func (s *Store) AddFileRefs(_ context.Context, path string, refs []FileRef) erro
 	if len(refs) == 0 {
 		return nil
 	}
-	var add []FileRef
-	err := s.db.View(func(txn *badger.Txn) error {
-		for _, r := range refs {
-			if _, ok := fixed(r.Cid); ok {
-				continue
-			}
-			_, err := txn.Get(blockKey(r.Cid.Hash()))
-			switch {
-			case err == badger.ErrKeyNotFound:
-				add = append(add, r)
-			case err != nil:
-				return err
-			}
-		}
-		return nil
-	})
+	absent, err := s.absent(len(refs), func(i int) cid.Cid { return refs[i].Cid })
 	if err != nil {
 		return fmt.Errorf("add file references: %w", err)
 	}
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
-	for _, r := range add {
+	for _, i := range absent {
+		r := refs[i]
 		v := fileRef{path: path, off: r.Off, size: int64(r.Size)}.encode()
 		if err := wb.SetEntry(badger.NewEntry(blockKey(r.Cid.Hash()), v).WithMeta(metaFile)); err != nil {
 			return fmt.Errorf("add file references: %w", err)
