@@ -717,10 +717,13 @@ func (f *fetch) store(ctx context.Context, bl []blocks.Block) error {
 			return err
 		}
 	}
-	drop = append(drop, f.e.recent.add(later, true)...)
-	// Deferred blocks are told to pollen peers at once (served from memory,
-	// see view), so getters trade them while the export catches up.
-	f.e.notes.add(later)
+	if len(later) > 0 {
+		drop = append(drop, f.e.recent.add(later, true)...)
+		// Deferred blocks are told to pollen peers at once (served from
+		// memory, see view), so getters trade them while the export
+		// catches up.
+		f.e.notes.add(later)
+	}
 	if len(drop) > 0 {
 		if err := f.e.store.PutMany(ctx, drop); err != nil {
 			return err
