@@ -141,25 +141,24 @@ func (n *Node) fetchAndExport(ctx context.Context, root cid.Cid, dir, name strin
 func (n *Node) fetchAndExportOnce(ctx context.Context, root cid.Cid, dir, name string, o GetOptions) (GetResult, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	fetched := make(chan error, 1)
-	fetchEnded := make(chan struct{})
+	var ferr error // the fetch's, once fetched is closed
+	fetched := make(chan struct{})
 	go func() {
-		err := n.fetch(ctx, root, o)
-		if err != nil {
+		ferr = n.fetch(ctx, root, o)
+		if ferr != nil {
 			cancel() // the export is waiting for blocks that will not come
 		}
-		close(fetchEnded)
-		fetched <- err
+		close(fetched)
 	}()
 	refs := &fileRefs{n: n, files: map[string][]cid.Cid{}}
-	res, err := chunker.Export(ctx, n.ex.Getter(ctx, fetchEnded), root, dir, name, chunker.ExportOptions{
+	res, err := chunker.Export(ctx, n.ex.Getter(ctx, fetched), root, dir, name, chunker.ExportOptions{
 		Force: o.Force, Progress: o.Progress, Written: refs.written, Renamed: refs.renamed,
 	})
 	refs.flush()
 	if err != nil {
 		cancel()
 	}
-	ferr := <-fetched
+	<-fetched
 	// Blocks the export did not get to write are stored now, so a get run
 	// again finds them.
 	if derr := n.ex.FlushDeferred(context.Background()); derr != nil && ferr == nil {

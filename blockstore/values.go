@@ -95,16 +95,12 @@ func (s *Store) value(txn *badger.Txn, item *badger.Item, fn func([]byte) error)
 		if err != nil {
 			return err
 		}
-		bp := viewBufs.Get().(*[]byte)
-		defer viewBufs.Put(bp)
-		if int64(cap(*bp)) < r.size {
-			*bp = make([]byte, r.size)
-		}
-		buf := (*bp)[:r.size]
-		if err := readFileRef(r, keyHash(item), buf); err != nil {
-			return &changedError{r}
-		}
-		return fn(buf)
+		return withViewBuf(r.size, func(buf []byte) error {
+			if err := readFileRef(r, keyHash(item), buf); err != nil {
+				return &changedError{r}
+			}
+			return fn(buf)
+		})
 	case metaSplit:
 		head, err := item.ValueCopy(nil)
 		if err != nil {
@@ -426,22 +422,28 @@ func (p *packDir) readInto(l loc, buf []byte) error {
 // packs took 0.6 s of reads into fresh buffers.
 var viewBufs = sync.Pool{New: func() any { return new([]byte) }}
 
+// withViewBuf calls fn with a pooled buffer of size bytes.
+func withViewBuf(size int64, fn func([]byte) error) error {
+	bp := viewBufs.Get().(*[]byte)
+	defer viewBufs.Put(bp)
+	if int64(cap(*bp)) < size {
+		*bp = make([]byte, size)
+	}
+	return fn((*bp)[:size])
+}
+
 // view calls fn with the bytes at l, in a pooled buffer valid only during
 // the call.
 func (p *packDir) view(l loc, fn func([]byte) error) error {
-	bp := viewBufs.Get().(*[]byte)
-	defer viewBufs.Put(bp)
-	if int64(cap(*bp)) < l.size {
-		*bp = make([]byte, l.size)
-	}
-	buf := (*bp)[:l.size]
-	p.gc.RLock()
-	err := p.readInto(l, buf)
-	p.gc.RUnlock()
-	if err != nil {
-		return err
-	}
-	return fn(buf)
+	return withViewBuf(l.size, func(buf []byte) error {
+		p.gc.RLock()
+		err := p.readInto(l, buf)
+		p.gc.RUnlock()
+		if err != nil {
+			return err
+		}
+		return fn(buf)
+	})
 }
 
 func (p *packDir) reader(id uint64) (*os.File, error) {

@@ -221,6 +221,16 @@ func (e *Exchange) view(ctx context.Context, c cid.Cid, fn func([]byte) error) e
 	return fn(b.RawData())
 }
 
+// has reports whether c can be served: in the store, or fetched and
+// waiting in memory for the export.
+func (e *Exchange) has(ctx context.Context, c cid.Cid) bool {
+	if _, ok := e.recent.held(c); ok {
+		return true
+	}
+	ok, _ := e.store.Has(ctx, c)
+	return ok
+}
+
 // serveHave tells a peer which of the CIDs it lists are here, then which
 // arrive, until it closes the stream or all are here.
 func (e *Exchange) serveHave(s network.Stream) {
@@ -250,10 +260,7 @@ func (e *Exchange) serveHave(s network.Stream) {
 	askStore := func() []int {
 		var held []int
 		for h, i := range pending {
-			if _, ok := e.recent.held(cs[i]); ok {
-				held = append(held, i)
-				delete(pending, h)
-			} else if ok, _ := e.store.Has(ctx, cs[i]); ok {
+			if e.has(ctx, cs[i]) {
 				held = append(held, i)
 				delete(pending, h)
 			}
