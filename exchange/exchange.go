@@ -257,6 +257,9 @@ func (r *recentBlocks) add(bl []blocks.Block, deferred bool) (drop []blocks.Bloc
 	for _, b := range bl {
 		h := string(b.Cid().Hash())
 		if _, ok := r.m[h]; ok {
+			if deferred { // held already: this copy is not kept
+				r.deferred -= len(b.RawData())
+			}
 			continue
 		}
 		r.m[h] = recent{b, deferred}

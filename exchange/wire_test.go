@@ -208,3 +208,24 @@ func TestDeferredLeavesAreNeverLost(t *testing.T) {
 		t.Errorf("after the last reader: %d bytes deferred, held %v", r.deferred, r.m != nil)
 	}
 }
+
+// Two fetches that bring the same leaf at once (two gets in one daemon)
+// count it once: the budget for leaves waiting in memory is not used up
+// by copies that were never kept.
+func TestDeferredTwiceCountsOnce(t *testing.T) {
+	var r recentBlocks
+	r.open()
+	defer r.close()
+	data := bytes.Repeat([]byte("same leaf "), 100<<10)
+	b, _ := blocks.NewBlockWithCid(data, mustSum(t, cid.Raw, data))
+	if !r.deferrable(b) || !r.deferrable(b) {
+		t.Fatal("a leaf not yet held was not deferrable")
+	}
+	r.add([]blocks.Block{b}, true)
+	r.add([]blocks.Block{b}, true)
+	r.take(b.Cid())
+	r.placed([]cid.Cid{b.Cid()})
+	if r.deferred != 0 {
+		t.Errorf("%d bytes still counted as waiting after the only copy was placed", r.deferred)
+	}
+}
