@@ -198,7 +198,6 @@ type recentBlocks struct {
 	m       map[string]recent
 	order   []string
 	bytes   int
-	wake    chan struct{} // closed at the next add
 
 	deferred int                     // bytes of deferred blocks in m and placing
 	placing  map[string]blocks.Block // deferred blocks a reader took, not yet reported
@@ -283,21 +282,7 @@ func (r *recentBlocks) add(bl []blocks.Block, deferred bool) (drop []blocks.Bloc
 		}
 		r.order = r.order[1:]
 	}
-	if r.wake != nil {
-		close(r.wake)
-		r.wake = nil
-	}
 	return drop
-}
-
-// next is a channel closed at the next add.
-func (r *recentBlocks) next() <-chan struct{} {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.wake == nil {
-		r.wake = make(chan struct{})
-	}
-	return r.wake
 }
 
 // take returns and forgets the block for c, if held; a deferred one waits
@@ -398,8 +383,9 @@ func (e *Exchange) announce(ctx context.Context, bl []blocks.Block) error {
 	return e.bs.Server.NotifyNewBlocks(ctx, bl...)
 }
 
-// storedLog lists the multihashes fetches stored, so that ProtoHave
-// servers can tell their peers what arrived, and waiting readers wake.
+// storedLog lists the multihashes fetches brought (stored, or waiting in
+// memory for the export), so that ProtoHave servers can tell their peers
+// what arrived, and waiting readers wake.
 type storedLog struct {
 	mu     sync.Mutex
 	base   uint64   // sequence number of hashes[0]
@@ -462,9 +448,9 @@ type waitGetter struct {
 func (w *waitGetter) Get(ctx context.Context, c cid.Cid) (ipld.Node, error) {
 	done := false
 	for {
-		// Before looking, not to miss a store or an arrival.
+		// Before looking, not to miss an arrival: every block a fetch
+		// keeps here is noted right after (stored or waiting in memory).
 		_, stored := w.e.notes.position()
-		arrived := w.e.recent.next()
 		if b, ok := w.e.recent.take(c); ok {
 			return decode(b)
 		}
@@ -482,7 +468,6 @@ func (w *waitGetter) Get(ctx context.Context, c cid.Cid) (ipld.Node, error) {
 		case <-w.fetched:
 			done = true // one more look: it may have come last
 		case <-stored:
-		case <-arrived:
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		case <-w.ctx.Done():
