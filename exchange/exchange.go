@@ -588,6 +588,7 @@ type fetch struct {
 	o     FetchOptions
 	sess  blockGetter
 	start map[peer.ID]PeerStats
+	rates sync.Map // peer.ID → float64: bytes a second, measured by a level
 
 	mu      sync.Mutex
 	p       Progress

@@ -22,7 +22,8 @@ const (
 	// Bytes asked of a peer and not yet arrived: about windowTime of its
 	// measured rate, within [minWindow, maxWindow]. A short queue at a slow
 	// peer keeps rarest-first picks fresh; a long one at a fast peer keeps
-	// its link busy.
+	// its link busy. Until its rate is first measured, a peer's window
+	// starts at minWindow and grows by each block that arrives (slow start).
 	minWindow  = 1 << 20
 	maxWindow  = 32 << 20
 	windowTime = 1.0 // seconds
@@ -91,7 +92,13 @@ type lpeer struct {
 	window   int64   // bytes in flight allowed, over all lanes
 	received int64   // bytes, for the rate
 	rate     float64 // bytes a second
+	measured bool    // rate holds a measurement (else the window is in slow start)
 	gone     bool
+}
+
+// windowFor is the window for a peer sending rate bytes a second.
+func windowFor(rate float64) int64 {
+	return min(maxWindow, max(minWindow, int64(rate*windowTime)))
 }
 
 // lane is one ProtoBlocks stream to a peer. A peer is asked over
@@ -189,6 +196,10 @@ func (lv *level) fail(err error) {
 
 func (lv *level) addPeer(ctx context.Context, wg *sync.WaitGroup, id peer.ID) {
 	p := &lpeer{id: id, has: make([]bool, len(lv.items)), asking: make([]bool, len(lv.items)), window: minWindow}
+	if r, ok := lv.f.rates.Load(id); ok { // measured on an earlier level
+		p.rate, p.measured = r.(float64), true
+		p.window = windowFor(p.rate)
+	}
 	lv.mu.Lock()
 	lv.peers[id] = p
 	lv.mu.Unlock()
@@ -440,6 +451,12 @@ func (lv *level) readBlocks(ctx context.Context, p *lpeer, ln *lane, s network.S
 		first := false
 		if ok {
 			p.received += int64(len(data))
+			if !p.measured {
+				// Slow start, as TCP's: the window grows by what
+				// arrives, doubling each round trip, until the first
+				// measurement sizes it.
+				p.window = min(maxWindow, p.window+int64(len(data)))
+			}
 			first = !st.got // else another peer's answer came first
 			st.got = true
 		} else if p.has[i] { // it no longer has it (GC)
@@ -539,8 +556,15 @@ func (lv *level) watch(ctx context.Context, wg *sync.WaitGroup) {
 			}
 			r := float64(p.received) / watchEvery.Seconds()
 			p.received = 0
-			p.rate = 0.7*p.rate + 0.3*r
-			p.window = min(maxWindow, max(minWindow, int64(p.rate*windowTime)))
+			if p.measured {
+				p.rate = 0.7*p.rate + 0.3*r
+			} else if r > 0 {
+				p.rate, p.measured = r, true
+			} else {
+				continue // nothing arrived yet: still in slow start
+			}
+			p.window = windowFor(p.rate)
+			lv.f.rates.Store(p.id, p.rate)
 		}
 		for i := range lv.state {
 			st := &lv.state[i]
