@@ -217,11 +217,13 @@ func (ex *exporter) writeFile(path string, e entry) error {
 		tmp.Close()
 		return err
 	}
-	fw := &fileWriter{ex: ex, w: &countingWriter{w: &streamFile{f: tmp}, ex: ex}, path: absTmp}
+	sf := &streamFile{f: tmp}
+	fw := &fileWriter{ex: ex, w: &countingWriter{w: sf, ex: ex}, path: absTmp}
 	err = fw.copy(e.node, 0)
 	if err == nil {
 		err = tmp.Truncate(fw.off)
 	}
+	sf.wait()
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}

@@ -2,6 +2,8 @@ package chunker
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math/rand"
 	"os"
 	"path/filepath"
 	"testing"
@@ -16,18 +18,25 @@ func TestStreamFileKeepsEveryByte(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := &streamFile{f: f}
-	var want []byte
-	chunk := make([]byte, 3<<20+17)
-	for i := 0; len(want) < (streamKeep+3)*streamStretch; i++ {
-		for k := range chunk {
-			chunk[k] = byte(i*31 + k)
-		}
-		n, err := w.Write(chunk)
-		if err != nil || n != len(chunk) {
-			t.Fatalf("write %d: %d, %v", i, n, err)
-		}
-		want = append(want, chunk...)
+	// Past two background flushes; each 4 KiB page is stamped with its
+	// number, so a page written twice or in the wrong place shows.
+	want := make([]byte, max((streamKeep+3)*streamStretch, 2*streamFlushEvery+1))
+	base := make([]byte, 64<<10)
+	rand.New(rand.NewSource(1)).Read(base)
+	for off := 0; off < len(want); off += len(base) {
+		copy(want[off:], base)
 	}
+	for off := 0; off+8 <= len(want); off += 4096 {
+		binary.LittleEndian.PutUint64(want[off:], uint64(off))
+	}
+	for off, i := 0, 0; off < len(want); i++ {
+		n := min(3<<20+17, len(want)-off)
+		if got, err := w.Write(want[off : off+n]); err != nil || got != n {
+			t.Fatalf("write %d: %d, %v", i, got, err)
+		}
+		off += n
+	}
+	w.wait()
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
