@@ -1,6 +1,8 @@
 // Command rawstream measures the transport ceiling for pollen's transfer
 // benchmark: one go-libp2p stream (TCP, TLS, yamux) over loopback between
 // two hosts, the receiver optionally hashing with SHA-256 as Bitswap must.
+// The hosts use pollen's transport settings (swarm.Muxer), so the ceiling
+// is the one pollen's own streams have.
 // It prints "hashed_seconds unhashed_seconds" for SIZE bytes.
 package main
 
@@ -18,6 +20,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	libp2ptls "github.com/libp2p/go-libp2p/p2p/security/tls"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+
+	"github.com/pollen-p2p/pollen/swarm"
 )
 
 const proto = "/pollen-bench/raw/1"
@@ -46,12 +50,12 @@ func main() {
 }
 
 func measure(size int64, hash bool) (time.Duration, error) {
-	a, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.Transport(tcp.NewTCPTransport), libp2p.Security(libp2ptls.ID, libp2ptls.New))
+	a, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.Transport(tcp.NewTCPTransport), libp2p.Security(libp2ptls.ID, libp2ptls.New), swarm.Muxer())
 	if err != nil {
 		return 0, err
 	}
 	defer a.Close()
-	b, err := libp2p.New(libp2p.NoListenAddrs, libp2p.Transport(tcp.NewTCPTransport), libp2p.Security(libp2ptls.ID, libp2ptls.New))
+	b, err := libp2p.New(libp2p.NoListenAddrs, libp2p.Transport(tcp.NewTCPTransport), libp2p.Security(libp2ptls.ID, libp2ptls.New), swarm.Muxer())
 	if err != nil {
 		return 0, err
 	}
