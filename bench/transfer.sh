@@ -53,20 +53,26 @@ kubo kb swarm connect "$kaddr/p2p/$kpeer" >/dev/null
 for i in $(seq "$runs"); do
 	rm -rf "$work/get" "$work/out" && mkdir -p "$work/out"
 	sync
-	/usr/bin/time -f "%e %M" -o "$work/t" "$work/pollen" --repo "$work/get" get "$ticket" -o "$work/out" "${net[@]}" >/dev/null 2>&1
+	timeout 600 /usr/bin/time -f "%e %M" -o "$work/t" "$work/pollen" --repo "$work/get" get "$ticket" -o "$work/out" "${net[@]}" >/dev/null 2>"$work/get.err" ||
+		{ echo "pollen: get failed or took over 10 minutes:" >&2; tail -3 "$work/get.err" >&2; exit 1; }
 	cat "$work/t" >>"$work/pollen.txt"
 	cmp -s "$file" "$work/out/data.bin" || { echo "pollen: wrong bytes" >&2; exit 1; }
 	# Kubo: drop the getter's copy so each run fetches everything again.
 	kubo kb pin rm "$kcid" >/dev/null 2>&1 || true
 	kubo kb repo gc >/dev/null 2>&1 || true
 	rm -rf "$work/kout"
+	# Connected again before each run: Kubo's connection manager may have
+	# closed the link, and with no DHT the get would then wait forever.
+	kubo kb swarm connect "$kaddr/p2p/$kpeer" >/dev/null
 	sync
-	/usr/bin/time -f "%e %M" -o "$work/t" env IPFS_PATH="$work/kb" "$KUBO" get "$kcid" -o "$work/kout" >/dev/null 2>&1
+	timeout 600 /usr/bin/time -f "%e %M" -o "$work/t" env IPFS_PATH="$work/kb" "$KUBO" get "$kcid" -o "$work/kout" >/dev/null 2>&1 ||
+		{ echo "kubo: ipfs get failed or took over 10 minutes" >&2; exit 1; }
 	cat "$work/t" >>"$work/kubo.txt"
 	cmp -s "$file" "$work/kout" || { echo "kubo: wrong bytes" >&2; exit 1; }
 done
 sync
-read -r raw_hashed raw_plain < <("$work/rawstream" $((size_mib << 20)))
+read -r raw_hashed raw_plain < <(timeout 600 "$work/rawstream" $((size_mib << 20))) || true
+[ -n "${raw_plain:-}" ] || { echo "rawstream failed or took over 10 minutes" >&2; exit 1; }
 
 echo "pollen runs: $(awk '{print $1}' "$work/pollen.txt" | tr "\n" " ")" >&2; echo "kubo runs: $(awk '{print $1}' "$work/kubo.txt" | tr "\n" " ")" >&2
 read -r pt prss < <(sort -n "$work/pollen.txt" | head -1)
