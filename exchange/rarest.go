@@ -91,8 +91,7 @@ type lpeer struct {
 	lanes    []*lane
 	window   int64   // bytes in flight allowed, over all lanes
 	received int64   // bytes, for the rate
-	rate     float64 // bytes a second
-	measured bool    // rate holds a measurement (else the window is in slow start)
+	rate     float64 // bytes a second; 0 until first measured (the window is in slow start)
 	gone     bool
 }
 
@@ -197,7 +196,7 @@ func (lv *level) fail(err error) {
 func (lv *level) addPeer(ctx context.Context, wg *sync.WaitGroup, id peer.ID) {
 	p := &lpeer{id: id, has: make([]bool, len(lv.items)), asking: make([]bool, len(lv.items)), window: minWindow}
 	if r, ok := lv.f.rates.Load(id); ok { // measured on an earlier level
-		p.rate, p.measured = r.(float64), true
+		p.rate = r.(float64)
 		p.window = windowFor(p.rate)
 	}
 	lv.mu.Lock()
@@ -451,7 +450,7 @@ func (lv *level) readBlocks(ctx context.Context, p *lpeer, ln *lane, s network.S
 		first := false
 		if ok {
 			p.received += int64(len(data))
-			if !p.measured {
+			if p.rate == 0 {
 				// Slow start, as TCP's: the window grows by what
 				// arrives, doubling each round trip, until the first
 				// measurement sizes it.
@@ -556,11 +555,12 @@ func (lv *level) watch(ctx context.Context, wg *sync.WaitGroup) {
 			}
 			r := float64(p.received) / watchEvery.Seconds()
 			p.received = 0
-			if p.measured {
+			switch {
+			case p.rate > 0:
 				p.rate = 0.7*p.rate + 0.3*r
-			} else if r > 0 {
-				p.rate, p.measured = r, true
-			} else {
+			case r > 0:
+				p.rate = r // the first measurement ends slow start
+			default:
 				continue // nothing arrived yet: still in slow start
 			}
 			p.window = windowFor(p.rate)
