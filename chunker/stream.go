@@ -35,9 +35,8 @@ const (
 // the file is written through the page cache as usual.
 type streamFile struct {
 	f      *os.File
-	off    int64   // bytes written so far
-	kicked int64   // bytes handed to writeback so far
-	queued []int64 // starts of the stretches handed to writeback, not yet dropped
+	off    int64 // bytes written so far
+	kicked int64 // bytes handed to writeback so far, whole stretches
 
 	flushedAt int64         // s.off when the last background flush started
 	flushing  chan struct{} // closed when the background flush ends; nil if none ran
@@ -49,11 +48,9 @@ func (s *streamFile) Write(p []byte) (int, error) {
 	for s.off-s.kicked >= streamStretch {
 		fd := int(s.f.Fd())
 		_ = unix.SyncFileRange(fd, s.kicked, streamStretch, unix.SYNC_FILE_RANGE_WRITE)
-		s.queued = append(s.queued, s.kicked)
 		s.kicked += streamStretch
-		if len(s.queued) > streamKeep {
-			old := s.queued[0]
-			s.queued = s.queued[1:]
+		// The stretch streamKeep behind the one just handed over is dropped.
+		if old := s.kicked - (streamKeep+1)*streamStretch; old >= 0 {
 			_ = unix.SyncFileRange(fd, old, streamStretch,
 				unix.SYNC_FILE_RANGE_WAIT_BEFORE|unix.SYNC_FILE_RANGE_WRITE|unix.SYNC_FILE_RANGE_WAIT_AFTER)
 			_ = unix.Fadvise(fd, old, streamStretch, unix.FADV_DONTNEED)
