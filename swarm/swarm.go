@@ -22,7 +22,6 @@ import (
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
 	noise "github.com/libp2p/go-libp2p/p2p/security/noise"
-	libp2ptls "github.com/libp2p/go-libp2p/p2p/security/tls"
 	ma "github.com/multiformats/go-multiaddr"
 )
 
@@ -95,7 +94,7 @@ func New(cfg Config) (*Swarm, error) {
 	opts := []libp2p.Option{
 		libp2p.NoListenAddrs, // listened on below, one address at a time
 		// TLS first: it is the faster handshake and what Kubo prefers.
-		libp2p.Security(libp2ptls.ID, libp2ptls.New),
+		Security(),
 		libp2p.Security(noise.ID, noise.New),
 		libp2p.DefaultTransports,
 		Muxer(),

@@ -1,9 +1,10 @@
 // Command rawstream measures the transport ceiling for pollen's transfer
 // benchmark: one go-libp2p stream (TCP, TLS, yamux) over loopback between
 // two hosts, the receiver optionally hashing with SHA-256 as Bitswap must.
-// The hosts use pollen's transport settings (swarm.Muxer), so the ceiling
-// is the one pollen's own streams have.
-// It prints "hashed_seconds unhashed_seconds" for SIZE bytes.
+// With "stock" (the default) the hosts use go-libp2p's own TLS and yamux;
+// with "pollen" they use pollen's (swarm.Security, swarm.Muxer), so the
+// ceiling is the one pollen's own streams have.
+// It prints "hashed_seconds unhashed_seconds" for BYTES bytes.
 package main
 
 import (
@@ -18,6 +19,7 @@ import (
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
 	libp2ptls "github.com/libp2p/go-libp2p/p2p/security/tls"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 
@@ -31,17 +33,26 @@ func main() {
 	if len(os.Args) > 1 {
 		n, err := strconv.ParseInt(os.Args[1], 10, 64)
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "usage: rawstream [BYTES]")
-			os.Exit(2)
+			usage()
 		}
 		size = n
 	}
-	hashed, err := measure(size, true)
+	tpt := []libp2p.Option{libp2p.Security(libp2ptls.ID, libp2ptls.New), libp2p.Muxer(yamux.ID, yamux.DefaultTransport)}
+	if len(os.Args) > 2 {
+		switch os.Args[2] {
+		case "stock":
+		case "pollen":
+			tpt = []libp2p.Option{swarm.Security(), swarm.Muxer()}
+		default:
+			usage()
+		}
+	}
+	hashed, err := measure(size, true, tpt)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "rawstream:", err)
 		os.Exit(1)
 	}
-	plain, err := measure(size, false)
+	plain, err := measure(size, false, tpt)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "rawstream:", err)
 		os.Exit(1)
@@ -49,13 +60,18 @@ func main() {
 	fmt.Printf("%.3f %.3f\n", hashed.Seconds(), plain.Seconds())
 }
 
-func measure(size int64, hash bool) (time.Duration, error) {
-	a, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.Transport(tcp.NewTCPTransport), libp2p.Security(libp2ptls.ID, libp2ptls.New), swarm.Muxer())
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: rawstream [BYTES [stock|pollen]]")
+	os.Exit(2)
+}
+
+func measure(size int64, hash bool, tpt []libp2p.Option) (time.Duration, error) {
+	a, err := libp2p.New(append(tpt, libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.Transport(tcp.NewTCPTransport))...)
 	if err != nil {
 		return 0, err
 	}
 	defer a.Close()
-	b, err := libp2p.New(libp2p.NoListenAddrs, libp2p.Transport(tcp.NewTCPTransport), libp2p.Security(libp2ptls.ID, libp2ptls.New), swarm.Muxer())
+	b, err := libp2p.New(append(tpt, libp2p.NoListenAddrs, libp2p.Transport(tcp.NewTCPTransport))...)
 	if err != nil {
 		return 0, err
 	}
