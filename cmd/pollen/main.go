@@ -36,6 +36,7 @@ func main() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(memoryLimit)
 	}
+	hugeHeap()
 	// POLLEN_CPUPROFILE=FILE writes a Go CPU profile of the command, for
 	// `go tool pprof`.
 	if path := os.Getenv("POLLEN_CPUPROFILE"); path != "" {
