@@ -23,9 +23,10 @@ const hugeHeapBytes = 160 << 20
 // 25,000-37,000 of them, and about 3,000 with huge pages. The heap's
 // mapping is grown first, by an allocation that is never touched, so the
 // advice covers what the heap will use. Best effort: any failure leaves
-// the heap as it was. POLLEN_HUGEPAGES=0 turns it off.
+// the heap as it was. POLLEN_HUGEPAGES=0 turns it off; so does a 32-bit
+// system, where the allocation would take much of the address space.
 func hugeHeap() {
-	if os.Getenv("POLLEN_HUGEPAGES") == "0" {
+	if os.Getenv("POLLEN_HUGEPAGES") == "0" || strconv.IntSize < 64 {
 		return
 	}
 	b := make([]byte, hugeHeapBytes)
