@@ -300,7 +300,7 @@ func (p *packDir) openCurrent(id uint64) error {
 		}
 	}
 	p.cur, p.curID, p.curSize = f, id, size
-	p.direct, _ = os.OpenFile(f.Name(), os.O_WRONLY|syscall.O_DIRECT, 0) // nil where unsupported (tmpfs)
+	p.direct = openDirect(f.Name()) // nil where unsupported (tmpfs)
 	return nil
 }
 

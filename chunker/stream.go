@@ -1,10 +1,6 @@
 package chunker
 
-import (
-	"os"
-
-	"golang.org/x/sys/unix"
-)
+import "os"
 
 // Streaming writes. A file written once from start to end (an exported
 // file) is pushed to disk as it grows, and each stretch is dropped from
@@ -47,13 +43,11 @@ func (s *streamFile) Write(p []byte) (int, error) {
 	s.off += int64(n)
 	for s.off-s.kicked >= streamStretch {
 		fd := int(s.f.Fd())
-		_ = unix.SyncFileRange(fd, s.kicked, streamStretch, unix.SYNC_FILE_RANGE_WRITE)
+		startWriteback(fd, s.kicked, streamStretch)
 		s.kicked += streamStretch
 		// The stretch streamKeep behind the one just handed over is dropped.
 		if old := s.kicked - (streamKeep+1)*streamStretch; old >= 0 {
-			_ = unix.SyncFileRange(fd, old, streamStretch,
-				unix.SYNC_FILE_RANGE_WAIT_BEFORE|unix.SYNC_FILE_RANGE_WRITE|unix.SYNC_FILE_RANGE_WAIT_AFTER)
-			_ = unix.Fadvise(fd, old, streamStretch, unix.FADV_DONTNEED)
+			dropWritten(fd, old, streamStretch)
 		}
 	}
 	if s.off-s.flushedAt >= streamFlushEvery && s.idle() {
@@ -63,7 +57,7 @@ func (s *streamFile) Write(p []byte) (int, error) {
 		fd := int(s.f.Fd())
 		go func() {
 			defer close(done)
-			_ = unix.Fdatasync(fd) // best effort: the get's Sync is the commit point
+			_ = datasync(fd) // best effort: the get's Sync is the commit point
 		}()
 	}
 	return n, err
