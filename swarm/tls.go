@@ -50,20 +50,20 @@ type batchedTLS struct{ *libp2ptls.Transport }
 
 func (t *batchedTLS) SecureInbound(ctx context.Context, insecure net.Conn, p peer.ID) (sec.SecureConn, error) {
 	raw := &batchConn{Conn: insecure}
-	c, err := t.Transport.SecureInbound(ctx, raw, p)
-	if err != nil {
-		return nil, err
-	}
-	return &batchedConn{SecureConn: c, raw: raw}, nil
+	return raw.secured(t.Transport.SecureInbound(ctx, raw, p))
 }
 
 func (t *batchedTLS) SecureOutbound(ctx context.Context, insecure net.Conn, p peer.ID) (sec.SecureConn, error) {
 	raw := &batchConn{Conn: insecure}
-	c, err := t.Transport.SecureOutbound(ctx, raw, p)
+	return raw.secured(t.Transport.SecureOutbound(ctx, raw, p))
+}
+
+// secured wraps the TLS connection made over c.
+func (c *batchConn) secured(s sec.SecureConn, err error) (sec.SecureConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &batchedConn{SecureConn: c, raw: raw}, nil
+	return &batchedConn{SecureConn: s, raw: c}, nil
 }
 
 // batchedConn is a TLS connection whose large writes reach the socket as
