@@ -240,9 +240,7 @@ func (s *Store) Get(_ context.Context, c cid.Cid) (blocks.Block, error) {
 			var r fileRef
 			if r, err = itemFileRef(item); err == nil {
 				data = make([]byte, r.size)
-				if readFileRef(r, keyHash(item), data) != nil {
-					err = &changedError{r}
-				}
+				err = readFileRef(r, keyHash(item), data)
 			}
 		default: // split: value joins head and tail in a buffer of its own
 			err = s.value(txn, item, func(b []byte) error { data = b; return nil })

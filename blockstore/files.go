@@ -133,26 +133,24 @@ func fileRefPresent(item *badger.Item) error {
 	return nil
 }
 
-// readFileRef reads r into buf (r.size long) and checks it against h.
+// readFileRef reads r into buf (r.size long) and checks it against h: a
+// *changedError if the file no longer holds those bytes.
 func readFileRef(r fileRef, h mh.Multihash, buf []byte) error {
+	changed := &changedError{r}
 	f, err := os.Open(r.path)
 	if err != nil {
-		return err
+		return changed
 	}
 	defer f.Close()
 	if _, err := f.ReadAt(buf, r.off); err != nil {
-		return err
+		return changed
 	}
 	dec, err := mh.Decode(h)
 	if err != nil {
-		return err
+		return changed
 	}
-	got, err := mh.Sum(buf, dec.Code, dec.Length)
-	if err != nil {
-		return err
-	}
-	if string(got) != string(h) {
-		return errors.New("other bytes")
+	if got, err := mh.Sum(buf, dec.Code, dec.Length); err != nil || string(got) != string(h) {
+		return changed
 	}
 	return nil
 }

@@ -97,7 +97,7 @@ func (s *Store) value(txn *badger.Txn, item *badger.Item, fn func([]byte) error)
 		}
 		return withViewBuf(r.size, func(buf []byte) error {
 			if err := readFileRef(r, keyHash(item), buf); err != nil {
-				return &changedError{r}
+				return err
 			}
 			return fn(buf)
 		})

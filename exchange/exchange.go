@@ -368,7 +368,12 @@ func (e *Exchange) Persisted(ctx context.Context, cs []cid.Cid) {
 // FlushDeferred stores the deferred blocks no Getter reported with
 // Persisted (the export failed or stopped).
 func (e *Exchange) FlushDeferred(ctx context.Context) error {
-	bl := e.recent.unplaced()
+	return e.storeDeferred(ctx, e.recent.unplaced())
+}
+
+// storeDeferred stores deferred blocks that no export wrote, and tells
+// Bitswap's server; pollen peers were told of them on arrival.
+func (e *Exchange) storeDeferred(ctx context.Context, bl []blocks.Block) error {
 	if len(bl) == 0 {
 		return nil
 	}
@@ -717,13 +722,7 @@ func (f *fetch) store(ctx context.Context, bl []blocks.Block) error {
 		// catches up.
 		f.e.notes.add(later)
 	}
-	if len(drop) > 0 {
-		if err := f.e.store.PutMany(ctx, drop); err != nil {
-			return err
-		}
-		return f.e.bs.Server.NotifyNewBlocks(ctx, drop...)
-	}
-	return nil
+	return f.e.storeDeferred(ctx, drop)
 }
 
 func (f *fetch) touch() {
