@@ -7,8 +7,10 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
+	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 	ipld "github.com/ipfs/go-ipld-format"
 	"github.com/libp2p/go-libp2p/core/network"
@@ -125,9 +127,8 @@ func (n *Node) provide(root cid.Cid) {
 	}()
 }
 
-// fetchAndExport fetches the whole DAG (every missing block asked for at
-// once) and, at the same time, writes it out in order, waiting where a
-// block has not arrived yet: the network and the disk work side by side.
+// fetchAndExport fetches the DAG and writes it out as it arrives (see
+// download).
 func (n *Node) fetchAndExport(ctx context.Context, root cid.Cid, dir, name string, o GetOptions) (GetResult, error) {
 	res, err := n.fetchAndExportOnce(ctx, root, dir, name, o)
 	if ipld.IsNotFound(err) && ctx.Err() == nil {
@@ -139,97 +140,121 @@ func (n *Node) fetchAndExport(ctx context.Context, root cid.Cid, dir, name strin
 }
 
 func (n *Node) fetchAndExportOnce(ctx context.Context, root cid.Cid, dir, name string, o GetOptions) (GetResult, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var ferr error // the fetch's, once fetched is closed
-	fetched := make(chan struct{})
-	go func() {
-		ferr = n.fetch(ctx, root, o)
-		if ferr != nil {
-			cancel() // the export is waiting for blocks that will not come
+	d := &download{n: n, files: map[string][]cid.Cid{}}
+	p, err := chunker.NewPlacer(root, dir, name, chunker.ExportOptions{Force: o.Force, Renamed: d.renamed})
+	if err != nil {
+		return GetResult{}, err
+	}
+	d.p = p
+	err = n.fetch(ctx, root, o, d)
+	var res GetResult
+	if err == nil {
+		res, err = p.Finish(ctx, n.store)
+		if err == nil {
+			err = d.err
 		}
-		close(fetched)
-	}()
-	refs := &fileRefs{n: n, files: map[string][]cid.Cid{}}
-	res, err := chunker.Export(ctx, n.ex.Getter(ctx, fetched), root, dir, name, chunker.ExportOptions{
-		Force: o.Force, Progress: o.Progress, Written: refs.written, Renamed: refs.renamed,
-	})
-	refs.flush()
-	if err != nil {
-		cancel()
-	}
-	<-fetched
-	// Blocks the export did not get to write are stored now, so a get run
-	// again finds them.
-	if derr := n.ex.FlushDeferred(context.Background()); derr != nil && ferr == nil {
-		ferr = derr
+		if serr := n.store.Sync(); err == nil && serr != nil {
+			err = fmt.Errorf("get %s: %w", root, serr)
+		}
 	}
 	if err != nil {
+		// A refused get takes back what it wrote; an interrupted one
+		// leaves its temporary files for the next run to adopt.
+		p.Abort(errors.Is(err, chunker.ErrUnsafeName) || errors.Is(err, chunker.ErrExists))
 		n.store.Sync()
-		if ferr != nil && !errors.Is(ferr, context.Canceled) {
-			return res, ferr // the cause; the export only stopped waiting
-		}
 		return res, err
 	}
-	return res, ferr
+	return res, nil
 }
 
-// fileRefs points the store at the exported file for the leaves the
-// export wrote, in small batches, and tells the exchange, which held the
-// leaves it fetched in memory for this (see exchange.Getter): each
-// fetched byte is written once. It follows each file's rename.
-type fileRefs struct {
-	n     *Node
-	path  string
-	batch []blockstore.FileRef
-	files map[string][]cid.Cid // leaves written into each file not yet renamed
+// download is one get: the blocks its fetch brings go straight to their
+// places in the files it writes (chunker.Placer), each fetched byte is
+// written once, and the store points into those files instead of keeping
+// a copy. Nothing of it outlives the get.
+type download struct {
+	n *Node
+	p *chunker.Placer
+
+	mu    sync.Mutex
+	files map[string][]cid.Cid // leaves the store points at, by file
 	err   error
 }
 
-// refBatch is how many leaves are recorded at a time: small, as the
-// exchange holds at most a few MiB of fetched leaves unstored.
-const refBatch = 4
+var _ exchange.Sink = (*download)(nil)
 
-func (r *fileRefs) written(path string, c cid.Cid, off int64, size int) {
-	if path != r.path {
-		r.flush()
-		r.path = path
+// refMin is the smallest leaf the store points at in an exported file
+// instead of keeping a copy: below it, a Badger entry holds the bytes
+// about as cheaply as a reference.
+const refMin = 64 << 10
+
+// Put places blocks that arrived, then makes each present in the store:
+// leaves written to a file as references to it, the rest stored.
+func (d *download) Put(ctx context.Context, bl []blocks.Block) error {
+	placed, err := d.p.Put(bl)
+	if rerr := d.refer(ctx, placed); err == nil {
+		err = rerr
 	}
-	r.batch = append(r.batch, blockstore.FileRef{Cid: c, Off: off, Size: size})
-	r.files[path] = append(r.files[path], c)
-	if len(r.batch) >= refBatch {
-		r.flush()
+	if err != nil {
+		return err
 	}
+	referred := make(map[string]bool, len(placed))
+	for _, pl := range placed {
+		referred[string(pl.Cid.Hash())] = true
+	}
+	var keep []blocks.Block
+	for _, b := range bl {
+		if b.Cid().Type() != cid.Raw || len(b.RawData()) < refMin || !referred[string(b.Cid().Hash())] {
+			keep = append(keep, b)
+		}
+	}
+	if len(keep) == 0 {
+		return nil
+	}
+	return d.n.store.PutMany(ctx, keep)
 }
 
-func (r *fileRefs) flush() {
-	batch := r.batch
-	r.batch = nil
-	if len(batch) == 0 || r.err != nil {
-		return // what is not recorded is stored by FlushDeferred
+// Local shows the placer a node found in the store; the leaves it adopts
+// from files an earlier get left are recorded at once, so the fetch does
+// not ask for them.
+func (d *download) Local(ctx context.Context, b blocks.Block) error {
+	placed, err := d.p.Put([]blocks.Block{b})
+	if rerr := d.refer(ctx, placed); err == nil {
+		err = rerr
 	}
-	ctx := context.Background()
-	if r.err = r.n.store.AddFileRefs(ctx, r.path, batch); r.err != nil {
-		return
-	}
-	cs := make([]cid.Cid, len(batch))
-	for i, f := range batch {
-		cs[i] = f.Cid
-	}
-	r.n.ex.Persisted(ctx, cs)
+	return err
 }
 
-func (r *fileRefs) renamed(from, to string) {
-	r.flush()
-	if r.err == nil {
-		r.err = r.n.store.MoveFileRefs(context.Background(), from, to, r.files[from])
+// refer records where placed leaves are, a batch per file.
+func (d *download) refer(ctx context.Context, placed []chunker.Placed) error {
+	byPath := map[string][]blockstore.FileRef{}
+	var paths []string
+	for _, pl := range placed {
+		if _, ok := byPath[pl.Path]; !ok {
+			paths = append(paths, pl.Path)
+		}
+		byPath[pl.Path] = append(byPath[pl.Path], blockstore.FileRef{Cid: pl.Cid, Off: pl.Off, Size: pl.Size})
 	}
-	delete(r.files, from)
+	for _, path := range paths {
+		if err := d.n.store.AddFileRefs(ctx, path, byPath[path]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// renamed follows a complete file to its own name.
+func (d *download) renamed(from, to string, leaves []cid.Cid) {
+	err := d.n.store.MoveFileRefs(context.Background(), from, to, leaves)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err != nil && d.err == nil {
+		d.err = err
+	}
 }
 
 // fetch dials the given peers, then brings every block of root into the
 // store; its errors say what was tried.
-func (n *Node) fetch(ctx context.Context, root cid.Cid, o GetOptions) error {
+func (n *Node) fetch(ctx context.Context, root cid.Cid, o GetOptions, sink exchange.Sink) error {
 	var tried []string
 	reached := 0
 	for _, p := range o.From {
@@ -248,7 +273,7 @@ func (n *Node) fetch(ctx context.Context, root cid.Cid, o GetOptions) error {
 			return fmt.Errorf("get %s: could not reach any peer: tried %s", root, strings.Join(tried, "; "))
 		}
 	}
-	err := n.ex.Fetch(ctx, root, exchange.FetchOptions{Stall: o.Stall, Report: o.Fetch})
+	err := n.ex.Fetch(ctx, root, exchange.FetchOptions{Stall: o.Stall, Report: o.Fetch, Sink: sink})
 	if err == nil {
 		return n.store.Sync()
 	}

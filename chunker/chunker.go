@@ -64,13 +64,10 @@ type ExportOptions struct {
 	Force    bool     // replace existing files (never directories or symlinks)
 	Progress Progress // nil for none
 
-	// Written, when set, is told of each raw leaf block after its bytes
-	// are written at off in the file at path (absolute: the file's
-	// temporary name, until Renamed).
-	Written func(path string, c cid.Cid, off int64, size int)
 	// Renamed, when set, is told when a complete file is renamed from its
-	// temporary name to its own.
-	Renamed func(from, to string)
+	// temporary name to its own (absolute paths), with the raw leaves in
+	// it: a store pointing into the file follows it.
+	Renamed func(from, to string, leaves []cid.Cid)
 }
 
 // ExportResult describes what Export wrote.

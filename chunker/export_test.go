@@ -12,6 +12,7 @@ import (
 	"github.com/ipfs/boxo/blockservice"
 	dag "github.com/ipfs/boxo/ipld/merkledag"
 	ft "github.com/ipfs/boxo/ipld/unixfs"
+	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 	ipld "github.com/ipfs/go-ipld-format"
 
@@ -250,11 +251,11 @@ func assertEmpty(t *testing.T, dir string) {
 	}
 }
 
-// Export says where each leaf's bytes went, so a store can point at the
-// exported file instead of keeping a second copy; it rewrites a stale
-// partial file in place (a store may be reading blocks from it) and cuts
-// it to the file's length.
-func TestExportTellsWhereLeavesWent(t *testing.T) {
+// A Placer writes each leaf where it goes as it comes and says where, so
+// a store can point at the exported file instead of keeping a second
+// copy; it rewrites a stale partial file in place (a store may be reading
+// blocks from it) and cuts it to the file's length.
+func TestPlacerTellsWhereLeavesWent(t *testing.T) {
 	ctx := context.Background()
 	src := filepath.Join(t.TempDir(), "data.bin")
 	data := bytes.Repeat([]byte("pollen leaves "), (3<<20)/14+777)
@@ -272,21 +273,30 @@ func TestExportTellsWhereLeavesWent(t *testing.T) {
 	if err := os.WriteFile(stale, bytes.Repeat([]byte{'x'}, len(data)+5000), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	type placed struct {
-		c        cid.Cid
-		off      int64
-		size     int
-		tmp, fin string
-	}
-	var got []placed
 	var from, to string
-	o := chunker.ExportOptions{
-		Written: func(path string, c cid.Cid, off int64, size int) {
-			got = append(got, placed{c: c, off: off, size: size, tmp: path})
-		},
-		Renamed: func(f, t string) { from, to = f, t },
+	var moved []cid.Cid
+	p, err := chunker.NewPlacer(res.Root, out, "data.bin", chunker.ExportOptions{
+		Renamed: func(f, t string, leaves []cid.Cid) { from, to, moved = f, t, leaves },
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, err := chunker.Export(ctx, dag.NewDAGService(blockservice.New(bs, nil)), res.Root, out, "data.bin", o); err != nil {
+	rootBlock, _ := bs.Get(ctx, res.Root)
+	if placed, err := p.Put([]blocks.Block{rootBlock}); err != nil || len(placed) != 0 {
+		t.Fatalf("Put(root) = %v, %v", placed, err)
+	}
+	nd, _ := dag.DecodeProtobuf(rootBlock.RawData())
+	var got []chunker.Placed
+	// Leaves in reverse order: a placer writes each where it goes.
+	for i := len(nd.Links()) - 1; i >= 0; i-- {
+		b, _ := bs.Get(ctx, nd.Links()[i].Cid)
+		placed, err := p.Put([]blocks.Block{b})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, placed...)
+	}
+	if _, err := p.Finish(ctx, bs); err != nil {
 		t.Fatal(err)
 	}
 	final := filepath.Join(out, "data.bin")
@@ -294,21 +304,16 @@ func TestExportTellsWhereLeavesWent(t *testing.T) {
 	if err != nil || !bytes.Equal(written, data) {
 		t.Fatalf("exported file differs from the source (%d bytes against %d): %v", len(written), len(data), err)
 	}
-	if from != stale || to != final {
-		t.Errorf("Renamed(%q, %q), want (%q, %q)", from, to, stale, final)
+	if from != stale || to != final || len(moved) != 4 {
+		t.Errorf("Renamed(%q, %q, %d leaves), want (%q, %q, 4)", from, to, len(moved), stale, final)
 	}
 	if len(got) != 4 {
 		t.Fatalf("told of %d leaves, want 4", len(got))
 	}
-	var next int64
-	for _, p := range got {
-		if p.tmp != stale || p.off != next {
-			t.Errorf("leaf told at %s:%d, want %s:%d", p.tmp, p.off, stale, next)
+	for _, pl := range got {
+		b, err := bs.Get(ctx, pl.Cid)
+		if pl.Path != stale || err != nil || pl.Size != len(b.RawData()) || !bytes.Equal(written[pl.Off:pl.Off+int64(pl.Size)], b.RawData()) {
+			t.Errorf("the file's bytes at %s:%d are not block %s", pl.Path, pl.Off, pl.Cid)
 		}
-		b, err := bs.Get(ctx, p.c)
-		if err != nil || p.size != len(b.RawData()) || !bytes.Equal(written[p.off:p.off+int64(p.size)], b.RawData()) {
-			t.Errorf("the file's bytes at %d are not block %s", p.off, p.c)
-		}
-		next += int64(p.size)
 	}
 }

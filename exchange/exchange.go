@@ -17,7 +17,6 @@ import (
 	dag "github.com/ipfs/boxo/ipld/merkledag"
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
-	ipld "github.com/ipfs/go-ipld-format"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/routing"
@@ -78,7 +77,6 @@ type Exchange struct {
 	h           host.Host
 	misbehaving func(peer.ID)
 	notes       storedLog
-	recent      recentBlocks
 
 	mu     sync.Mutex
 	stats  map[peer.ID]*PeerStats
@@ -112,6 +110,15 @@ type Progress struct {
 	Blocks      int   // blocks present so far
 	// Peers holds the block bytes each peer sent during this fetch.
 	Peers map[peer.ID]int64
+}
+
+// Received is the block bytes that came from peers during this fetch.
+func (p Progress) Received() int64 {
+	var n int64
+	for _, b := range p.Peers {
+		n += b
+	}
+	return n
 }
 
 // New starts Bitswap on h, serving every block in store.
@@ -159,230 +166,6 @@ func (e *Exchange) Stats() map[peer.ID]PeerStats {
 	return out
 }
 
-// Getter returns a DAG reader over the store that waits for missing blocks
-// until a Fetch running alongside stores them (or ctx ends); it never asks
-// the network itself, so nothing is fetched twice.
-//
-// While a Getter's ctx lasts, blocks a fetch brings are also kept in
-// memory (up to keepRecent bytes) until the Getter reads them, so an
-// export that keeps up with the fetch never reads the disk. Big raw
-// leaves are not even stored (up to deferBytes of them): the reader
-// writes them into its file and reports them with Persisted, and the
-// store points at that file instead of keeping a second copy. Whatever
-// was not reported goes to the store at FlushDeferred.
-//
-// fetched is closed when the fetch feeding the reader has ended: a block
-// still missing then is reported (ipld.ErrNotFound), not waited for.
-func (e *Exchange) Getter(ctx context.Context, fetched <-chan struct{}) ipld.NodeGetter {
-	e.recent.open()
-	context.AfterFunc(ctx, e.recent.close)
-	return dag.NewReadOnlyDagService(&waitGetter{e: e, ctx: ctx, fetched: fetched})
-}
-
-const (
-	// keepRecent bounds the memory recentBlocks holds.
-	keepRecent = 64 << 20
-	// deferBytes bounds the fetched bytes held only in memory, waiting for
-	// the export to write them: what a killed get fetches again. With 16
-	// MiB, the export of a 1 GiB get fell that far behind often enough
-	// that 11 to 160 MiB went into packs as well (then read back); with
-	// 32 MiB, 1 to 5 MiB did, and the get took 2.70 s against 2.97 s
-	// (medians of 5 alternated runs).
-	deferBytes = 32 << 20
-	// deferMin is the smallest block worth deferring.
-	deferMin = 64 << 10
-)
-
-// recentBlocks keeps the blocks fetched last for the readers of Getter,
-// oldest dropped first; deferred ones (not stored) are handed back to be
-// stored when dropped.
-type recentBlocks struct {
-	mu      sync.Mutex
-	readers int
-	m       map[string]recent
-	order   []string
-	bytes   int
-
-	deferred int                     // bytes of deferred blocks in m and placing
-	placing  map[string]blocks.Block // deferred blocks a reader took, not yet reported
-}
-
-type recent struct {
-	b        blocks.Block
-	deferred bool
-}
-
-func (r *recentBlocks) open() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.readers++
-	if r.m == nil {
-		r.m = map[string]recent{}
-		r.placing = map[string]blocks.Block{}
-	}
-}
-
-func (r *recentBlocks) close() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.readers--; r.readers == 0 && r.deferred == 0 {
-		r.m, r.order, r.bytes, r.placing = nil, nil, 0, nil
-	}
-}
-
-// deferrable reports whether b may wait for a reader to write it instead
-// of being stored, and if so counts it as deferred.
-func (r *recentBlocks) deferrable(b blocks.Block) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	n := len(b.RawData())
-	if r.readers == 0 || b.Cid().Type() != cid.Raw || n < deferMin || r.deferred+n > deferBytes {
-		return false
-	}
-	if _, ok := r.m[string(b.Cid().Hash())]; ok {
-		return false
-	}
-	r.deferred += n
-	return true
-}
-
-// add keeps bl for the readers (deferred: counted by deferrable) and
-// returns the deferred blocks it dropped, which the caller must store.
-func (r *recentBlocks) add(bl []blocks.Block, deferred bool) (drop []blocks.Block) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.m == nil || (r.readers == 0 && !deferred) {
-		if deferred {
-			return bl
-		}
-		return nil
-	}
-	for _, b := range bl {
-		h := string(b.Cid().Hash())
-		if _, ok := r.m[h]; ok {
-			if deferred { // held already: this copy is not kept
-				r.deferred -= len(b.RawData())
-			}
-			continue
-		}
-		r.m[h] = recent{b, deferred}
-		r.order = append(r.order, h)
-		r.bytes += len(b.RawData())
-	}
-	// Drop from the front what was taken already, then the oldest while
-	// over budget: an export that keeps up leaves order short too.
-	for len(r.order) > 0 {
-		e, ok := r.m[r.order[0]]
-		if ok && r.bytes <= keepRecent {
-			break
-		}
-		if ok {
-			r.bytes -= len(e.b.RawData())
-			delete(r.m, r.order[0])
-			if e.deferred {
-				r.deferred -= len(e.b.RawData())
-				drop = append(drop, e.b)
-			}
-		}
-		r.order = r.order[1:]
-	}
-	return drop
-}
-
-// take returns and forgets the block for c, if held; a deferred one waits
-// for Persisted.
-func (r *recentBlocks) take(c cid.Cid) (blocks.Block, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	e, ok := r.m[string(c.Hash())]
-	if ok {
-		delete(r.m, string(c.Hash()))
-		r.bytes -= len(e.b.RawData())
-		if e.deferred {
-			r.placing[string(c.Hash())] = e.b
-		}
-	}
-	return e.b, ok
-}
-
-// held returns c's block if it is deferred: in memory only, announced,
-// served from here until it is in the store.
-func (r *recentBlocks) held(c cid.Cid) (blocks.Block, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if e, ok := r.m[string(c.Hash())]; ok && e.deferred {
-		return e.b, true
-	}
-	b, ok := r.placing[string(c.Hash())]
-	return b, ok
-}
-
-// placed forgets the deferred blocks of cs a reader took, and returns them.
-func (r *recentBlocks) placed(cs []cid.Cid) []blocks.Block {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []blocks.Block
-	for _, c := range cs {
-		if b, ok := r.placing[string(c.Hash())]; ok {
-			delete(r.placing, string(c.Hash()))
-			r.deferred -= len(b.RawData())
-			out = append(out, b)
-		}
-	}
-	return out
-}
-
-// unplaced forgets and returns every deferred block not yet reported.
-func (r *recentBlocks) unplaced() []blocks.Block {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []blocks.Block
-	for h, e := range r.m {
-		if e.deferred {
-			out = append(out, e.b)
-			delete(r.m, h)
-			r.bytes -= len(e.b.RawData())
-		}
-	}
-	for h, b := range r.placing {
-		out = append(out, b)
-		delete(r.placing, h)
-	}
-	r.deferred = 0
-	if r.readers == 0 {
-		r.m, r.order, r.bytes, r.placing = nil, nil, 0, nil
-	}
-	return out
-}
-
-// Persisted tells the exchange that the deferred blocks of cs a Getter
-// returned are now in the store (as references to the file they were
-// written to). Pollen peers were told of them on arrival and are served
-// from memory until then; Bitswap's server learns of them now.
-func (e *Exchange) Persisted(ctx context.Context, cs []cid.Cid) {
-	if bl := e.recent.placed(cs); len(bl) > 0 {
-		e.bs.Server.NotifyNewBlocks(ctx, bl...)
-	}
-}
-
-// FlushDeferred stores the deferred blocks no Getter reported with
-// Persisted (the export failed or stopped).
-func (e *Exchange) FlushDeferred(ctx context.Context) error {
-	return e.storeDeferred(ctx, e.recent.unplaced())
-}
-
-// storeDeferred stores deferred blocks that no export wrote, and tells
-// Bitswap's server; pollen peers were told of them on arrival.
-func (e *Exchange) storeDeferred(ctx context.Context, bl []blocks.Block) error {
-	if len(bl) == 0 {
-		return nil
-	}
-	if err := e.store.PutMany(ctx, bl); err != nil {
-		return err
-	}
-	return e.bs.Server.NotifyNewBlocks(ctx, bl...)
-}
-
 // announce tells ProtoHave subscribers and Bitswap's server about blocks
 // now in the store. Only the server: a fetch's client delivered these
 // blocks itself, and telling it again republishes them to the session's
@@ -392,9 +175,8 @@ func (e *Exchange) announce(ctx context.Context, bl []blocks.Block) error {
 	return e.bs.Server.NotifyNewBlocks(ctx, bl...)
 }
 
-// storedLog lists the multihashes fetches brought (stored, or waiting in
-// memory for the export), so that ProtoHave servers can tell their peers
-// what arrived, and waiting readers wake.
+// storedLog lists the multihashes fetches brought, so that ProtoHave
+// servers can tell their peers what arrived.
 type storedLog struct {
 	mu     sync.Mutex
 	base   uint64   // sequence number of hashes[0]
@@ -447,67 +229,6 @@ func (l *storedLog) since(seq uint64) (hs []string, next uint64, wake <-chan str
 	return append([]string(nil), l.hashes[seq-l.base:]...), next, l.wakeLocked(), true
 }
 
-// waitGetter is the NodeGetter behind Getter.
-type waitGetter struct {
-	e       *Exchange
-	ctx     context.Context
-	fetched <-chan struct{}
-}
-
-func (w *waitGetter) Get(ctx context.Context, c cid.Cid) (ipld.Node, error) {
-	done := false
-	for {
-		// Before looking, not to miss an arrival: every block a fetch
-		// keeps here is noted right after (stored or waiting in memory).
-		_, stored := w.e.notes.position()
-		if b, ok := w.e.recent.take(c); ok {
-			return decode(b)
-		}
-		b, err := w.e.store.Get(ctx, c)
-		if err == nil {
-			return decode(b)
-		}
-		if !ipld.IsNotFound(err) {
-			return nil, err
-		}
-		if done {
-			return nil, err
-		}
-		select {
-		case <-w.fetched:
-			done = true // one more look: it may have come last
-		case <-stored:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-w.ctx.Done():
-			return nil, w.ctx.Err()
-		}
-	}
-}
-
-func (w *waitGetter) GetMany(ctx context.Context, cs []cid.Cid) <-chan *ipld.NodeOption {
-	out := make(chan *ipld.NodeOption, len(cs))
-	go func() {
-		defer close(out)
-		for _, c := range cs {
-			n, err := w.Get(ctx, c)
-			out <- &ipld.NodeOption{Node: n, Err: err}
-			if err != nil {
-				return
-			}
-		}
-	}()
-	return out
-}
-
-// decode turns a dag-pb or raw block into a node.
-func decode(b blocks.Block) (ipld.Node, error) {
-	if b.Cid().Type() == cid.DagProtobuf {
-		return dag.DecodeProtobufBlock(b)
-	}
-	return dag.DecodeRawBlock(b)
-}
-
 // BitswapStat is Bitswap's own view: blocks and bytes received (and how
 // many of them duplicates) and sent, and the wants outstanding.
 type BitswapStat struct {
@@ -551,6 +272,20 @@ type FetchOptions struct {
 	// Report receives progress after every block, from one goroutine at a
 	// time; nil for none.
 	Report func(Progress)
+	// Sink takes the blocks of the DAG in place of the store; nil to
+	// store them.
+	Sink Sink
+}
+
+// A Sink takes the blocks of the DAG a fetch walks, parents before
+// children. It may be called from several goroutines at once.
+type Sink interface {
+	// Put takes blocks that arrived, checked against their CIDs; they
+	// must be in the store (or where it can find them) when it returns,
+	// for the fetch tells its peers so.
+	Put(ctx context.Context, bl []blocks.Block) error
+	// Local is given each dag-pb node of the DAG found in the store.
+	Local(ctx context.Context, b blocks.Block) error
 }
 
 // Fetch brings every block of the DAG under root into the store.
@@ -632,7 +367,11 @@ func (f *fetch) watchdog(ctx context.Context, cancel context.CancelFunc) {
 func (f *fetch) run(ctx context.Context, root cid.Cid) error {
 	rb, err := f.e.store.Get(ctx, root)
 	local := err == nil
-	if !local {
+	if local {
+		if err := f.local(ctx, rb); err != nil {
+			return err
+		}
+	} else {
 		if _, err := f.fetchLevel(ctx, []link{{c: root, size: blockGuess}}); err != nil {
 			return err
 		}
@@ -673,7 +412,7 @@ func (f *fetch) run(ctx context.Context, root cid.Cid) error {
 				missing = append(missing, l)
 				continue
 			}
-			links, size, err := f.local(ctx, c)
+			links, size, err := f.stored(ctx, c)
 			if err != nil {
 				return err
 			}
@@ -689,40 +428,23 @@ func (f *fetch) run(ctx context.Context, root cid.Cid) error {
 	return nil
 }
 
-// store puts received blocks in the store (Bitswap's client does not)
-// and tells Bitswap's server, so peers can fetch them from here at once.
+// store hands received blocks to the sink (or puts them in the store:
+// Bitswap's client does not), then tells ProtoHave subscribers and
+// Bitswap's server, so peers can fetch them from here at once.
 func (f *fetch) store(ctx context.Context, bl []blocks.Block) error {
 	if len(bl) == 0 {
 		return nil
 	}
-	// Big raw leaves an export will write wait in memory for it (see
-	// Getter); the rest is stored now.
-	var now, later []blocks.Block
-	for _, b := range bl {
-		if f.e.recent.deferrable(b) {
-			later = append(later, b)
-		} else {
-			now = append(now, b)
-		}
+	var err error
+	if f.o.Sink != nil {
+		err = f.o.Sink.Put(ctx, bl)
+	} else {
+		err = f.e.store.PutMany(ctx, bl)
 	}
-	var drop []blocks.Block // deferred blocks pushed out of memory
-	if len(now) > 0 {
-		if err := f.e.store.PutMany(ctx, now); err != nil {
-			return err
-		}
-		drop = f.e.recent.add(now, false)
-		if err := f.e.announce(ctx, now); err != nil {
-			return err
-		}
+	if err != nil {
+		return err
 	}
-	if len(later) > 0 {
-		drop = append(drop, f.e.recent.add(later, true)...)
-		// Deferred blocks are told to pollen peers at once (served from
-		// memory, see view), so getters trade them while the export
-		// catches up.
-		f.e.notes.add(later)
-	}
-	return f.e.storeDeferred(ctx, drop)
+	return f.e.announce(ctx, bl)
 }
 
 func (f *fetch) touch() {
@@ -731,9 +453,9 @@ func (f *fetch) touch() {
 	f.mu.Unlock()
 }
 
-// local reads a stored block's links (raw leaves have none and are not
-// read) and size.
-func (f *fetch) local(ctx context.Context, c cid.Cid) ([]link, int, error) {
+// stored reads a stored block's links (raw leaves have none and are not
+// read) and size, and shows nodes to the sink.
+func (f *fetch) stored(ctx context.Context, c cid.Cid) ([]link, int, error) {
 	if c.Type() != cid.DagProtobuf {
 		n, err := f.e.store.GetSize(ctx, c)
 		return nil, n, err
@@ -742,8 +464,19 @@ func (f *fetch) local(ctx context.Context, c cid.Cid) ([]link, int, error) {
 	if err != nil {
 		return nil, 0, err
 	}
+	if err := f.local(ctx, b); err != nil {
+		return nil, 0, err
+	}
 	links, err := linksOf(b)
 	return links, len(b.RawData()), err
+}
+
+// local shows a stored node to the sink.
+func (f *fetch) local(ctx context.Context, b blocks.Block) error {
+	if f.o.Sink == nil || b.Cid().Type() != cid.DagProtobuf {
+		return nil
+	}
+	return f.o.Sink.Local(ctx, b)
 }
 
 // fetchAll asks for cs in chunks, a few chunks at a time, and returns the

@@ -286,7 +286,7 @@ func (lv *level) runPeer(ctx context.Context, p *lpeer) error {
 	run(func() error { return lv.readHaves(p, bufio.NewReader(hs)) })
 	for k, ln := range lanes {
 		s := streams[k]
-		run(func() error { return lv.readBlocks(pctx, p, ln, s) })
+		run(func() error { return lv.readBlocks(ctx, p, ln, s) }) // the level's ctx: a batch read before the peer failed is stored, not dropped
 		run(func() error { return lv.ask(pctx, p, ln, bufio.NewWriterSize(s, 16<<10)) })
 	}
 	select {

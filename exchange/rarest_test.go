@@ -119,28 +119,3 @@ func TestGetterServesWhileFetching(t *testing.T) {
 		t.Errorf("the first getter sent %d bytes, want all %d", got, 48*testdata.MiB)
 	}
 }
-
-// Leaves fetched while an export runs wait in memory for it; an export
-// that stalls (or fails) loses none of them: those pushed out of memory
-// are stored, and FlushDeferred stores the rest.
-func TestStalledExportLosesNoBlock(t *testing.T) {
-	seeder, getter := newNode(t), newNode(t)
-	root, leaves := importFile(t, seeder, 100<<20)
-	connect(t, getter, seeder)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	gctx, stop := context.WithCancel(ctx)
-	getter.ex.Getter(gctx, nil) // an export that never reads
-	if err := getter.ex.Fetch(ctx, root, exchange.FetchOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	stop()
-	if err := getter.ex.FlushDeferred(ctx); err != nil {
-		t.Fatal(err)
-	}
-	for i, c := range append([]cid.Cid{root}, leaves...) {
-		if ok, _ := getter.bs.Has(ctx, c); !ok {
-			t.Fatalf("block %d of %d is not in the store after the fetch and FlushDeferred", i, len(leaves)+1)
-		}
-	}
-}

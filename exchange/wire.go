@@ -208,9 +208,6 @@ func (e *Exchange) serveBlocks(s network.Stream) {
 // store's View where it has one (pollen's reads packed blocks into a
 // reused buffer), else through Get.
 func (e *Exchange) view(ctx context.Context, c cid.Cid, fn func([]byte) error) error {
-	if b, ok := e.recent.held(c); ok { // fetched, not stored yet
-		return fn(b.RawData())
-	}
 	if v, ok := e.store.(bstore.Viewer); ok {
 		return v.View(ctx, c, fn)
 	}
@@ -221,12 +218,8 @@ func (e *Exchange) view(ctx context.Context, c cid.Cid, fn func([]byte) error) e
 	return fn(b.RawData())
 }
 
-// has reports whether c can be served: in the store, or fetched and
-// waiting in memory for the export.
+// has reports whether c can be served.
 func (e *Exchange) has(ctx context.Context, c cid.Cid) bool {
-	if _, ok := e.recent.held(c); ok {
-		return true
-	}
 	ok, _ := e.store.Has(ctx, c)
 	return ok
 }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"fmt"
 	"testing"
 	"time"
 
@@ -132,100 +131,4 @@ func mustSum(t *testing.T, codec uint64, data []byte) cid.Cid {
 		t.Fatal(err)
 	}
 	return c
-}
-
-// An export that takes every block as it arrives keeps the recent set
-// small: nothing of a long fetch piles up in memory.
-func TestRecentBlocksStaySmall(t *testing.T) {
-	var r recentBlocks
-	r.open()
-	defer r.close()
-	for i := range 10000 {
-		data := []byte(fmt.Sprintf("block %d", i))
-		b, _ := blocks.NewBlockWithCid(data, mustSum(t, cid.Raw, data))
-		r.add([]blocks.Block{b}, false)
-		if _, ok := r.take(b.Cid()); !ok {
-			t.Fatalf("block %d not kept for the reader", i)
-		}
-	}
-	if len(r.order) > 1 || len(r.m) != 0 || r.bytes != 0 {
-		t.Errorf("after 10000 blocks taken: %d in order, %d held, %d bytes", len(r.order), len(r.m), r.bytes)
-	}
-}
-
-// Big raw leaves wait in memory for the export, within deferBytes; every
-// one that leaves memory unreported comes back to be stored, whether a
-// later block pushed it out or the export stopped; none is lost.
-func TestDeferredLeavesAreNeverLost(t *testing.T) {
-	var r recentBlocks
-	r.open()
-	leaf := func(i int) blocks.Block {
-		data := bytes.Repeat([]byte{byte(i), byte(i >> 8)}, 512<<10) // 1 MiB
-		b, _ := blocks.NewBlockWithCid(data, mustSum(t, cid.Raw, data))
-		return b
-	}
-	accounted := map[string]bool{}
-	var deferred []blocks.Block
-	for i := range 100 {
-		b := leaf(i)
-		if r.deferrable(b) {
-			deferred = append(deferred, b)
-			for _, d := range r.add([]blocks.Block{b}, true) {
-				accounted[d.Cid().KeyString()] = true // stored by the caller
-			}
-		} else {
-			for _, d := range r.add([]blocks.Block{b}, false) {
-				accounted[d.Cid().KeyString()] = true
-			}
-		}
-		if r.deferred > deferBytes {
-			t.Fatalf("%d bytes deferred, more than %d", r.deferred, deferBytes)
-		}
-	}
-	if len(deferred) < deferBytes>>20 {
-		t.Fatalf("%d blocks deferred, want at least %d", len(deferred), deferBytes>>20)
-	}
-	// The export takes the last two and reports one; then it stops.
-	a, b := deferred[len(deferred)-1], deferred[len(deferred)-2]
-	if _, ok := r.take(a.Cid()); !ok {
-		t.Fatal("the last deferred block is not held")
-	}
-	r.take(b.Cid())
-	if got := r.placed([]cid.Cid{a.Cid()}); len(got) != 1 {
-		t.Fatalf("placed gave %d blocks, want 1", len(got))
-	}
-	accounted[a.Cid().KeyString()] = true
-	r.close()
-	for _, b := range r.unplaced() {
-		accounted[b.Cid().KeyString()] = true
-	}
-	for i, b := range deferred {
-		if !accounted[b.Cid().KeyString()] {
-			t.Errorf("deferred block %d was neither reported nor handed back to be stored", i)
-		}
-	}
-	if r.deferred != 0 || r.m != nil {
-		t.Errorf("after the last reader: %d bytes deferred, held %v", r.deferred, r.m != nil)
-	}
-}
-
-// Two fetches that bring the same leaf at once (two gets in one daemon)
-// count it once: the budget for leaves waiting in memory is not used up
-// by copies that were never kept.
-func TestDeferredTwiceCountsOnce(t *testing.T) {
-	var r recentBlocks
-	r.open()
-	defer r.close()
-	data := bytes.Repeat([]byte("same leaf "), 100<<10)
-	b, _ := blocks.NewBlockWithCid(data, mustSum(t, cid.Raw, data))
-	if !r.deferrable(b) || !r.deferrable(b) {
-		t.Fatal("a leaf not yet held was not deferrable")
-	}
-	r.add([]blocks.Block{b}, true)
-	r.add([]blocks.Block{b}, true)
-	r.take(b.Cid())
-	r.placed([]cid.Cid{b.Cid()})
-	if r.deferred != 0 {
-		t.Errorf("%d bytes still counted as waiting after the only copy was placed", r.deferred)
-	}
 }

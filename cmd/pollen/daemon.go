@@ -220,6 +220,13 @@ func follow(ctx context.Context, e *env, c *apiClient, id int, verb string) (ui.
 				continue
 			}
 			bar.SetPeers(len(t.Peers))
+			if t.Kind == "get" {
+				var moved int64
+				for _, n := range t.Peers {
+					moved += n
+				}
+				bar.Moved(moved)
+			}
 			if t.Total > 0 {
 				bar.Progress(t.Done, t.Total)
 			}

@@ -76,6 +76,7 @@ func runGet(ctx context.Context, e *env, o *opts, args []string) error {
 	bar := ui.NewBar(e.stderr, "get", e.terminal)
 	gopts.Fetch = func(p pollen.FetchProgress) {
 		bar.SetPeers(len(p.Peers))
+		bar.Moved(p.Received())
 		bar.Progress(p.Done, p.Total)
 	}
 	// Try the store alone first: a get of what is here needs no network.

@@ -44,7 +44,7 @@ func TestTerminalBarShowsTotalAndPeers(t *testing.T) {
 	b.Progress(100<<20, 100<<20)
 	b.Done()
 	s := out.String()
-	for _, want := range []string{"50 MiB of 100 MiB already here", "get from 1 peer", "100%"} {
+	for _, want := range []string{"50 MiB of 100 MiB already here", "get: 100 MiB of 100 MiB", "from 1 peer", "100%"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("terminal output lacks %q:\n%q", want, s)
 		}
