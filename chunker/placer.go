@@ -89,6 +89,7 @@ type outFile struct {
 	pending int       // spots of it not filled yet, its own root's included
 	leaves  []cid.Cid // its raw leaves, for Renamed
 	f       *os.File  // its temporary file, open for writing; nil until written
+	st      stream    // f's writes, pushed to disk as they fill it
 	made    bool      // this run made the temporary file
 	src     *os.File  // a file already there to adopt leaves from, or nil
 	keep    bool      // src is the file at rel itself, which must hold the DAG's bytes
@@ -501,6 +502,7 @@ func (p *Placer) write(f *outFile, data []byte, off int64) (string, error) {
 	if _, err := f.f.WriteAt(data, off); err != nil {
 		return "", fmt.Errorf("%s: %w", f.rel, err)
 	}
+	f.st.wrote(off, off+int64(len(data)))
 	p.progress(int64(len(data)))
 	return f.f.Name(), p.filled(f)
 }
@@ -531,6 +533,7 @@ func (p *Placer) filled(f *outFile) error {
 		return err
 	}
 	err := f.f.Truncate(f.size) // an earlier run's file may be longer
+	f.st.wait()
 	if cerr := f.f.Close(); err == nil {
 		err = cerr
 	}
@@ -577,6 +580,7 @@ func (p *Placer) open(f *outFile) error {
 		return fmt.Errorf("%s: %w", f.rel, err)
 	}
 	f.f, f.made = w, f.made || made
+	f.st = stream{f: w}
 	return nil
 }
 
@@ -758,6 +762,7 @@ func (p *Placer) Abort(clean bool) {
 	defer p.mu.Unlock()
 	for _, f := range p.files {
 		if f.f != nil {
+			f.st.wait()
 			f.f.Close()
 			f.f = nil
 		}
