@@ -390,10 +390,12 @@ func (f *fetch) run(ctx context.Context, root cid.Cid) error {
 		total += int64(l.size)
 	}
 	f.mu.Lock()
-	f.p.Total = max(total, f.p.Done)
+	f.p.Total = max(total, f.p.Done, 1)
 	f.mu.Unlock()
 	if local {
 		f.got(len(rb.RawData()))
+	} else {
+		f.report()
 	}
 	seen := map[cid.Cid]bool{root: true}
 	for len(level) > 0 {
@@ -613,16 +615,29 @@ func (f *fetch) fetchOnce(ctx context.Context, sess blockGetter, cs []cid.Cid, r
 func (f *fetch) got(size int) {
 	f.mu.Lock()
 	f.p.Done += int64(size)
-	f.p.Total = max(f.p.Total, f.p.Done) // a DAG may understate its sizes
 	f.p.Blocks++
+	f.mu.Unlock()
+	f.report()
+}
+
+// report tells progress, once the total is known (the root's links
+// declare it).
+func (f *fetch) report() {
+	if f.o.Report == nil {
+		return
+	}
+	f.mu.Lock()
+	if f.p.Total == 0 {
+		f.mu.Unlock()
+		return
+	}
+	f.p.Total = max(f.p.Total, f.p.Done) // a DAG may understate its sizes
 	p := f.p
 	f.mu.Unlock()
-	if f.o.Report != nil {
-		p.Peers = f.peerBytes()
-		f.reportMu.Lock() // Report is called from one goroutine at a time
-		f.o.Report(p)
-		f.reportMu.Unlock()
-	}
+	p.Peers = f.peerBytes()
+	f.reportMu.Lock() // Report is called from one goroutine at a time
+	f.o.Report(p)
+	f.reportMu.Unlock()
 }
 
 func (f *fetch) peerBytes() map[peer.ID]int64 {

@@ -73,8 +73,10 @@ func (b *bar) Progress(done, total int64) {
 	defer b.mu.Unlock()
 	now := time.Now()
 	b.m.set(done, total, now)
-	if total <= 0 {
-		return // nothing honest to show before the total is known
+	if total <= 0 || (!b.m.started() && done < total) {
+		// Nothing honest to show before the total is known, nor before a
+		// byte moves: what a resumed get finds here comes first.
+		return
 	}
 	if !b.told && b.m.started() {
 		b.told = true

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/dustin/go-humanize"
@@ -74,7 +75,12 @@ func runGet(ctx context.Context, e *env, o *opts, args []string) error {
 		}
 	}
 	bar := ui.NewBar(e.stderr, "get", e.terminal)
+	var mu sync.Mutex
+	var last pollen.FetchProgress
 	gopts.Fetch = func(p pollen.FetchProgress) {
+		mu.Lock()
+		last = p
+		mu.Unlock()
 		bar.SetPeers(len(p.Peers))
 		bar.Moved(p.Received())
 		bar.Progress(p.Done, p.Total)
@@ -95,6 +101,15 @@ func runGet(ctx context.Context, e *env, o *opts, args []string) error {
 		res, err = node.Get(ctx, root, o.out, gopts)
 	}
 	finish(bar, err)
+	if err != nil && ctx.Err() != nil {
+		mu.Lock()
+		defer mu.Unlock()
+		if last.Total == 0 {
+			return calmError{"stopped before anything arrived"}
+		}
+		return calmError{fmt.Sprintf("stopped; %s of %s kept, run the same command to resume",
+			humanize.IBytes(uint64(last.Done)), humanize.IBytes(uint64(last.Total)))}
+	}
 	if err != nil {
 		return err
 	}

@@ -47,8 +47,13 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
-	if err != nil {
+	var c calmError
+	if errors.As(err, &c) {
+		fmt.Fprintln(os.Stderr, c.msg) // the user stopped it: no alarm
+	} else if err != nil {
 		fmt.Fprintln(os.Stderr, "pollen: "+oneLine(err))
+	}
+	if err != nil {
 		pprof.StopCPUProfile()
 		os.Exit(exitCode(err))
 	}
@@ -122,10 +127,19 @@ func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
 
+// calmError ends a command the user stopped (Ctrl-C): its message is
+// printed as it is, and the exit code is the shell's for an interrupt.
+type calmError struct{ msg string }
+
+func (e calmError) Error() string { return e.msg }
+
 func exitCode(err error) int {
 	var ue usageError
 	if errors.As(err, &ue) {
 		return 2
+	}
+	if errors.As(err, new(calmError)) {
+		return 130
 	}
 	return 1
 }
