@@ -131,6 +131,9 @@ func (b *bar) stats(now time.Time, eta bool) string {
 	if b.peers > 0 {
 		fmt.Fprintf(&sb, ", from %d %s", b.peers, plural(b.peers, "peer", "peers"))
 	}
+	if !b.m.end.IsZero() && b.m.told {
+		fmt.Fprintf(&sb, ", %s received", humanize.IBytes(uint64(b.m.moved)))
+	}
 	return sb.String()
 }
 

@@ -93,6 +93,9 @@ func runGet(ctx context.Context, e *env, o *opts, args []string) error {
 		local.Progress = bar
 	}
 	res, err := node.Get(ctx, root, o.out, local)
+	if err == nil && !node.Online() {
+		bar.Moved(0) // all of it was here
+	}
 	if errors.Is(err, pollen.ErrNotLocal) && !node.Online() {
 		if err := node.StartNetwork(); err != nil {
 			bar.Abort()
