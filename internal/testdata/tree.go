@@ -158,4 +158,3 @@ func Size(root string) (int64, error) {
 	})
 	return n, err
 }
-
