@@ -48,7 +48,12 @@ const identityFile = "identity.key"
 // StartNetwork brings the node online: its libp2p host (with the repo's
 // identity), discovery, and Bitswap serving every stored block.
 func (n *Node) StartNetwork() error {
-	if n.swarm != nil {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return errors.New("start network: node closed")
+	}
+	if n.net != nil {
 		return nil
 	}
 	key, err := swarm.LoadIdentity(filepath.Join(n.dir, identityFile))
@@ -67,25 +72,56 @@ func (n *Node) StartNetwork() error {
 		return err
 	}
 	cfg := exchange.Config{Logger: n.log, Misbehaving: sw.Block}
+	nw := &netState{swarm: sw}
 	if sw.Routing != nil {
 		cfg.Routing = sw.Routing
+		nw.announce = make(chan cid.Cid, announceQueue)
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			n.announcer(nw)
+		}()
 	}
-	n.swarm, n.ex = sw, exchange.New(sw.Host, n.store.Fetched(), cfg)
+	nw.ex = exchange.New(sw.Host, n.store.Fetched(), cfg)
+	n.net = nw
 	return nil
 }
 
+// online returns the network, or nil before StartNetwork.
+func (n *Node) online() *netState {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.net
+}
+
 // Online reports whether StartNetwork has run.
-func (n *Node) Online() bool { return n.swarm != nil }
+func (n *Node) Online() bool { return n.online() != nil }
 
-// ID is the node's peer ID (the network must be started).
-func (n *Node) ID() peer.ID { return n.swarm.Host.ID() }
+// ID is the node's peer ID; empty before StartNetwork.
+func (n *Node) ID() peer.ID {
+	if nw := n.online(); nw != nil {
+		return nw.swarm.Host.ID()
+	}
+	return ""
+}
 
-// Addrs are the node's full dialable addresses, /.../p2p/ID.
-func (n *Node) Addrs() []ma.Multiaddr { return n.swarm.Addrs() }
+// Addrs are the node's full dialable addresses, /.../p2p/ID; none before
+// StartNetwork.
+func (n *Node) Addrs() []ma.Multiaddr {
+	if nw := n.online(); nw != nil {
+		return nw.swarm.Addrs()
+	}
+	return nil
+}
 
-// Ticket makes the ticket for root, naming this node and its addresses.
+// Ticket makes the ticket for root, naming this node and its addresses
+// (no peer before StartNetwork).
 func (n *Node) Ticket(root cid.Cid) Ticket {
-	return Ticket{Root: root, Name: n.nameOf(root), Peer: n.swarm.AddrInfo()}
+	t := Ticket{Root: root, Name: n.nameOf(root)}
+	if nw := n.online(); nw != nil {
+		t.Peer = nw.swarm.AddrInfo()
+	}
+	return t
 }
 
 // Share adds path, records it as a share and announces it.
@@ -98,55 +134,83 @@ func (n *Node) Share(ctx context.Context, path string, o AddOptions) (AddResult,
 	return res, nil
 }
 
-// ProvideAll announces every shared and fetched root on the DHT, when
-// there is one.
+// ProvideAll queues every shared and fetched root to be announced on the
+// DHT, when there is one; it returns when all are queued or ctx ends.
 func (n *Node) ProvideAll(ctx context.Context) {
+	nw := n.online()
+	if nw == nil || nw.announce == nil {
+		return
+	}
 	recs, err := n.List()
 	if err != nil {
 		return
 	}
 	for _, r := range recs {
-		if ctx.Err() != nil {
+		select {
+		case nw.announce <- r.Root:
+		case <-ctx.Done():
+			return
+		case <-n.ctx.Done():
 			return
 		}
-		n.provide(r.Root)
 	}
 }
 
-// provide announces root on the DHT in the background, when there is one.
+// announceQueue bounds the roots waiting to be announced; past it, a
+// root is announced at the next ProvideAll (the daemon's start).
+const announceQueue = 1024
+
+// provide queues root to be announced on the DHT, when there is one,
+// without waiting.
 func (n *Node) provide(root cid.Cid) {
-	if n.ex == nil || n.swarm.Routing == nil {
+	nw := n.online()
+	if nw == nil || nw.announce == nil {
 		return
 	}
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if err := n.ex.Provide(ctx, root); err != nil {
-			n.log.Debug("provide", "root", root, "err", err)
+	select {
+	case nw.announce <- root:
+	default:
+		n.log.Debug("announce queue full", "root", root)
+	}
+}
+
+// announcer announces queued roots one at a time until the node closes:
+// a DHT provide takes seconds and many of them at once gain nothing.
+func (n *Node) announcer(nw *netState) {
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case root := <-nw.announce:
+			ctx, cancel := context.WithTimeout(n.ctx, time.Minute)
+			if err := nw.ex.Provide(ctx, root); err != nil {
+				n.log.Debug("provide", "root", root, "err", err)
+			}
+			cancel()
 		}
-	}()
+	}
 }
 
 // fetchAndExport fetches the DAG and writes it out as it arrives (see
 // download).
-func (n *Node) fetchAndExport(ctx context.Context, root cid.Cid, dir, name string, o GetOptions) (GetResult, error) {
-	res, err := n.fetchAndExportOnce(ctx, root, dir, name, o)
+func (n *Node) fetchAndExport(ctx context.Context, nw *netState, root cid.Cid, dir, name string, o GetOptions) (GetResult, error) {
+	res, err := n.fetchAndExportOnce(ctx, nw, root, dir, name, o)
 	if ipld.IsNotFound(err) && ctx.Err() == nil {
 		// A block the store pointed at in an exported file was gone or
 		// changed when read: its entry is dropped now, so this fetches it.
-		res, err = n.fetchAndExportOnce(ctx, root, dir, name, o)
+		res, err = n.fetchAndExportOnce(ctx, nw, root, dir, name, o)
 	}
 	return res, err
 }
 
-func (n *Node) fetchAndExportOnce(ctx context.Context, root cid.Cid, dir, name string, o GetOptions) (GetResult, error) {
+func (n *Node) fetchAndExportOnce(ctx context.Context, nw *netState, root cid.Cid, dir, name string, o GetOptions) (GetResult, error) {
 	d := &download{n: n, files: map[string][]cid.Cid{}}
 	p, err := chunker.NewPlacer(root, dir, name, chunker.ExportOptions{Force: o.Force, Renamed: d.renamed})
 	if err != nil {
 		return GetResult{}, err
 	}
 	d.p = p
-	err = n.fetch(ctx, root, o, d)
+	err = n.fetch(ctx, nw, root, o, d)
 	var res GetResult
 	if err == nil {
 		res, err = p.Finish(ctx, n.store)
@@ -254,12 +318,12 @@ func (d *download) renamed(from, to string, leaves []cid.Cid) {
 
 // fetch dials the given peers, then brings every block of root into the
 // store; its errors say what was tried.
-func (n *Node) fetch(ctx context.Context, root cid.Cid, o GetOptions, sink exchange.Sink) error {
+func (n *Node) fetch(ctx context.Context, nw *netState, root cid.Cid, o GetOptions, sink exchange.Sink) error {
 	var tried []string
 	reached := 0
 	for _, p := range o.From {
 		dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		err := n.swarm.Connect(dctx, p)
+		err := nw.swarm.Connect(dctx, p)
 		cancel()
 		if err != nil {
 			tried = append(tried, fmt.Sprintf("%s (%s)", p.ID, dialError(err)))
@@ -268,21 +332,21 @@ func (n *Node) fetch(ctx context.Context, root cid.Cid, o GetOptions, sink excha
 		reached++
 		tried = append(tried, p.ID.String()+" (connected)")
 	}
-	if len(o.From) > 0 && reached == 0 && n.swarm.Routing == nil && len(n.swarm.Host.Network().Peers()) == 0 {
+	if len(o.From) > 0 && reached == 0 && nw.swarm.Routing == nil && len(nw.swarm.Host.Network().Peers()) == 0 {
 		if ok, _ := n.store.Has(ctx, root); !ok {
 			return fmt.Errorf("get %s: could not reach any peer: tried %s", root, strings.Join(tried, "; "))
 		}
 	}
-	err := n.ex.Fetch(ctx, root, exchange.FetchOptions{Stall: o.Stall, Report: o.Fetch, Sink: sink})
+	err := nw.ex.Fetch(ctx, root, exchange.FetchOptions{Stall: o.Stall, Report: o.Fetch, Sink: sink})
 	if err == nil {
 		return n.store.Sync()
 	}
 	if errors.Is(err, exchange.ErrStalled) {
-		where := fmt.Sprintf("%d connected peers", len(n.swarm.Host.Network().Peers()))
+		where := fmt.Sprintf("%d connected peers", len(nw.swarm.Host.Network().Peers()))
 		if len(tried) > 0 {
 			where = "tried " + strings.Join(tried, "; ") + "; " + where
 		}
-		if n.swarm.Routing == nil {
+		if nw.swarm.Routing == nil {
 			where += "; DHT off"
 		} else {
 			where += "; asked the DHT"
@@ -315,11 +379,16 @@ type PeerInfo struct {
 	PeerStats
 }
 
-// Peers lists the connected peers with the bytes exchanged with each.
+// Peers lists the connected peers with the bytes exchanged with each;
+// none before StartNetwork.
 func (n *Node) Peers() []PeerInfo {
-	stats := n.ex.Stats()
+	nw := n.online()
+	if nw == nil {
+		return nil
+	}
+	stats := nw.ex.Stats()
 	var out []PeerInfo
-	for _, c := range n.swarm.Host.Network().Conns() {
+	for _, c := range nw.swarm.Host.Network().Conns() {
 		p := c.RemotePeer()
 		out = append(out, PeerInfo{
 			ID:        p,
@@ -336,9 +405,20 @@ func (n *Node) Peers() []PeerInfo {
 // BitswapStat is Bitswap's own counters; see Node.Bitswap.
 type BitswapStat = exchange.BitswapStat
 
-// Bitswap returns Bitswap's counters since the network started.
-func (n *Node) Bitswap() BitswapStat { return n.ex.Bitswap() }
+// Bitswap returns Bitswap's counters since the network started (zero
+// before).
+func (n *Node) Bitswap() BitswapStat {
+	if nw := n.online(); nw != nil {
+		return nw.ex.Bitswap()
+	}
+	return BitswapStat{}
+}
 
 // Traffic returns the block bytes exchanged with every peer since the
-// network started.
-func (n *Node) Traffic() map[peer.ID]PeerStats { return n.ex.Stats() }
+// network started (none before).
+func (n *Node) Traffic() map[peer.ID]PeerStats {
+	if nw := n.online(); nw != nil {
+		return nw.ex.Stats()
+	}
+	return nil
+}

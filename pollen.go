@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/ipfs/boxo/blockservice"
@@ -71,7 +72,9 @@ type Config struct {
 	Bootstrap []peer.AddrInfo
 }
 
-// Node is an open pollen repository.
+// Node is an open pollen repository. Its methods are safe for concurrent
+// use, and those of the network are safe before StartNetwork: they
+// return zero values or an error.
 type Node struct {
 	dir    string
 	cfg    Config
@@ -80,9 +83,20 @@ type Node struct {
 	dag    ipld.DAGService
 	unlock func() error
 
-	// Set by StartNetwork.
-	swarm *swarm.Swarm
-	ex    *exchange.Exchange
+	ctx    context.Context // ends at Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // the goroutines the node started; Close waits
+
+	mu     sync.Mutex
+	net    *netState // set once, by StartNetwork
+	closed bool
+}
+
+// netState is what StartNetwork adds to a node.
+type netState struct {
+	swarm    *swarm.Swarm
+	ex       *exchange.Exchange
+	announce chan cid.Cid // roots for the announcer; nil without a DHT
 }
 
 // Open opens the repository in dir, creating it if needed, and locks it
@@ -103,6 +117,7 @@ func Open(dir string, cfg Config) (*Node, error) {
 		unlock()
 		return nil, err
 	}
+	ctx, cancel := context.WithCancel(context.Background())
 	return &Node{
 		dir:    dir,
 		cfg:    cfg,
@@ -110,17 +125,30 @@ func Open(dir string, cfg Config) (*Node, error) {
 		store:  st,
 		dag:    dag.NewDAGService(blockservice.New(st, nil)),
 		unlock: unlock,
+		ctx:    ctx,
+		cancel: cancel,
 	}, nil
 }
 
 // Dir is the repository folder.
 func (n *Node) Dir() string { return n.dir }
 
-// Close stops the network, flushes the store and releases the repository.
+// Close stops the network and everything the node started, waits for
+// it, flushes the store and releases the repository.
 func (n *Node) Close() error {
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return nil
+	}
+	n.closed = true
+	nw := n.net
+	n.mu.Unlock()
+	n.cancel()
+	n.wg.Wait()
 	var err error
-	if n.swarm != nil {
-		err = errors.Join(n.ex.Close(), n.swarm.Close())
+	if nw != nil {
+		err = errors.Join(nw.ex.Close(), nw.swarm.Close())
 	}
 	if serr := n.store.Close(); err == nil {
 		err = serr
@@ -174,8 +202,8 @@ func (n *Node) Get(ctx context.Context, root cid.Cid, dir string, o GetOptions) 
 	}
 	var res GetResult
 	var err error
-	if n.swarm != nil {
-		res, err = n.fetchAndExport(ctx, root, dir, name, o)
+	if nw := n.online(); nw != nil {
+		res, err = n.fetchAndExport(ctx, nw, root, dir, name, o)
 	} else if err = n.ensureLocal(ctx, root); err == nil {
 		res, err = chunker.Export(ctx, n.dag, root, dir, name, chunker.ExportOptions{Force: o.Force, Progress: o.Progress})
 		if ipld.IsNotFound(err) {

@@ -18,6 +18,14 @@ import (
 
 func openNode(t *testing.T) *pollen.Node {
 	t.Helper()
+	n := openNodeNoCleanup(t)
+	t.Cleanup(func() { n.Close() })
+	return n
+}
+
+// openNodeNoCleanup opens a node on loopback that the test closes itself.
+func openNodeNoCleanup(t *testing.T) *pollen.Node {
+	t.Helper()
 	n, err := pollen.Open(t.TempDir(), pollen.Config{
 		Listen:  []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/0")},
 		Offline: true,
@@ -26,7 +34,6 @@ func openNode(t *testing.T) *pollen.Node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { n.Close() })
 	return n
 }
 

@@ -18,6 +18,7 @@ import (
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/routing"
 )
@@ -78,10 +79,15 @@ type Exchange struct {
 	misbehaving func(peer.ID)
 	notes       storedLog
 
+	ctx    context.Context // ends at Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // stream handlers and cut-offs running; Close waits
+
 	mu     sync.Mutex
+	closed bool
 	stats  map[peer.ID]*PeerStats
 	judged map[peer.ID]*judgement
-	asked  map[string]time.Time // multihash → when a fetch last asked for it
+	asked  askedSet
 }
 
 // judgement counts the blocks a peer sent that nobody asked for.
@@ -128,13 +134,14 @@ func New(h host.Host, store bstore.Blockstore, cfg Config) *Exchange {
 	}
 	e := &Exchange{
 		store: store, routing: cfg.Routing, log: cfg.Logger, h: h, misbehaving: cfg.Misbehaving,
-		stats: map[peer.ID]*PeerStats{}, judged: map[peer.ID]*judgement{}, asked: map[string]time.Time{},
+		stats: map[peer.ID]*PeerStats{}, judged: map[peer.ID]*judgement{},
 	}
+	e.ctx, e.cancel = context.WithCancel(context.Background())
 	var finder routing.ContentDiscovery
 	if cfg.Routing != nil {
 		finder = cfg.Routing
 	}
-	e.bs = bitswap.New(context.Background(), bsnet.NewFromIpfsHost(h), finder, serverStore{store},
+	e.bs = bitswap.New(e.ctx, bsnet.NewFromIpfsHost(h), finder, serverStore{store},
 		bitswap.MaxOutstandingBytesPerPeer(maxOutstandingBytesPerPeer),
 		bitswap.MaxQueuedWantlistEntriesPerPeer(maxQueuedWants),
 		bitswap.TaskWorkerCount(taskWorkers),
@@ -143,16 +150,48 @@ func New(h host.Host, store bstore.Blockstore, cfg Config) *Exchange {
 		bitswap.ProviderSearchDelay(providerSearchDelay),
 		bitswap.WithTracer((*tracer)(e)),
 	)
-	h.SetStreamHandler(ProtoBlocks, e.serveBlocks)
-	h.SetStreamHandler(ProtoHave, e.serveHave)
+	h.SetStreamHandler(ProtoBlocks, e.handle(e.serveBlocks))
+	h.SetStreamHandler(ProtoHave, e.handle(e.serveHave))
 	return e
 }
 
-// Close stops Bitswap and the pollen protocols.
+// Close stops Bitswap and the pollen protocols and waits for every stream
+// they serve, which it resets.
 func (e *Exchange) Close() error {
+	e.mu.Lock()
+	e.closed = true
+	e.mu.Unlock()
 	e.h.RemoveStreamHandler(ProtoBlocks)
 	e.h.RemoveStreamHandler(ProtoHave)
+	e.cancel()
+	e.wg.Wait()
 	return e.bs.Close()
+}
+
+// enter counts a goroutine the exchange owns, unless it is closed.
+func (e *Exchange) enter() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return false
+	}
+	e.wg.Add(1)
+	return true
+}
+
+// handle makes a stream handler one the exchange owns: Close resets its
+// stream and waits for it.
+func (e *Exchange) handle(serve func(network.Stream)) network.StreamHandler {
+	return func(s network.Stream) {
+		if !e.enter() {
+			s.Reset()
+			return
+		}
+		defer e.wg.Done()
+		stop := context.AfterFunc(e.ctx, func() { s.Reset() })
+		defer stop()
+		serve(s)
+	}
 }
 
 // Stats returns the bytes exchanged with each peer since New.
@@ -293,10 +332,17 @@ func (e *Exchange) Fetch(ctx context.Context, root cid.Cid, o FetchOptions) erro
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	f := &fetch{e: e, o: o, sess: e.bs.NewSession(ctx), start: e.Stats(), last: time.Now()}
+	var watching sync.WaitGroup
 	if o.Stall > 0 {
-		go f.watchdog(ctx, cancel)
+		watching.Add(1)
+		go func() {
+			defer watching.Done()
+			f.watchdog(ctx, cancel)
+		}()
 	}
 	err := f.run(ctx, root)
+	cancel()
+	watching.Wait()
 	if err == nil && o.Report != nil {
 		// Done counts each distinct block once; a DAG that holds one block
 		// twice declares it twice in its sizes. Finished is finished.
@@ -728,7 +774,7 @@ func (e *Exchange) judge(p peer.ID, bl []blocks.Block) {
 		e.judged[p] = j
 	}
 	for _, b := range bl {
-		if t, ok := e.asked[string(b.Cid().Hash())]; !ok || time.Since(t) > askedFor {
+		if !e.asked.has(string(b.Cid().Hash()), time.Now()) {
 			j.unasked++
 		}
 	}
@@ -754,7 +800,11 @@ func (e *Exchange) liar(p peer.ID) {
 		return
 	}
 	e.log.Warn("peer sends wrong bytes; disconnecting", "peer", p)
+	if !e.enter() {
+		return
+	}
 	go func() {
+		defer e.wg.Done()
 		if e.misbehaving != nil {
 			e.misbehaving(p)
 		}
@@ -762,22 +812,44 @@ func (e *Exchange) liar(p peer.ID) {
 	}()
 }
 
-// ask records that cs are being asked for, forgetting what was asked for
-// longer ago than askedFor.
+// ask records that cs are being asked for.
 func (e *Exchange) ask(cs []cid.Cid) {
 	now := time.Now()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if len(e.asked) > 4096 {
-		for h, t := range e.asked {
-			if now.Sub(t) > askedFor {
-				delete(e.asked, h)
-			}
-		}
-	}
 	for _, c := range cs {
-		e.asked[string(c.Hash())] = now
+		e.asked.add(string(c.Hash()), now)
 	}
+}
+
+// askedSet holds the multihashes asked for within the last askedFor, in
+// two generations: the current one, and the one before, dropped whole
+// when the current one is askedFor old. Nothing is ever scanned.
+type askedSet struct {
+	cur, prev map[string]struct{}
+	since     time.Time // when cur began
+}
+
+func (s *askedSet) rotate(now time.Time) {
+	if s.cur == nil || now.Sub(s.since) > askedFor {
+		s.prev, s.cur, s.since = s.cur, map[string]struct{}{}, now
+	}
+}
+
+func (s *askedSet) add(h string, now time.Time) {
+	s.rotate(now)
+	s.cur[h] = struct{}{}
+}
+
+// has reports whether h was asked for in the last askedFor (or up to
+// twice that: a generation is dropped whole).
+func (s *askedSet) has(h string, now time.Time) bool {
+	s.rotate(now)
+	if _, ok := s.cur[h]; ok {
+		return true
+	}
+	_, ok := s.prev[h]
+	return ok
 }
 
 func (t *tracer) MessageSent(p peer.ID, m bsmsg.BitSwapMessage) { t.count(p, m, true) }

@@ -237,11 +237,20 @@ func (e *Exchange) serveHave(s network.Stream) {
 		return
 	}
 	s.SetReadDeadline(time.Time{})
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(e.ctx)
 	defer cancel()
+	reading := make(chan struct{})
 	go func() { // the getter closing its side ends the subscription
+		defer close(reading)
 		io.Copy(io.Discard, r)
 		cancel()
+	}()
+	// The answer ends here; the reader ends when the getter closes its
+	// side, or within ioTimeout.
+	defer func() {
+		s.CloseWrite()
+		s.SetReadDeadline(time.Now().Add(ioTimeout))
+		<-reading
 	}()
 	pending := make(map[string]int, len(cs))
 	for i, c := range cs {
@@ -253,6 +262,9 @@ func (e *Exchange) serveHave(s network.Stream) {
 	askStore := func() []int {
 		var held []int
 		for h, i := range pending {
+			if ctx.Err() != nil {
+				return nil
+			}
 			if e.has(ctx, cs[i]) {
 				held = append(held, i)
 				delete(pending, h)

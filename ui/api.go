@@ -62,6 +62,9 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/status", a.status)
 	mux.HandleFunc("GET /api/v1/shares", a.shares)
 	mux.HandleFunc("POST /api/v1/shares", a.share)
+	mux.HandleFunc("POST /api/v1/add", a.share)
+	mux.HandleFunc("GET /api/v1/cat/{cid}", a.cat)
+	mux.HandleFunc("POST /api/v1/verify", a.verify)
 	mux.HandleFunc("GET /api/v1/peers", a.peers)
 	mux.HandleFunc("POST /api/v1/resolve", a.resolve)
 	mux.HandleFunc("POST /api/v1/get", a.get)
@@ -205,6 +208,8 @@ func SharesOf(n *pollen.Node) ([]Share, error) {
 	return out, nil
 }
 
+// share imports a path and records it: POST /api/v1/shares announces it
+// on the DHT too, POST /api/v1/add does not (`pollen add`).
 func (a *API) share(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Path   string `json:"path"`
@@ -215,15 +220,19 @@ func (a *API) share(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusBadRequest, `want {"path": "..."}`)
 		return
 	}
+	add := a.Node.Share
+	if r.URL.Path == "/api/v1/add" {
+		add = a.Node.Add
+	}
 	if req.Async {
 		if _, err := os.Lstat(req.Path); err != nil {
 			apiError(w, http.StatusBadRequest, "add %s: %v", req.Path, errors.Unwrap(err))
 			return
 		}
-		reply(w, map[string]int{"id": a.shareAsync(req.Path, req.Hidden)})
+		reply(w, map[string]int{"id": a.shareAsync(add, req.Path, req.Hidden)})
 		return
 	}
-	res, err := a.Node.Share(r.Context(), req.Path, pollen.AddOptions{Hidden: req.Hidden})
+	res, err := add(r.Context(), req.Path, pollen.AddOptions{Hidden: req.Hidden})
 	if err != nil {
 		apiError(w, http.StatusBadRequest, "%v", err)
 		return
@@ -275,6 +284,55 @@ func (a *API) gc(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	reply(w, map[string]int64{"removed": int64(res.Removed), "kept": int64(res.Kept), "freed": res.FreedBytes})
+}
+
+// cat streams a file's bytes: GET /api/v1/cat/{cid}. A file whose
+// blocks are not all here is refused before anything is sent.
+func (a *API) cat(w http.ResponseWriter, r *http.Request) {
+	c, err := ParseCID(r.PathValue("cid"))
+	if err != nil {
+		apiError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	if err := a.Node.Complete(r.Context(), c); err != nil {
+		apiError(w, http.StatusNotFound, "%v", err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	if err := a.Node.Cat(r.Context(), c, w); err != nil {
+		// Too late for a status: cut the answer short, so the client
+		// sees a broken body rather than a short file.
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// Verified is what POST /api/v1/verify found.
+type Verified struct {
+	Checked int      `json:"checked"`
+	Corrupt []string `json:"corrupt"`
+	Dropped int      `json:"dropped"`
+}
+
+func (a *API) verify(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Drop bool `json:"drop"`
+	}
+	if r.ContentLength != 0 {
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			apiError(w, http.StatusBadRequest, `want {"drop": false}`)
+			return
+		}
+	}
+	res, err := a.Node.Verify(r.Context(), req.Drop)
+	if err != nil {
+		apiError(w, http.StatusInternalServerError, "%v", err)
+		return
+	}
+	out := Verified{Checked: res.Checked, Corrupt: []string{}, Dropped: res.Dropped}
+	for _, c := range res.Corrupt {
+		out.Corrupt = append(out.Corrupt, c.String())
+	}
+	reply(w, out)
 }
 
 func (a *API) remove(w http.ResponseWriter, r *http.Request) {

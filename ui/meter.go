@@ -12,6 +12,7 @@ type meter struct {
 	base        int64 // done at the first count, when moved is not told
 	counted     bool
 	first       time.Time // when the first byte moved
+	lastMove    time.Time // when the last byte moved
 	end         time.Time // when it finished; zero while running
 	samples     []sample  // moved bytes over time, the last window
 }
@@ -46,6 +47,9 @@ func (m *meter) note(n int64, now time.Time) {
 	if n > 0 && m.first.IsZero() {
 		m.first = now
 		m.samples = append(m.samples, sample{now, 0})
+	}
+	if n > m.moved {
+		m.lastMove = now
 	}
 	m.moved = max(m.moved, n)
 	if m.first.IsZero() {

@@ -27,14 +27,20 @@ type Transfer struct {
 	Name    string           `json:"name"`
 	Done    int64            `json:"done"`
 	Total   int64            `json:"total"`
-	Rate    float64          `json:"rate"` // bytes per second since the start
+	Rate    float64          `json:"rate"` // bytes per second over the last seconds, of what moved in this run
+	ETA     float64          `json:"eta"`  // seconds left at that rate; 0 when unknown
+	Stalled bool             `json:"stalled"`
 	Peers   map[string]int64 `json:"peers"`
 	State   string           `json:"state"` // "running", "done", "failed"
 	Error   string           `json:"error,omitempty"`
 	Path    string           `json:"path,omitempty"`
 	Started time.Time        `json:"started"`
-	base    int64            // bytes already here at the start
+	m       meter            // the rate and ETA, as the terminal's bar counts them
 }
+
+// stallAfter is how long a running transfer may see nothing arrive
+// before it is shown as stalled.
+const stallAfter = 5 * time.Second
 
 // transfers keeps the daemon's gets and wakes the event streams.
 type transfers struct {
@@ -48,7 +54,22 @@ func (ts *transfers) snapshot() []Transfer {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	out := make([]Transfer, 0, len(ts.list))
+	now := time.Now()
 	for _, t := range ts.list {
+		if t.State == "running" {
+			t.Rate = t.m.rate(now)
+			t.ETA = 0
+			if t.Rate > 0 && t.Total > t.Done {
+				t.ETA = float64(t.Total-t.Done) / t.Rate
+			}
+			last := t.Started
+			if t.m.lastMove.After(last) {
+				last = t.m.lastMove
+			}
+			t.Stalled = now.Sub(last) > stallAfter
+		} else {
+			t.Stalled, t.ETA = false, 0
+		}
 		c := *t
 		c.Peers = make(map[string]int64, len(t.Peers))
 		for k, v := range t.Peers {
@@ -82,7 +103,7 @@ func (ts *transfers) wait() <-chan struct{} {
 
 // start registers a running transfer.
 func (ts *transfers) start(t *Transfer) *Transfer {
-	t.State, t.Started, t.Peers, t.base = "running", time.Now(), map[string]int64{}, -1
+	t.State, t.Started, t.Peers = "running", time.Now(), map[string]int64{}
 	ts.update(func() {
 		ts.next++
 		t.ID = ts.next
@@ -99,24 +120,19 @@ type addProgress struct {
 
 func (p addProgress) Progress(done, total int64) {
 	p.ts.update(func() {
-		if p.t.base < 0 {
-			p.t.base = done
-		}
 		p.t.Done, p.t.Total = done, total
-		if secs := time.Since(p.t.Started).Seconds(); secs > 0 {
-			p.t.Rate = float64(done-p.t.base) / secs
-		}
+		p.t.m.set(done, total, time.Now())
 	})
 }
 
 // shareAsync imports a path as a transfer of kind "add", so that callers
 // can follow its progress like a get's.
-func (a *API) shareAsync(path string, hidden bool) int {
+func (a *API) shareAsync(add func(context.Context, string, pollen.AddOptions) (pollen.AddResult, error), path string, hidden bool) int {
 	t := a.transfers.start(&Transfer{Kind: "add", Name: filepath.Base(path)})
 	a.running.Add(1)
 	go func() {
 		defer a.running.Done()
-		res, err := a.Node.Share(a.ctx(), path, pollen.AddOptions{Hidden: hidden, Progress: addProgress{&a.transfers, t}})
+		res, err := add(a.ctx(), path, pollen.AddOptions{Hidden: hidden, Progress: addProgress{&a.transfers, t}})
 		a.transfers.update(func() {
 			if err != nil {
 				t.State, t.Error = "failed", err.Error()
@@ -169,13 +185,10 @@ func (a *API) get(w http.ResponseWriter, r *http.Request) {
 	}
 	opts.Fetch = func(p pollen.FetchProgress) {
 		a.transfers.update(func() {
-			if t.base < 0 {
-				t.base = p.Done
-			}
+			now := time.Now()
 			t.Done, t.Total = p.Done, p.Total
-			if secs := time.Since(t.Started).Seconds(); secs > 0 {
-				t.Rate = float64(p.Done-t.base) / secs
-			}
+			t.m.setMoved(p.Received(), now)
+			t.m.set(p.Done, p.Total, now)
 			for id, n := range p.Peers {
 				t.Peers[id.String()] = n
 			}
@@ -228,7 +241,7 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		case <-changed:
-		case <-time.After(15 * time.Second): // keep the stream alive
+		case <-time.After(2 * time.Second): // rates, ETAs and stalls change with time alone
 		}
 		select {
 		case <-r.Context().Done():

@@ -31,6 +31,16 @@ func runAdd(ctx context.Context, e *env, o *opts, args []string) error {
 	if len(args) == 0 {
 		return usagef("add: no PATH given")
 	}
+	if c := daemonAPI(o); c != nil { // the daemon holds the repo
+		for _, path := range args {
+			t, err := importVia(ctx, e, c, "/api/v1/add", path, o)
+			if err != nil {
+				return err
+			}
+			printAdded(e, o, t.CID, t.Name)
+		}
+		return nil
+	}
 	node, err := openNode(o)
 	if err != nil {
 		return err
@@ -41,13 +51,17 @@ func runAdd(ctx context.Context, e *env, o *opts, args []string) error {
 		if err != nil {
 			return err
 		}
-		if o.quiet {
-			fmt.Fprintln(e.stdout, res.Root)
-		} else {
-			fmt.Fprintf(e.stdout, "added %s %s\n", res.Root, res.Name)
-		}
+		printAdded(e, o, res.Root.String(), res.Name)
 	}
 	return nil
+}
+
+func printAdded(e *env, o *opts, root, name string) {
+	if o.quiet {
+		fmt.Fprintln(e.stdout, root)
+	} else {
+		fmt.Fprintf(e.stdout, "added %s %s\n", root, name)
+	}
 }
 
 // addPath runs add (node.Add or node.Share) on path with a progress bar

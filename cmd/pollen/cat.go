@@ -22,6 +22,9 @@ func runCat(ctx context.Context, e *env, o *opts, args []string) error {
 	if err != nil {
 		return err
 	}
+	if d := daemonAPI(o); d != nil { // the daemon holds the repo
+		return d.stream("/api/v1/cat/"+root.String(), e.stdout)
+	}
 	node, err := openNode(o)
 	if err != nil {
 		return err

@@ -157,6 +157,30 @@ type apiClient struct {
 
 func (c *apiClient) get(path string, v any) error { return c.call("GET", path, nil, v) }
 
+// stream copies the body of a GET to w.
+func (c *apiClient) stream(path string, w io.Writer) error {
+	req, err := http.NewRequest("GET", c.info.URL+path, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.info.Token)
+	// No overall timeout: a big file takes as long as it takes.
+	resp, err := (&http.Client{}).Do(req)
+	if err != nil {
+		return fmt.Errorf("daemon API: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		var e struct{ Error string }
+		json.NewDecoder(resp.Body).Decode(&e)
+		return errors.New("daemon: " + e.Error)
+	}
+	if _, err := io.Copy(w, resp.Body); err != nil {
+		return fmt.Errorf("daemon: %w", err)
+	}
+	return nil
+}
+
 // call sends a JSON request to the daemon and decodes its JSON answer.
 func (c *apiClient) call(method, path string, body, v any) error {
 	var rd io.Reader
@@ -250,23 +274,37 @@ func follow(ctx context.Context, e *env, c *apiClient, id int, verb string) (ui.
 
 // shareVia hands a path to the daemon to share and follows the import.
 func shareVia(ctx context.Context, e *env, c *apiClient, path string, o *opts) error {
-	abs, err := filepath.Abs(path)
+	t, err := importVia(ctx, e, c, "/api/v1/shares", path, o)
 	if err != nil {
 		return err
-	}
-	var started struct{ ID int }
-	if err := c.call("POST", "/api/v1/shares", map[string]any{"path": abs, "hidden": o.hidden, "async": true}, &started); err != nil {
-		return err
-	}
-	t, err := follow(ctx, e, c, started.ID, "add "+path)
-	if err != nil {
-		return err
-	}
-	if t.Skipped > 0 {
-		fmt.Fprintf(e.stderr, "skipped %d hidden %s in %s (use --hidden to include them)\n",
-			t.Skipped, plural(t.Skipped, "entry", "entries"), path)
 	}
 	fmt.Fprintf(e.stdout, "CID     %s\n", t.CID)
 	fmt.Fprintf(e.stdout, "ticket  %s\n", t.Ticket)
 	return nil
+}
+
+// importVia hands a path to the daemon to import at endpoint (shares, or
+// add: no announcement) and follows the import.
+func importVia(ctx context.Context, e *env, c *apiClient, endpoint, path string, o *opts) (ui.Transfer, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return ui.Transfer{}, err
+	}
+	var started struct{ ID int }
+	if err := c.call("POST", endpoint, map[string]any{"path": abs, "hidden": o.hidden, "async": true}, &started); err != nil {
+		return ui.Transfer{}, err
+	}
+	show := e
+	if o.quiet {
+		show = &env{stdout: e.stdout, stderr: io.Discard}
+	}
+	t, err := follow(ctx, show, c, started.ID, "add "+path)
+	if err != nil {
+		return t, err
+	}
+	if t.Skipped > 0 && !o.quiet {
+		fmt.Fprintf(e.stderr, "skipped %d hidden %s in %s (use --hidden to include them)\n",
+			t.Skipped, plural(t.Skipped, "entry", "entries"), path)
+	}
+	return t, nil
 }

@@ -137,8 +137,26 @@ func TestCLIUsesRunningDaemon(t *testing.T) {
 	if id := run(t, repo, "id").ok(t); !strings.Contains(id.stdout, "address /ip4/127.0.0.1/tcp/") {
 		t.Errorf("id with a daemon:\n%s", id.stdout)
 	}
+	// add, cat and verify work beside the daemon, through it.
+	add := run(t, repo, "add", mixed(t)+"/ünïcødé 日本語.txt").ok(t)
+	f := strings.Fields(add.stdout)
+	if len(f) < 3 || f[0] != "added" {
+		t.Fatalf("add with a daemon: %q %q", add.stdout, add.stderr)
+	}
+	if q := run(t, repo, "add", "-q", mixed(t)+"/ünïcødé 日本語.txt").ok(t); strings.TrimSpace(q.stdout) != f[1] || q.stderr != "" {
+		t.Errorf("add -q with a daemon: %q %q", q.stdout, q.stderr)
+	}
+	cat := run(t, repo, "cat", f[1]).ok(t)
+	if want, _ := os.ReadFile(mixed(t) + "/ünïcødé 日本語.txt"); cat.stdout != string(want) {
+		t.Errorf("cat with a daemon gave %d bytes, want %d", len(cat.stdout), len(want))
+	}
+	run(t, repo, "cat", "bafkreigicxwvav6t72kj2gdczzdhpzrljspk5bgzaknuhjxyn5smvbjdru").fails(t, "not in the local store")
+	if v := run(t, repo, "verify").ok(t); !strings.Contains(v.stdout, " 0 corrupt") {
+		t.Errorf("verify with a daemon: %s", v.stdout)
+	}
+	run(t, repo, "rm", f[1]).ok(t)
 	run(t, repo, "rm", body["cid"].(string)).ok(t)
-	if gc := run(t, repo, "gc").ok(t); !strings.Contains(gc.stdout, "removed 7 blocks (5.0 MiB), kept 1") {
+	if gc := run(t, repo, "gc").ok(t); !strings.Contains(gc.stdout, "removed 8 blocks (5.0 MiB), kept 1") {
 		t.Errorf("gc with a daemon: %s", gc.stdout)
 	}
 	d.stop()

@@ -4,6 +4,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+
+	"github.com/pollen-p2p/pollen/ui"
 )
 
 func init() {
@@ -22,14 +24,25 @@ func runVerify(ctx context.Context, e *env, o *opts, args []string) error {
 	if len(args) != 0 {
 		return usagef("verify takes no arguments")
 	}
-	node, err := openNode(o)
-	if err != nil {
-		return err
-	}
-	defer node.Close()
-	res, err := node.Verify(ctx, o.drop)
-	if err != nil {
-		return err
+	var res ui.Verified
+	if d := daemonAPI(o); d != nil { // the daemon holds the repo
+		if err := d.call("POST", "/api/v1/verify", map[string]bool{"drop": o.drop}, &res); err != nil {
+			return err
+		}
+	} else {
+		node, err := openNode(o)
+		if err != nil {
+			return err
+		}
+		defer node.Close()
+		r, err := node.Verify(ctx, o.drop)
+		if err != nil {
+			return err
+		}
+		res = ui.Verified{Checked: r.Checked, Dropped: r.Dropped}
+		for _, c := range r.Corrupt {
+			res.Corrupt = append(res.Corrupt, c.String())
+		}
 	}
 	for _, c := range res.Corrupt {
 		fmt.Fprintf(e.stdout, "corrupt %s\n", c)

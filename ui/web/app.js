@@ -75,7 +75,7 @@
   function showTransfers(list) {
     $("#transfers").replaceChildren(...list.slice().reverse().map((t) => {
       const pct = t.total > 0 ? Math.min(100, (100 * t.done) / t.total) : 0;
-      const eta = t.rate > 0 && t.state === "running" ? Math.round((t.total - t.done) / t.rate) + " s left" : "";
+      const eta = t.stalled ? "stalled" : t.eta > 0 && t.state === "running" ? Math.round(t.eta) + " s left" : "";
       const peers = Object.keys(t.peers || {}).length;
       const line = t.state === "done" ? (t.kind === "add" ? "shared as " + t.cid : "saved " + t.path)
         : t.state === "failed" ? t.error
