@@ -47,7 +47,7 @@ type Options struct {
 	// index. Off, as Kubo's flatfs is by default: a killed process loses
 	// nothing (the page cache survives it), and after a power cut a block
 	// whose file did not reach the disk is reported by Verify and fetched
-	// again; on, a big import waits for the disk (255 MB/s here).
+	// again; on, a big import waits for the disk.
 	SyncFiles bool
 }
 

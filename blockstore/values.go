@@ -21,12 +21,10 @@ import (
 
 // Where a block's bytes are kept, told by its index entry's UserMeta.
 //
-// Badger v4 writes its value log through mmap: measured here, 1 GiB of
-// 1 MiB values took 2.5-3.2 s to write (page faults on a fresh mapping
-// plus two copies) against 0.6 s with write(2), and every page written
-// stays in the process's RSS. A file per block, as Kubo's flatfs does it,
-// costs about 1 ms of kernel time per file created on this machine's disk.
-// So Badger keeps the index, the records and the small blocks, and blocks
+// Badger v4 writes its value log through mmap, which pays a page fault
+// per fresh page and two copies, and keeps every page written in the
+// process's RSS; a file per block, as Kubo's flatfs does it, pays the
+// kernel for each file created (docs/performance.md). So Badger keeps the index, the records and the small blocks, and blocks
 // of packThreshold bytes or more (the 1 MiB leaves) are appended with
 // write(2) to pack files; GC rewrites packs that are mostly dead.
 const (
@@ -224,10 +222,9 @@ func (e *changedError) Unwrap() error { return errCorrupt }
 //
 // Appends of fetched blocks go around the page cache (O_DIRECT) where the
 // file system allows it, each block at a 4 KiB boundary (see
-// Store.Fetched). Measured here, writing 1 GiB of 1 MiB blocks through the
-// page cache cost 0.2 to 2.3 s of kernel time (most of it finding pages
-// for the cache), against 0.1 s with O_DIRECT and 0.7 to 1 s of device
-// time, which overlaps the network and the hashing.
+// Store.Fetched): through the page cache, most of the kernel's time goes
+// to finding fresh pages for it, while the device's time overlaps the
+// network and the hashing anyway (docs/performance.md).
 type packDir struct {
 	dir     string
 	durable bool // sync flushes the current pack (Options.SyncFiles)
@@ -418,8 +415,7 @@ func (p *packDir) readInto(l loc, buf []byte) error {
 
 // viewBufs holds read buffers for view. Reading a block into a buffer
 // that was used before, rather than a fresh one, saves the kernel mapping
-// new pages for every block served: measured here, serving 1 GiB from
-// packs took 0.6 s of reads into fresh buffers.
+// new pages for every block served.
 var viewBufs = sync.Pool{New: func() any { return new([]byte) }}
 
 // withViewBuf calls fn with a pooled buffer of size bytes.

@@ -2,16 +2,13 @@ package exchange
 
 import (
 	"bufio"
-	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"time"
 
-	bstore "github.com/ipfs/boxo/blockstore"
 	"github.com/ipfs/go-cid"
-	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/protocol"
 )
 
@@ -158,151 +155,4 @@ func unexpected(err error) error {
 		return io.ErrUnexpectedEOF
 	}
 	return err
-}
-
-// serveBlocks answers a peer's ProtoBlocks requests until it closes the
-// stream.
-func (e *Exchange) serveBlocks(s network.Stream) {
-	defer s.Close()
-	p := s.Conn().RemotePeer()
-	r := bufio.NewReader(s)
-	w := bufio.NewWriterSize(s, 64<<10)
-	ctx := context.Background()
-	var hdr [1 + binary.MaxVarintLen64]byte
-	for {
-		s.SetReadDeadline(time.Time{}) // a getter may wait long between lists
-		cs, err := readCIDs(r)
-		if err != nil {
-			if err != io.EOF {
-				s.Reset()
-			}
-			return
-		}
-		s.SetWriteDeadline(time.Now().Add(ioTimeout))
-		for _, c := range cs {
-			sent, wrote := 0, false
-			err := e.view(ctx, c, func(data []byte) error {
-				w.Write(binary.AppendUvarint(append(hdr[:0], 1), uint64(len(data))))
-				_, err := w.Write(data)
-				sent, wrote = len(data), true
-				return err
-			})
-			switch {
-			case wrote && err != nil: // the stream failed
-				s.Reset()
-				return
-			case err != nil:
-				w.WriteByte(0)
-				continue
-			}
-			e.count(p, int64(sent), 1, true)
-		}
-		if err := w.Flush(); err != nil {
-			s.Reset()
-			return
-		}
-	}
-}
-
-// view calls fn with c's bytes, valid only during the call: through the
-// store's View where it has one (pollen's reads packed blocks into a
-// reused buffer), else through Get.
-func (e *Exchange) view(ctx context.Context, c cid.Cid, fn func([]byte) error) error {
-	if v, ok := e.store.(bstore.Viewer); ok {
-		return v.View(ctx, c, fn)
-	}
-	b, err := e.store.Get(ctx, c)
-	if err != nil {
-		return err
-	}
-	return fn(b.RawData())
-}
-
-// has reports whether c can be served.
-func (e *Exchange) has(ctx context.Context, c cid.Cid) bool {
-	ok, _ := e.store.Has(ctx, c)
-	return ok
-}
-
-// serveHave tells a peer which of the CIDs it lists are here, then which
-// arrive, until it closes the stream or all are here.
-func (e *Exchange) serveHave(s network.Stream) {
-	defer s.Close()
-	r := bufio.NewReader(s)
-	w := bufio.NewWriterSize(s, 16<<10)
-	s.SetReadDeadline(time.Now().Add(ioTimeout))
-	cs, err := readCIDs(r)
-	if err != nil {
-		s.Reset()
-		return
-	}
-	s.SetReadDeadline(time.Time{})
-	ctx, cancel := context.WithCancel(e.ctx)
-	defer cancel()
-	reading := make(chan struct{})
-	go func() { // the getter closing its side ends the subscription
-		defer close(reading)
-		io.Copy(io.Discard, r)
-		cancel()
-	}()
-	// The answer ends here; the reader ends when the getter closes its
-	// side, or within ioTimeout.
-	defer func() {
-		s.CloseWrite()
-		s.SetReadDeadline(time.Now().Add(ioTimeout))
-		<-reading
-	}()
-	pending := make(map[string]int, len(cs))
-	for i, c := range cs {
-		pending[string(c.Hash())] = i
-	}
-	// askStore moves what the store holds out of pending. Call it after
-	// taking the log's position, so that a block stored in between is
-	// seen by one or the other.
-	askStore := func() []int {
-		var held []int
-		for h, i := range pending {
-			if ctx.Err() != nil {
-				return nil
-			}
-			if e.has(ctx, cs[i]) {
-				held = append(held, i)
-				delete(pending, h)
-			}
-		}
-		return held
-	}
-	seq, wake := e.notes.position()
-	held := askStore()
-	for first := true; ; first = false {
-		if len(held) > 0 || first {
-			s.SetWriteDeadline(time.Now().Add(ioTimeout))
-			if err := writeIndexes(w, held); err != nil {
-				s.Reset()
-				return
-			}
-		}
-		if len(pending) == 0 {
-			return
-		}
-		select {
-		case <-wake:
-		case <-ctx.Done():
-			return
-		}
-		var hs []string
-		var complete bool
-		hs, seq, wake, complete = e.notes.since(seq)
-		if !complete { // fell behind the log: ask the store
-			held = askStore()
-			continue
-		}
-		held = held[:0]
-		for _, h := range hs {
-			if i, ok := pending[h]; ok {
-				held = append(held, i)
-				delete(pending, h)
-			}
-		}
-	}
 }

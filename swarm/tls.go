@@ -15,9 +15,8 @@ import (
 )
 
 // Go's TLS writes every record of at most 16 KiB to the socket on its
-// own, so a yamux frame of maxFrame bytes costs 16 system calls; on a
-// virtual machine each is dear (1 GiB over loopback in 16 KiB writes
-// costs about 0.35 CPU-seconds more than in 256 KiB ones). A pollen
+// own, so a yamux frame of maxFrame bytes costs 16 system calls, and on a
+// virtual machine each is dear (docs/performance.md). A pollen
 // host's TLS holds the records of one large write back and sends them in
 // one. The bytes on the wire are the same, so every TLS peer, Kubo
 // included, reads them as before.

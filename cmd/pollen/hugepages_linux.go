@@ -19,8 +19,8 @@ const hugeHeapBytes = 160 << 20
 // (MADV_HUGEPAGE), as it does with THP set to "always"; most systems set
 // "madvise", and Go does not ask for its heap. A transfer allocates a
 // fresh 1 MiB buffer per block, and on a virtual machine each 4 KiB page
-// the heap touches for the first time is a costly fault: a 1 GiB get took
-// 26,000-42,000 of them, and 3,000-5,600 with huge pages. The heap's
+// the heap touches for the first time is a costly fault, and a huge page
+// takes one fault for 512 of them (docs/performance.md). The heap's
 // mapping is grown first, by an allocation that is never touched, so the
 // advice covers what the heap will use. Best effort: any failure leaves
 // the heap as it was. POLLEN_HUGEPAGES=0 turns it off; so does a 32-bit

@@ -69,8 +69,7 @@ type command struct {
 	run     func(ctx context.Context, e *env, o *opts, args []string) error
 	// bulk: the command moves block data, a fresh 1 MiB buffer per
 	// block, so its heap goes on huge pages (hugeHeap). A short command
-	// would only pay for them: 6 ms more for `pollen --version`, 3 ms
-	// for `pollen ls`.
+	// would only pay for setting them up.
 	bulk bool
 }
 

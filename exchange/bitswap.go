@@ -1,0 +1,234 @@
+package exchange
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	bsmsg "github.com/ipfs/boxo/bitswap/message"
+	bstore "github.com/ipfs/boxo/blockstore"
+	blocks "github.com/ipfs/go-block-format"
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// The Bitswap side: boxo's client fetches what no pollen peer holds (and
+// everything from other IPFS nodes); its server serves every IPFS node.
+
+// Bitswap tuning for throughput (the defaults suit a node serving many
+// small requests, not bulk transfer between a few peers).
+const (
+	maxOutstandingBytesPerPeer = 8 << 20 // default 1 MiB: one leaf in flight per peer; more only fills buffers a killed getter throws away
+	taskWorkers                = 16      // default 8
+	// Default 16 KiB. A message may pass the target by one block, and
+	// libp2p Bitswap refuses messages over 4 MiB, so stay at 1 MiB: up to
+	// two leaves per message.
+	targetMessageSize   = 1 << 20
+	providerSearchDelay = time.Second
+	// Wants in flight: chunks of at most chunkWants CIDs or chunkBytes of
+	// declared size, fetchParallel chunks at a time. A Bitswap server
+	// (Kubo's and ours) queues at most 1024 wants per peer and drops the
+	// rest, so stay well under; and asking for a few MiB at a time (a dozen
+	// leaves) rather than everything lets getters in a swarm ask each other
+	// as blocks spread, instead of all queueing at the first seeder.
+	chunkWants    = 64
+	chunkBytes    = 4 << 20
+	fetchParallel = 4
+	// reaskAfter is how long a chunk may see nothing arrive before its
+	// wants are sent again.
+	reaskAfter = 5 * time.Second
+	// maxQueuedWants lets pollen peers queue more wants from us than the
+	// default 1024 (a server drops the ones past it without a word).
+	maxQueuedWants = 4096
+)
+
+// BitswapStat is Bitswap's own view: blocks and bytes received (and how
+// many of them duplicates) and sent, and the wants outstanding.
+type BitswapStat struct {
+	BlocksReceived, DataReceived, DupBlocksReceived, DupDataReceived uint64
+	BlocksSent, DataSent                                             uint64
+	Wants                                                            int
+}
+
+// Bitswap returns Bitswap's counters.
+func (e *Exchange) Bitswap() BitswapStat {
+	st, err := e.bs.Stat()
+	if err != nil {
+		return BitswapStat{}
+	}
+	return BitswapStat{
+		BlocksReceived: st.BlocksReceived, DataReceived: st.DataReceived,
+		DupBlocksReceived: st.DupBlksReceived, DupDataReceived: st.DupDataReceived,
+		BlocksSent: st.BlocksSent, DataSent: st.DataSent, Wants: len(st.Wantlist),
+	}
+}
+
+// blockGetter is the part of a Bitswap session a fetch uses.
+type blockGetter interface {
+	GetBlocks(context.Context, []cid.Cid) (<-chan blocks.Block, error)
+}
+
+// fetchAll asks for cs in chunks, a few chunks at a time, and returns the
+// links of what arrives.
+func (d *download) fetchAll(ctx context.Context, ls []link) ([]link, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu    sync.Mutex
+		next  []link
+		first error
+		wg    sync.WaitGroup
+	)
+	sem := make(chan struct{}, fetchParallel)
+	for len(ls) > 0 && ctx.Err() == nil {
+		var chunk []cid.Cid
+		var bytes uint64
+		for len(ls) > 0 && len(chunk) < chunkWants && (len(chunk) == 0 || bytes+ls[0].size <= chunkBytes) {
+			chunk = append(chunk, ls[0].c)
+			bytes += ls[0].size
+			ls = ls[1:]
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			links, err := d.askBitswap(ctx, chunk)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && first == nil {
+				first = err
+				cancel()
+			}
+			next = append(next, links...)
+		}()
+	}
+	wg.Wait()
+	if first == nil && len(ls) > 0 {
+		first = ctx.Err()
+	}
+	return next, first
+}
+
+// fetch asks the session for cs and returns the links of what arrives.
+// Wants can be lost (a busy server drops those past its queue limit), so
+// when none of the rest has arrived for reaskAfter, it cancels them and
+// asks again.
+func (d *download) askBitswap(ctx context.Context, cs []cid.Cid) ([]link, error) {
+	rest := make(map[string]cid.Cid, len(cs))
+	for _, c := range cs {
+		rest[string(c.Hash())] = c
+	}
+	var next []link
+	sess := d.sess
+	for len(rest) > 0 {
+		want := make([]cid.Cid, 0, len(rest))
+		for _, c := range rest {
+			want = append(want, c)
+		}
+		links, err := d.fetchOnce(ctx, sess, want, rest)
+		// Ask again in a fresh session: the old one may hold a peer's
+		// "don't have" for these blocks and never ask it again.
+		sess = d.e.bs.NewSession(ctx)
+		next = append(next, links...)
+		if err != nil {
+			return next, err
+		}
+	}
+	return next, nil
+}
+
+// fetchOnce asks for cs once, stores what arrives and strikes it from
+// rest; it returns when all arrived or none has for reaskAfter.
+func (d *download) fetchOnce(ctx context.Context, sess blockGetter, cs []cid.Cid, rest map[string]cid.Cid) ([]link, error) {
+	d.e.ask(cs)
+	actx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ch, err := sess.GetBlocks(actx, cs)
+	if err != nil {
+		return nil, err
+	}
+	var next []link
+	var batch []blocks.Block
+	size := 0
+	idle := time.NewTimer(reaskAfter)
+	defer idle.Stop()
+	// After cancel the channel still delivers what already arrived; keep
+	// reading it to the end so that nothing received is lost.
+	for ch != nil {
+		var b blocks.Block
+		var ok bool
+		select {
+		case b, ok = <-ch:
+			if !ok {
+				ch = nil
+				continue
+			}
+		case <-idle.C:
+			cancel()
+			continue
+		}
+		if _, wanted := rest[string(b.Cid().Hash())]; !wanted {
+			continue
+		}
+		delete(rest, string(b.Cid().Hash()))
+		links, err := linksOf(b)
+		if err != nil {
+			return next, err
+		}
+		d.touch()
+		idle.Reset(reaskAfter)
+		batch = append(batch, b)
+		size += len(b.RawData())
+		if size >= storeBytes || len(batch) >= storeBlocks {
+			if err := d.store(ctx, batch); err != nil {
+				return next, err
+			}
+			batch, size = nil, 0
+		}
+		d.got(len(b.RawData()))
+		next = append(next, links...)
+	}
+	if err := d.store(ctx, batch); err != nil {
+		return next, err
+	}
+	return next, ctx.Err()
+}
+
+// tracer counts block bytes per peer in both directions.
+type tracer Exchange
+
+func (t *tracer) count(p peer.ID, m bsmsg.BitSwapMessage, sent bool) {
+	bl := m.Blocks()
+	if len(bl) == 0 {
+		return
+	}
+	var n int64
+	for _, b := range bl {
+		n += int64(len(b.RawData()))
+	}
+	(*Exchange)(t).count(p, n, len(bl), sent)
+}
+
+func (t *tracer) MessageReceived(p peer.ID, m bsmsg.BitSwapMessage) {
+	t.count(p, m, false)
+	(*Exchange)(t).judge(p, m.Blocks())
+}
+
+func (t *tracer) MessageSent(p peer.ID, m bsmsg.BitSwapMessage) { t.count(p, m, true) }
+
+// serverStore adapts the store for Bitswap's server, whose engine takes a
+// block size of 0 to mean "missing": the empty block (an empty file) would
+// never be served, and Kubo asking pollen for it would wait forever.
+type serverStore struct{ bstore.Blockstore }
+
+func (s serverStore) GetSize(ctx context.Context, c cid.Cid) (int, error) {
+	n, err := s.Blockstore.GetSize(ctx, c)
+	if err == nil && n == 0 {
+		return 1, nil // only the engine's queue accounting sees this
+	}
+	return n, err
+}

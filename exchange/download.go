@@ -1,0 +1,283 @@
+package exchange
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	dag "github.com/ipfs/boxo/ipld/merkledag"
+	blocks "github.com/ipfs/go-block-format"
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// A download is one fetch of a DAG: everything it holds (what it asked
+// for, its progress, its levels and their goroutines) belongs to the
+// download value and is gone when Fetch returns.
+
+// Received blocks are stored in batches of this many bytes or blocks:
+// small enough that a killed fetch loses little and the files being
+// written never wait long.
+const (
+	storeBytes  = 256 << 10
+	storeBlocks = 64
+)
+
+// Fetch brings every block of the DAG under root into the store.
+func (e *Exchange) Fetch(ctx context.Context, root cid.Cid, o FetchOptions) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	d := &download{e: e, o: o, sess: e.bs.NewSession(ctx), start: e.Stats(), last: time.Now()}
+	var watching sync.WaitGroup
+	if o.Stall > 0 {
+		watching.Add(1)
+		go func() {
+			defer watching.Done()
+			d.watchdog(ctx, cancel)
+		}()
+	}
+	err := d.run(ctx, root)
+	cancel()
+	watching.Wait()
+	if err == nil && o.Report != nil {
+		// Done counts each distinct block once; a DAG that holds one block
+		// twice declares it twice in its sizes. Finished is finished.
+		d.mu.Lock()
+		d.p.Done = d.p.Total
+		p := d.p
+		d.mu.Unlock()
+		p.Peers = d.peerBytes()
+		o.Report(p)
+	}
+	if err != nil && d.stalled.Load() {
+		d.mu.Lock()
+		have := "none of it here"
+		if d.p.Total > 0 {
+			have = fmt.Sprintf("%d of %d bytes here", d.p.Done, d.p.Total)
+		}
+		d.mu.Unlock()
+		return fmt.Errorf("%w for %s (%s)", ErrStalled, o.Stall, have)
+	}
+	if err != nil {
+		return fmt.Errorf("fetch %s: %w", root, err)
+	}
+	return nil
+}
+
+type download struct {
+	e     *Exchange
+	o     FetchOptions
+	sess  blockGetter
+	start map[peer.ID]PeerStats
+	rates sync.Map // peer.ID → float64: bytes a second, measured by a level
+
+	mu      sync.Mutex
+	p       Progress
+	last    time.Time // when the last block arrived
+	stalled atomic.Bool
+
+	reportMu sync.Mutex
+}
+
+func (d *download) watchdog(ctx context.Context, cancel context.CancelFunc) {
+	t := time.NewTicker(d.o.Stall / 10)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			d.mu.Lock()
+			idle := time.Since(d.last)
+			d.mu.Unlock()
+			if idle > d.o.Stall {
+				d.stalled.Store(true)
+				cancel()
+				return
+			}
+		}
+	}
+}
+
+// run walks the DAG a level at a time: what is stored is read for its
+// links, what is missing is asked for in one go.
+func (d *download) run(ctx context.Context, root cid.Cid) error {
+	rb, err := d.e.store.Get(ctx, root)
+	local := err == nil
+	if local {
+		if err := d.local(ctx, rb); err != nil {
+			return err
+		}
+	} else {
+		if _, err := d.fetchLevel(ctx, []link{{c: root, size: blockGuess}}); err != nil {
+			return err
+		}
+		if rb, err = d.e.store.Get(ctx, root); err != nil {
+			return err
+		}
+	}
+	level, err := linksOf(rb)
+	if err != nil {
+		return err
+	}
+	// The root's size plus the DAG sizes its links declare (Tsize): the
+	// bytes to transfer, known from the first block on.
+	total := int64(len(rb.RawData()))
+	for _, l := range level {
+		total += int64(l.size)
+	}
+	d.mu.Lock()
+	d.p.Total = max(total, d.p.Done, 1)
+	d.mu.Unlock()
+	if local {
+		d.got(len(rb.RawData()))
+	} else {
+		d.report()
+	}
+	seen := map[cid.Cid]bool{root: true}
+	for len(level) > 0 {
+		var next, missing []link
+		for _, l := range level {
+			c := l.c
+			if seen[c] {
+				continue
+			}
+			seen[c] = true
+			ok, err := d.e.store.Has(ctx, c)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				missing = append(missing, l)
+				continue
+			}
+			links, size, err := d.stored(ctx, c)
+			if err != nil {
+				return err
+			}
+			d.got(size)
+			next = append(next, links...)
+		}
+		got, err := d.fetchLevel(ctx, missing)
+		if err != nil {
+			return err
+		}
+		level = append(next, got...)
+	}
+	return nil
+}
+
+// store hands received blocks to the sink (or puts them in the store:
+// Bitswap's client does not), then tells ProtoHave subscribers and
+// Bitswap's server, so peers can fetch them from here at once.
+func (d *download) store(ctx context.Context, bl []blocks.Block) error {
+	if len(bl) == 0 {
+		return nil
+	}
+	var err error
+	if d.o.Sink != nil {
+		err = d.o.Sink.Put(ctx, bl)
+	} else {
+		err = d.e.store.PutMany(ctx, bl)
+	}
+	if err != nil {
+		return err
+	}
+	return d.e.announce(ctx, bl)
+}
+
+func (d *download) touch() {
+	d.mu.Lock()
+	d.last = time.Now()
+	d.mu.Unlock()
+}
+
+// stored reads a stored block's links (raw leaves have none and are not
+// read) and size, and shows nodes to the sink.
+func (d *download) stored(ctx context.Context, c cid.Cid) ([]link, int, error) {
+	if c.Type() != cid.DagProtobuf {
+		n, err := d.e.store.GetSize(ctx, c)
+		return nil, n, err
+	}
+	b, err := d.e.store.Get(ctx, c)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := d.local(ctx, b); err != nil {
+		return nil, 0, err
+	}
+	links, err := linksOf(b)
+	return links, len(b.RawData()), err
+}
+
+// local shows a stored node to the sink.
+func (d *download) local(ctx context.Context, b blocks.Block) error {
+	if d.o.Sink == nil || b.Cid().Type() != cid.DagProtobuf {
+		return nil
+	}
+	return d.o.Sink.Local(ctx, b)
+}
+
+// got records a block now present.
+func (d *download) got(size int) {
+	d.mu.Lock()
+	d.p.Done += int64(size)
+	d.p.Blocks++
+	d.mu.Unlock()
+	d.report()
+}
+
+// report tells progress, once the total is known (the root's links
+// declare it).
+func (d *download) report() {
+	if d.o.Report == nil {
+		return
+	}
+	d.mu.Lock()
+	if d.p.Total == 0 {
+		d.mu.Unlock()
+		return
+	}
+	d.p.Total = max(d.p.Total, d.p.Done) // a DAG may understate its sizes
+	p := d.p
+	d.mu.Unlock()
+	p.Peers = d.peerBytes()
+	d.reportMu.Lock() // Report is called from one goroutine at a time
+	d.o.Report(p)
+	d.reportMu.Unlock()
+}
+
+func (d *download) peerBytes() map[peer.ID]int64 {
+	now := d.e.Stats()
+	out := make(map[peer.ID]int64)
+	for p, s := range now {
+		if d := s.Received - d.start[p].Received; d > 0 {
+			out[p] = d
+		}
+	}
+	return out
+}
+
+// link is a child to fetch with the DAG size its parent declares.
+type link struct {
+	c    cid.Cid
+	size uint64
+}
+
+// linksOf returns what a block links to (only dag-pb has links here).
+func linksOf(b blocks.Block) ([]link, error) {
+	if b.Cid().Type() != cid.DagProtobuf {
+		return nil, nil
+	}
+	n, err := dag.DecodeProtobuf(b.RawData())
+	if err != nil {
+		return nil, fmt.Errorf("block %s: %w", b.Cid(), err)
+	}
+	out := make([]link, len(n.Links()))
+	for i, l := range n.Links() {
+		out[i] = link{c: l.Cid, size: l.Size}
+	}
+	return out, nil
+}

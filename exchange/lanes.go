@@ -1,0 +1,457 @@
+package exchange
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"time"
+
+	blocks "github.com/ipfs/go-block-format"
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/event"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// A level of a DAG is fetched from pollen peers over ProtoHave and
+// ProtoBlocks (see wire.go), as the scheduler picks, a few lanes
+// (streams) per peer; what no pollen peer holds goes to Bitswap.
+const (
+	// blockGuess is the size assumed for a block whose link declares more
+	// (a dag-pb node's Tsize counts its whole subtree).
+	blockGuess = 1 << 20
+	// tickEvery is how often a level measures rates and hands blocks no
+	// pollen peer holds to Bitswap.
+	tickEvery = 250 * time.Millisecond
+	// lanesPerPeer is how many ProtoBlocks streams a getter opens to a
+	// peer, so that its disk reads and our hashing of its blocks run on
+	// more than one core.
+	lanesPerPeer = 2
+)
+
+// pollenPeers are the connected peers that speak ProtoBlocks.
+func (e *Exchange) pollenPeers() []peer.ID {
+	var out []peer.ID
+	for _, p := range e.h.Network().Peers() {
+		if ok, _ := e.h.Peerstore().SupportsProtocols(p, ProtoBlocks); len(ok) > 0 {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// level fetches one level of a DAG.
+type level struct {
+	d      *download
+	items  []link
+	storeq chan stored
+
+	mu      sync.Mutex    // guards the fields below
+	changed chan struct{} // closed and replaced on every change
+	sched   *scheduler
+	next    []link
+	err     error
+}
+
+// lane is one ProtoBlocks stream to a peer.
+type lane struct {
+	queue    []int // indexes asked for, in the order the answers come
+	inflight int64 // bytes asked for, not yet arrived
+}
+
+// fetchLevel brings ls into the store and returns their links.
+func (d *download) fetchLevel(ctx context.Context, ls []link) ([]link, error) {
+	// Subscribed before the peers are listed, so none is missed.
+	sub, err := d.e.h.EventBus().Subscribe([]any{new(event.EvtPeerIdentificationCompleted), new(event.EvtPeerProtocolsUpdated)})
+	if err != nil {
+		return nil, err
+	}
+	peers := d.e.pollenPeers()
+	if len(peers) == 0 || len(ls) == 0 {
+		sub.Close() // unread, it would hold up the bus
+		return d.fetchAll(ctx, ls)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sizes := make([]int64, len(ls))
+	for i, l := range ls {
+		sizes[i] = int64(min(l.size, blockGuess))
+	}
+	lv := &level{
+		d: d, items: ls, storeq: make(chan stored, 8),
+		changed: make(chan struct{}),
+		sched:   newScheduler(sizes, rand.Perm, time.Now()),
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		lv.storer(ctx)
+	}()
+	for _, p := range peers {
+		lv.addPeer(ctx, &wg, p)
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		lv.watch(ctx, &wg, sub)
+	}()
+	lv.mu.Lock()
+	for lv.sched.left > 0 && lv.err == nil && ctx.Err() == nil {
+		wake := lv.changed
+		lv.mu.Unlock()
+		select {
+		case <-wake:
+		case <-ctx.Done():
+		}
+		lv.mu.Lock()
+	}
+	err = lv.err
+	if err == nil {
+		err = ctx.Err()
+	}
+	lv.mu.Unlock()
+	cancel()
+	wg.Wait()
+	sub.Close()
+	return lv.next, err
+}
+
+// signal wakes everyone waiting on a change; called with mu held.
+func (lv *level) signal() {
+	close(lv.changed)
+	lv.changed = make(chan struct{})
+}
+
+// fail ends the level with err unless it already failed; called with mu
+// held.
+func (lv *level) fail(err error) {
+	if lv.err == nil {
+		lv.err = err
+	}
+	lv.signal()
+}
+
+// addPeer starts fetching from a pollen peer, unless it is counted
+// already; when the peer fails, what it was asked for is asked of others.
+func (lv *level) addPeer(ctx context.Context, wg *sync.WaitGroup, id peer.ID) {
+	lv.mu.Lock()
+	if lv.sched.known(id) {
+		lv.mu.Unlock()
+		return
+	}
+	var rate float64
+	if r, ok := lv.d.rates.Load(id); ok { // measured on an earlier level
+		rate = r.(float64)
+	}
+	lv.sched.addPeer(id, rate)
+	lv.mu.Unlock()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		err := lv.runPeer(ctx, id)
+		lv.mu.Lock()
+		lv.sched.dropPeer(id)
+		lv.signal()
+		lv.mu.Unlock()
+		if err != nil && ctx.Err() == nil {
+			lv.d.e.log.Debug("pollen peer", "peer", id, "err", err)
+		}
+	}()
+}
+
+// runPeer subscribes to what the peer holds, asks it for blocks and reads
+// them until the level is done or the peer fails.
+func (lv *level) runPeer(ctx context.Context, id peer.ID) error {
+	h := lv.d.e.h
+	hs, err := h.NewStream(ctx, id, ProtoHave)
+	if err != nil {
+		return err
+	}
+	defer hs.Reset()
+	var streams []network.Stream
+	defer func() {
+		for _, s := range streams {
+			s.Reset()
+		}
+	}()
+	lanes := make([]*lane, lanesPerPeer)
+	for k := range lanes {
+		s, err := h.NewStream(ctx, id, ProtoBlocks)
+		if err != nil {
+			return err
+		}
+		streams = append(streams, s)
+		lanes[k] = &lane{}
+	}
+	cs := make([]cid.Cid, len(lv.items))
+	for i, l := range lv.items {
+		cs[i] = l.c
+	}
+	if err := writeCIDs(bufio.NewWriter(hs), cs); err != nil {
+		return err
+	}
+	// The peer's part ends at its first error, or with the level.
+	pctx, pcancel := context.WithCancel(ctx)
+	defer pcancel()
+	errs := make(chan error, 1+2*len(lanes))
+	var g sync.WaitGroup
+	run := func(fn func() error) {
+		g.Add(1)
+		go func() {
+			defer g.Done()
+			if err := fn(); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	run(func() error { return lv.readHaves(id, bufio.NewReader(hs)) })
+	for k, ln := range lanes {
+		s := streams[k]
+		// The level's ctx for reading: a batch read before the peer failed
+		// is stored, not dropped.
+		run(func() error { return lv.readBlocks(ctx, id, ln, s) })
+		run(func() error { return lv.ask(pctx, id, ln, bufio.NewWriterSize(s, 16<<10)) })
+	}
+	select {
+	case err = <-errs:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	pcancel()
+	hs.Reset()
+	for _, s := range streams {
+		s.Reset()
+	}
+	g.Wait()
+	return err
+}
+
+// readHaves records what the peer says it holds. The server closes the
+// stream once it holds everything listed.
+func (lv *level) readHaves(id peer.ID, r *bufio.Reader) error {
+	for {
+		idx, err := readIndexes(r, len(lv.items))
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		lv.mu.Lock()
+		lv.sched.haves(id, idx)
+		lv.signal()
+		lv.mu.Unlock()
+	}
+}
+
+// ask sends the peer the requests the scheduler picks over ln, while the
+// lane holds no more than its share of the peer's window.
+func (lv *level) ask(ctx context.Context, id peer.ID, ln *lane, w *bufio.Writer) error {
+	for {
+		var want []cid.Cid
+		lv.mu.Lock()
+		for lv.err == nil && ln.inflight <= lv.sched.windowOf(id)/lanesPerPeer {
+			i := lv.sched.next(id)
+			if i < 0 {
+				break
+			}
+			ln.queue = append(ln.queue, i)
+			ln.inflight += lv.sched.sizes[i]
+			want = append(want, lv.items[i].c)
+		}
+		wake := lv.changed
+		lv.mu.Unlock()
+		if len(want) > 0 {
+			if err := writeCIDs(w, want); err != nil {
+				return err
+			}
+			continue
+		}
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// readBlocks reads the peer's answers in the order they were asked for,
+// checks each against its CID and hands them to the storer in batches.
+func (lv *level) readBlocks(ctx context.Context, id peer.ID, ln *lane, s network.Stream) error {
+	r := bufio.NewReaderSize(s, 64<<10)
+	var batch []blocks.Block
+	var idx []int
+	size := 0
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		select {
+		case lv.storeq <- stored{batch, idx}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		batch, idx, size = nil, nil, 0
+		return nil
+	}
+	for {
+		data, ok, err := readBlock(r)
+		if err != nil {
+			flush()
+			return err
+		}
+		// Only this goroutine takes from the queue: look now, take once
+		// the answer is checked, so the block is never free to ask again.
+		lv.mu.Lock()
+		if len(ln.queue) == 0 {
+			lv.mu.Unlock()
+			flush()
+			return fmt.Errorf("%w: an answer nobody asked for", errProtocol)
+		}
+		i := ln.queue[0]
+		lv.mu.Unlock()
+		c := lv.items[i].c
+		if ok {
+			if got, err := c.Prefix().Sum(data); err != nil || !got.Equals(c) {
+				flush()
+				lv.d.e.liar(id)
+				return fmt.Errorf("peer %s sent wrong bytes for %s", id, c)
+			}
+			lv.d.touch()
+			lv.d.e.count(id, int64(len(data)), 1, false)
+		}
+		lv.mu.Lock()
+		ln.queue = ln.queue[1:]
+		ln.inflight -= lv.sched.sizes[i]
+		first := lv.sched.answered(id, i, ok, int64(len(data)))
+		lv.signal()
+		lv.mu.Unlock()
+		if first {
+			b, _ := blocks.NewBlockWithCid(data, c)
+			batch, idx = append(batch, b), append(idx, i)
+			size += len(data)
+		}
+		if size >= storeBytes || len(batch) >= storeBlocks || (r.Buffered() == 0 && len(batch) > 0) {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// stored is a batch of checked blocks on its way to the store.
+type stored struct {
+	blocks []blocks.Block
+	idx    []int
+}
+
+// storer writes what the peers' readers checked, so that reading, hashing
+// and writing go on side by side.
+func (lv *level) storer(ctx context.Context) {
+	for {
+		var job stored
+		select {
+		case job = <-lv.storeq:
+		case <-ctx.Done():
+			return
+		}
+		if err := lv.d.store(ctx, job.blocks); err != nil {
+			lv.mu.Lock()
+			lv.fail(err)
+			lv.mu.Unlock()
+			return
+		}
+		lv.mu.Lock()
+		for k, i := range job.idx {
+			if !lv.sched.stored(i) {
+				continue
+			}
+			links, err := linksOf(job.blocks[k])
+			if err != nil && lv.err == nil {
+				lv.err = err
+			}
+			lv.next = append(lv.next, links...)
+		}
+		lv.signal()
+		lv.mu.Unlock()
+		for _, b := range job.blocks {
+			lv.d.got(len(b.RawData()))
+		}
+	}
+}
+
+// watch adds pollen peers as they connect (the host's event bus says when
+// a peer's protocols are known), measures rates every tick, and hands
+// Bitswap the blocks no pollen peer holds.
+func (lv *level) watch(ctx context.Context, wg *sync.WaitGroup, sub event.Subscription) {
+	t := time.NewTicker(tickEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev := <-sub.Out():
+			var id peer.ID
+			var protos []string
+			switch ev := ev.(type) {
+			case event.EvtPeerIdentificationCompleted:
+				id = ev.Peer
+				for _, p := range ev.Protocols {
+					protos = append(protos, string(p))
+				}
+			case event.EvtPeerProtocolsUpdated:
+				id = ev.Peer
+				for _, p := range ev.Added {
+					protos = append(protos, string(p))
+				}
+			}
+			if slices.Contains(protos, string(ProtoBlocks)) {
+				lv.addPeer(ctx, wg, id)
+			}
+			continue
+		case <-t.C:
+		}
+		lv.mu.Lock()
+		for id, r := range lv.sched.tick(tickEvery) {
+			lv.d.rates.Store(id, r)
+		}
+		orphans := lv.sched.orphans(time.Now())
+		lv.signal()
+		lv.mu.Unlock()
+		if len(orphans) > 0 {
+			ls := make([]link, len(orphans))
+			for k, i := range orphans {
+				ls[k] = lv.items[i]
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				lv.bitswap(ctx, ls, orphans)
+			}()
+		}
+	}
+}
+
+// bitswap fetches blocks no pollen peer holds from whoever Bitswap finds.
+func (lv *level) bitswap(ctx context.Context, ls []link, idx []int) {
+	next, err := lv.d.fetchAll(ctx, ls)
+	lv.mu.Lock()
+	defer lv.mu.Unlock()
+	lv.next = append(lv.next, next...)
+	if err != nil {
+		if !errors.Is(err, context.Canceled) { // the level ended first
+			lv.fail(err)
+		}
+		return
+	}
+	for _, i := range idx {
+		lv.sched.stored(i)
+	}
+	lv.signal()
+}

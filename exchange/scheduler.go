@@ -1,0 +1,266 @@
+package exchange
+
+import (
+	"math"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// scheduler decides, for one level of a DAG, which block to ask of which
+// pollen peer: of the blocks a peer holds that nobody is asked for, one
+// that fewest peers hold (rarest first). It holds no locks and does no
+// I/O: the level feeds it events (a peer's list of what it holds, an
+// answer, a block stored, a tick of the clock) and asks it what to
+// request next, so its rules are table-tested.
+//
+// Ties go in DAG order while every peer holds the whole level (the export
+// writes in order and the disk streams), and in an order of this getter's
+// own once some peer holds only part of it: getters fetching together
+// then ask the seeder for different blocks and trade them. Once every
+// block is asked for, an idle peer may ask again for one another peer is
+// bringing (endgame: the first answer wins).
+type scheduler struct {
+	sizes   []int64 // each block's expected size
+	state   []itemState
+	peers   map[peer.ID]*speer
+	order   []int             // tie order; nil for DAG order
+	shuffle func(n int) []int // the getter's own order, when needed
+	left    int               // blocks not stored yet
+	since   time.Time         // when the level began
+}
+
+type itemState struct {
+	holders int       // peers known to hold it
+	asked   int       // requests in flight
+	got     bool      // arrived, being stored
+	done    bool      // stored
+	bitswap bool      // handed to Bitswap
+	orphan  time.Time // since when no pollen peer holds it nor is asked
+}
+
+// speer is what the scheduler knows of one peer.
+type speer struct {
+	has      []bool
+	holds    int  // how many blocks of the level it holds
+	answered bool // its first list of what it holds arrived
+	asking   []bool
+	pending  int     // requests in flight
+	inflight int64   // bytes asked for, not arrived
+	window   int64   // bytes in flight allowed
+	received int64   // bytes since the last tick, for the rate
+	rate     float64 // bytes a second; 0 until first measured (slow start)
+}
+
+// Windows: bytes asked of a peer and not yet arrived, about windowTime of
+// its measured rate within [minWindow, maxWindow]. A short queue at a
+// slow peer keeps rarest-first picks fresh; a long one at a fast peer
+// keeps its link busy. Until its rate is first measured, a peer's window
+// starts at minWindow and grows by each block that arrives (slow start,
+// as TCP's: it doubles each round trip).
+const (
+	minWindow  = 1 << 20
+	maxWindow  = 32 << 20
+	windowTime = 1.0 // seconds
+	// orphanAfter is how long a block may have no pollen holder before
+	// Bitswap is asked for it (other IPFS nodes, the DHT), unless every
+	// pollen peer already said what it holds.
+	orphanAfter = time.Second
+)
+
+// windowFor is the window for a peer sending rate bytes a second.
+func windowFor(rate float64) int64 {
+	return min(maxWindow, max(minWindow, int64(rate*windowTime)))
+}
+
+func newScheduler(sizes []int64, shuffle func(int) []int, now time.Time) *scheduler {
+	return &scheduler{
+		sizes: sizes, state: make([]itemState, len(sizes)), peers: map[peer.ID]*speer{},
+		shuffle: shuffle, left: len(sizes), since: now,
+	}
+}
+
+// addPeer starts counting a peer; rate is what an earlier level measured
+// (0: slow start).
+func (s *scheduler) addPeer(id peer.ID, rate float64) {
+	p := &speer{has: make([]bool, len(s.sizes)), asking: make([]bool, len(s.sizes)), window: minWindow, rate: rate}
+	if rate > 0 {
+		p.window = windowFor(rate)
+	}
+	s.peers[id] = p
+}
+
+// known reports whether id is counted.
+func (s *scheduler) known(id peer.ID) bool { _, ok := s.peers[id]; return ok }
+
+// dropPeer forgets a peer that left: what it was asked for is free to ask
+// of others.
+func (s *scheduler) dropPeer(id peer.ID) {
+	p := s.peers[id]
+	if p == nil {
+		return
+	}
+	for i := range s.sizes {
+		if p.has[i] {
+			s.state[i].holders--
+		}
+		if p.asking[i] {
+			s.state[i].asked--
+		}
+	}
+	delete(s.peers, id)
+}
+
+// haves records that id holds the blocks idx.
+func (s *scheduler) haves(id peer.ID, idx []int) {
+	p := s.peers[id]
+	if p == nil {
+		return
+	}
+	p.answered = true
+	for _, i := range idx {
+		if !p.has[i] {
+			p.has[i] = true
+			p.holds++
+			s.state[i].holders++
+		}
+	}
+	if p.holds < len(s.sizes) && s.order == nil {
+		s.order = s.shuffle(len(s.sizes))
+	}
+}
+
+// next picks what to ask id for now and counts it asked, or returns -1:
+// its window is full, or nothing it holds is worth asking.
+func (s *scheduler) next(id peer.ID) int {
+	p := s.peers[id]
+	if p == nil || p.inflight >= p.window {
+		return -1
+	}
+	best, bestHolders := -1, math.MaxInt
+	dup, dupAsked := -1, math.MaxInt
+	for k := range s.sizes {
+		i := k
+		if s.order != nil {
+			i = s.order[k]
+		}
+		st := &s.state[i]
+		if st.got || st.bitswap || !p.has[i] || p.asking[i] {
+			continue
+		}
+		if st.asked == 0 {
+			if st.holders < bestHolders {
+				best, bestHolders = i, st.holders
+			}
+		} else if st.asked < dupAsked {
+			dup, dupAsked = i, st.asked
+		}
+	}
+	if best < 0 && p.pending == 0 && dupAsked < 2 {
+		best = dup // endgame: a second request, only from an idle peer
+	}
+	if best >= 0 {
+		p.asking[best] = true
+		p.pending++
+		p.inflight += s.sizes[best]
+		s.state[best].asked++
+	}
+	return best
+}
+
+// answered records id's answer for block i: its n bytes (ok), or that it
+// no longer holds it. It reports whether this is the block's first
+// arrival (the caller stores it; a later copy is dropped).
+func (s *scheduler) answered(id peer.ID, i int, ok bool, n int64) (first bool) {
+	st := &s.state[i]
+	if p := s.peers[id]; p != nil && p.asking[i] {
+		p.asking[i] = false
+		p.pending--
+		p.inflight -= s.sizes[i]
+		st.asked--
+		if ok {
+			p.received += n
+			if p.rate == 0 { // slow start
+				p.window = min(maxWindow, p.window+n)
+			}
+		} else if p.has[i] { // it no longer has it (GC)
+			p.has[i] = false
+			p.holds--
+			st.holders--
+		}
+	}
+	if !ok {
+		return false
+	}
+	first = !st.got
+	st.got = true
+	return first
+}
+
+// stored records that block i is in the store; it reports whether that
+// is news.
+func (s *scheduler) stored(i int) bool {
+	st := &s.state[i]
+	if st.done {
+		return false
+	}
+	st.done, st.got = true, true
+	s.left--
+	return true
+}
+
+// tick measures each peer's rate over dt and sizes its window to it; it
+// returns the rates measured, for the next level to start from.
+func (s *scheduler) tick(dt time.Duration) map[peer.ID]float64 {
+	rates := map[peer.ID]float64{}
+	for id, p := range s.peers {
+		r := float64(p.received) / dt.Seconds()
+		p.received = 0
+		switch {
+		case p.rate > 0:
+			p.rate = 0.7*p.rate + 0.3*r
+		case r > 0:
+			p.rate = r // the first measurement ends slow start
+		default:
+			continue // nothing arrived yet: still in slow start
+		}
+		p.window = windowFor(p.rate)
+		rates[id] = p.rate
+	}
+	return rates
+}
+
+// orphans returns the blocks to hand to Bitswap now, and counts them
+// handed: those no pollen peer holds nor is asked for, once every peer has
+// said what it holds, or once they have waited orphanAfter.
+func (s *scheduler) orphans(now time.Time) []int {
+	answered := true
+	for _, p := range s.peers {
+		answered = answered && p.answered
+	}
+	var out []int
+	for i := range s.state {
+		st := &s.state[i]
+		if st.got || st.bitswap || st.holders > 0 || st.asked > 0 {
+			st.orphan = time.Time{}
+			continue
+		}
+		if st.orphan.IsZero() {
+			st.orphan = now
+		}
+		if answered || (now.Sub(st.orphan) >= orphanAfter && now.Sub(s.since) >= orphanAfter) {
+			st.bitswap = true
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// windowOf is the bytes a peer may have in flight; 0 for a peer not
+// counted.
+func (s *scheduler) windowOf(id peer.ID) int64 {
+	if p := s.peers[id]; p != nil {
+		return p.window
+	}
+	return 0
+}

@@ -1,0 +1,212 @@
+package exchange
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+const mb = 1 << 20
+
+// reversed is a stand-in for the getter's own random order.
+func reversed(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = n - 1 - i
+	}
+	return out
+}
+
+func sched(n int) *scheduler {
+	sizes := make([]int64, n)
+	for i := range sizes {
+		sizes[i] = mb
+	}
+	return newScheduler(sizes, reversed, time.Unix(0, 0))
+}
+
+func all(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+// picks asks for up to n picks for p, stopping at the first -1.
+func picks(s *scheduler, p peer.ID, n int) []int {
+	var out []int
+	for range n {
+		i := s.next(p)
+		if i < 0 {
+			break
+		}
+		out = append(out, i)
+	}
+	return out
+}
+
+func TestScheduler(t *testing.T) {
+	const a, b, c = peer.ID("a"), peer.ID("b"), peer.ID("c")
+	cases := []struct {
+		name string
+		run  func(t *testing.T)
+	}{
+		{"ties in DAG order while every peer holds all", func(t *testing.T) {
+			s := sched(4)
+			s.addPeer(a, 100*mb) // a wide window
+			s.haves(a, all(4))
+			if got := picks(s, a, 10); !slices.Equal(got, []int{0, 1, 2, 3}) {
+				t.Errorf("picks %v, want DAG order", got)
+			}
+		}},
+		{"rarest first", func(t *testing.T) {
+			s := sched(4)
+			s.addPeer(a, 100*mb)
+			s.addPeer(b, 100*mb)
+			s.haves(a, all(4))
+			s.haves(b, []int{0, 1})
+			// 2 and 3 are held by a alone: a asks for them first.
+			if got := picks(s, a, 2); !slices.Equal(got, []int{3, 2}) {
+				t.Errorf("a picks %v, want the rare 3 and 2 (in the getter's own order)", got)
+			}
+		}},
+		{"a second getter holding part: its own order, no overlap", func(t *testing.T) {
+			s := sched(4)
+			s.addPeer(a, 100*mb) // the seeder
+			s.addPeer(b, 100*mb) // another getter, holding block 0
+			s.haves(a, all(4))
+			s.haves(b, []int{0})
+			got := picks(s, a, 4)
+			if !slices.Equal(got, []int{3, 2, 1, 0}) {
+				t.Errorf("seeder picks %v: the rarest (1-3, in the getter's order), then 0", got)
+			}
+			// Everything is asked for: idle b races a for the one it holds.
+			if got := picks(s, b, 1); !slices.Equal(got, []int{0}) {
+				t.Errorf("idle b in endgame picks %v, want 0", got)
+			}
+		}},
+		{"endgame: an idle peer asks again, at most twice a block", func(t *testing.T) {
+			s := sched(2)
+			s.addPeer(a, 100*mb)
+			s.addPeer(b, 100*mb)
+			s.addPeer(c, 100*mb)
+			s.haves(a, all(2))
+			s.haves(b, all(2))
+			s.haves(c, all(2))
+			if got := picks(s, a, 2); len(got) != 2 {
+				t.Fatalf("a picks %v", got)
+			}
+			if got := picks(s, b, 1); !slices.Equal(got, []int{0}) {
+				t.Errorf("idle b in endgame picks %v, want a duplicate of 0", got)
+			}
+			if got := picks(s, b, 1); len(got) != 0 {
+				t.Errorf("b, no longer idle, picks %v", got)
+			}
+			if got := picks(s, c, 1); !slices.Equal(got, []int{1}) {
+				t.Errorf("idle c picks %v, want 1 (0 is asked twice)", got)
+			}
+			if first := s.answered(b, 0, true, mb); !first {
+				t.Error("b's copy of 0 arrived first but was not counted first")
+			}
+			if first := s.answered(a, 0, true, mb); first {
+				t.Error("a's late copy of 0 counted as first")
+			}
+		}},
+		{"a slow peer gets a short window, a fast one a long one", func(t *testing.T) {
+			s := sched(40)
+			s.addPeer(a, 0)
+			s.addPeer(b, 0)
+			s.haves(a, all(40))
+			s.haves(b, all(40))
+			s.peers[a].received = mb / 8 // in one tick: 0.5 MiB/s
+			s.peers[b].received = 5 * mb // 20 MiB/s
+			s.tick(250 * time.Millisecond)
+			if got := picks(s, a, 40); len(got) != 1 {
+				t.Errorf("slow a has %d blocks in flight, want 1 (minWindow)", len(got))
+			}
+			if got := picks(s, b, 40); len(got) != 20 {
+				t.Errorf("fast b has %d blocks in flight, want 20 (one second of its rate)", len(got))
+			}
+		}},
+		{"slow start: the window grows by what arrives", func(t *testing.T) {
+			s := sched(8)
+			s.addPeer(a, 0)
+			s.haves(a, all(8))
+			if got := picks(s, a, 8); len(got) != 1 {
+				t.Fatalf("a new peer starts with %d in flight, want 1", len(got))
+			}
+			s.answered(a, 0, true, mb)
+			if got := picks(s, a, 8); len(got) != 2 {
+				t.Errorf("after one block, %d in flight, want 2", len(got))
+			}
+		}},
+		{"a peer leaving frees what it was asked for", func(t *testing.T) {
+			s := sched(2)
+			s.addPeer(a, 100*mb)
+			s.addPeer(b, 100*mb)
+			s.haves(a, all(2))
+			s.haves(b, []int{0})
+			if got := picks(s, a, 2); len(got) != 2 {
+				t.Fatalf("a picks %v", got)
+			}
+			s.dropPeer(a)
+			if got := picks(s, b, 2); !slices.Equal(got, []int{0}) {
+				t.Errorf("after a left, b picks %v, want 0", got)
+			}
+			if s.state[1].holders != 0 || s.state[1].asked != 0 {
+				t.Errorf("block 1 still counts a: %+v", s.state[1])
+			}
+		}},
+		{"a peer that no longer holds a block is not asked again", func(t *testing.T) {
+			s := sched(1)
+			s.addPeer(a, 100*mb)
+			s.haves(a, all(1))
+			picks(s, a, 1)
+			s.answered(a, 0, false, 0)
+			if got := picks(s, a, 1); len(got) != 0 || s.state[0].holders != 0 {
+				t.Errorf("picks %v, holders %d", got, s.state[0].holders)
+			}
+		}},
+		{"blocks nobody holds go to Bitswap once every peer answered", func(t *testing.T) {
+			s := sched(3)
+			s.addPeer(a, 100*mb)
+			now := time.Unix(0, 0)
+			if got := s.orphans(now); len(got) != 0 {
+				t.Errorf("before a answered: %v to Bitswap", got)
+			}
+			s.haves(a, []int{1})
+			if got := s.orphans(now); !slices.Equal(got, []int{0, 2}) {
+				t.Errorf("to Bitswap %v, want [0 2]", got)
+			}
+			if got := s.orphans(now); len(got) != 0 {
+				t.Errorf("handed twice: %v", got)
+			}
+			if got := picks(s, a, 3); !slices.Equal(got, []int{1}) {
+				t.Errorf("a picks %v, want only 1", got)
+			}
+		}},
+		{"a silent peer does not hold blocks back from Bitswap for long", func(t *testing.T) {
+			s := sched(1)
+			s.addPeer(a, 100*mb) // never answers
+			start := time.Unix(0, 0)
+			if got := s.orphans(start); len(got) != 0 {
+				t.Errorf("at once: %v", got)
+			}
+			if got := s.orphans(start.Add(orphanAfter)); !slices.Equal(got, []int{0}) {
+				t.Errorf("after orphanAfter: %v, want [0]", got)
+			}
+		}},
+		{"stored counts a block once", func(t *testing.T) {
+			s := sched(2)
+			if !s.stored(1) || s.stored(1) || s.left != 1 {
+				t.Errorf("left %d", s.left)
+			}
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, tc.run)
+	}
+}

@@ -1,0 +1,230 @@
+package exchange
+
+import (
+	"bufio"
+	"encoding/binary"
+	"io"
+	"time"
+
+	bstore "github.com/ipfs/boxo/blockstore"
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/network"
+
+	"context"
+	"sync"
+
+	blocks "github.com/ipfs/go-block-format"
+)
+
+// The serving side: pollen peers ask over ProtoBlocks and subscribe to
+// what this node holds over ProtoHave (see wire.go).
+
+// serveBlocks answers a peer's ProtoBlocks requests until it closes the
+// stream.
+func (e *Exchange) serveBlocks(s network.Stream) {
+	defer s.Close()
+	p := s.Conn().RemotePeer()
+	r := bufio.NewReader(s)
+	w := bufio.NewWriterSize(s, 64<<10)
+	ctx := context.Background()
+	var hdr [1 + binary.MaxVarintLen64]byte
+	for {
+		s.SetReadDeadline(time.Time{}) // a getter may wait long between lists
+		cs, err := readCIDs(r)
+		if err != nil {
+			if err != io.EOF {
+				s.Reset()
+			}
+			return
+		}
+		s.SetWriteDeadline(time.Now().Add(ioTimeout))
+		for _, c := range cs {
+			sent, wrote := 0, false
+			err := e.view(ctx, c, func(data []byte) error {
+				w.Write(binary.AppendUvarint(append(hdr[:0], 1), uint64(len(data))))
+				_, err := w.Write(data)
+				sent, wrote = len(data), true
+				return err
+			})
+			switch {
+			case wrote && err != nil: // the stream failed
+				s.Reset()
+				return
+			case err != nil:
+				w.WriteByte(0)
+				continue
+			}
+			e.count(p, int64(sent), 1, true)
+		}
+		if err := w.Flush(); err != nil {
+			s.Reset()
+			return
+		}
+	}
+}
+
+// view calls fn with c's bytes, valid only during the call: through the
+// store's View where it has one (pollen's reads packed blocks into a
+// reused buffer), else through Get.
+func (e *Exchange) view(ctx context.Context, c cid.Cid, fn func([]byte) error) error {
+	if v, ok := e.store.(bstore.Viewer); ok {
+		return v.View(ctx, c, fn)
+	}
+	b, err := e.store.Get(ctx, c)
+	if err != nil {
+		return err
+	}
+	return fn(b.RawData())
+}
+
+// has reports whether c can be served.
+func (e *Exchange) has(ctx context.Context, c cid.Cid) bool {
+	ok, _ := e.store.Has(ctx, c)
+	return ok
+}
+
+// serveHave tells a peer which of the CIDs it lists are here, then which
+// arrive, until it closes the stream or all are here.
+func (e *Exchange) serveHave(s network.Stream) {
+	defer s.Close()
+	r := bufio.NewReader(s)
+	w := bufio.NewWriterSize(s, 16<<10)
+	s.SetReadDeadline(time.Now().Add(ioTimeout))
+	cs, err := readCIDs(r)
+	if err != nil {
+		s.Reset()
+		return
+	}
+	s.SetReadDeadline(time.Time{})
+	ctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
+	reading := make(chan struct{})
+	go func() { // the getter closing its side ends the subscription
+		defer close(reading)
+		io.Copy(io.Discard, r)
+		cancel()
+	}()
+	// The answer ends here; the reader ends when the getter closes its
+	// side, or within ioTimeout.
+	defer func() {
+		s.CloseWrite()
+		s.SetReadDeadline(time.Now().Add(ioTimeout))
+		<-reading
+	}()
+	pending := make(map[string]int, len(cs))
+	for i, c := range cs {
+		pending[string(c.Hash())] = i
+	}
+	// askStore moves what the store holds out of pending. Call it after
+	// taking the log's position, so that a block stored in between is
+	// seen by one or the other.
+	askStore := func() []int {
+		var held []int
+		for h, i := range pending {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if e.has(ctx, cs[i]) {
+				held = append(held, i)
+				delete(pending, h)
+			}
+		}
+		return held
+	}
+	seq, wake := e.notes.position()
+	held := askStore()
+	for first := true; ; first = false {
+		if len(held) > 0 || first {
+			s.SetWriteDeadline(time.Now().Add(ioTimeout))
+			if err := writeIndexes(w, held); err != nil {
+				s.Reset()
+				return
+			}
+		}
+		if len(pending) == 0 {
+			return
+		}
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			return
+		}
+		var hs []string
+		var complete bool
+		hs, seq, wake, complete = e.notes.since(seq)
+		if !complete { // fell behind the log: ask the store
+			held = askStore()
+			continue
+		}
+		held = held[:0]
+		for _, h := range hs {
+			if i, ok := pending[h]; ok {
+				held = append(held, i)
+				delete(pending, h)
+			}
+		}
+	}
+}
+
+// announce tells ProtoHave subscribers and Bitswap's server about blocks
+// now in the store. Only the server: a fetch's client delivered these
+// blocks itself, and telling it again republishes them to the session's
+// channel, which blocks while the fetch's storer, its reader, is here.
+func (e *Exchange) announce(ctx context.Context, bl []blocks.Block) error {
+	e.notes.add(bl)
+	return e.bs.Server.NotifyNewBlocks(ctx, bl...)
+}
+
+// storedLog lists the multihashes fetches brought, so that ProtoHave
+// servers can tell their peers what arrived.
+type storedLog struct {
+	mu     sync.Mutex
+	base   uint64   // sequence number of hashes[0]
+	hashes []string // the most recent, at most 2*keepStored
+	wake   chan struct{}
+}
+
+const keepStored = 1 << 16
+
+// position returns the sequence number of the next hash stored and a
+// channel closed when one is.
+func (l *storedLog) position() (uint64, <-chan struct{}) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.base + uint64(len(l.hashes)), l.wakeLocked()
+}
+
+// wakeLocked is the channel closed at the next add. Called with mu held.
+func (l *storedLog) wakeLocked() chan struct{} {
+	if l.wake == nil {
+		l.wake = make(chan struct{})
+	}
+	return l.wake
+}
+
+func (l *storedLog) add(bl []blocks.Block) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, b := range bl {
+		l.hashes = append(l.hashes, string(b.Cid().Hash()))
+	}
+	if len(l.hashes) > 2*keepStored {
+		drop := len(l.hashes) - keepStored
+		l.hashes = append([]string(nil), l.hashes[drop:]...)
+		l.base += uint64(drop)
+	}
+	close(l.wakeLocked())
+	l.wake = make(chan struct{})
+}
+
+// since returns the hashes stored from seq on, the next position and its
+// channel; complete is false when some of them were already forgotten.
+func (l *storedLog) since(seq uint64) (hs []string, next uint64, wake <-chan struct{}, complete bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	next = l.base + uint64(len(l.hashes))
+	if seq < l.base {
+		return nil, next, l.wakeLocked(), false
+	}
+	return append([]string(nil), l.hashes[seq-l.base:]...), next, l.wakeLocked(), true
+}

@@ -1,0 +1,121 @@
+package exchange
+
+import (
+	"time"
+
+	blocks "github.com/ipfs/go-block-format"
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// Peer trust: a peer that sends blocks nobody asked for (over Bitswap,
+// wrong bytes for a wanted block arrive as such) is cut off.
+
+const (
+	// A peer is cut off at the second block nobody asked for: Bitswap
+	// servers only send what was wanted, and a block asked for in the
+	// last askedFor counts as asked, so late duplicates are not lies.
+	maxUnasked = 2
+	askedFor   = 10 * time.Minute
+)
+
+// judgement counts the blocks a peer sent that nobody asked for.
+type judgement struct {
+	unasked int
+	banned  bool
+}
+
+// judge cuts off a peer that keeps sending blocks nobody asked for: Bitswap
+// computes a received block's CID from its bytes, so wrong bytes for a
+// wanted block arrive as a block nobody wanted, and are dropped. Without
+// this, a peer that answers every want with wrong bytes would hold a fetch
+// until it stalls.
+func (e *Exchange) judge(p peer.ID, bl []blocks.Block) {
+	if len(bl) == 0 {
+		return
+	}
+	// Compare multihashes: a peer may answer a CIDv1 want under CIDv0.
+	e.mu.Lock()
+	j := e.judged[p]
+	if j == nil {
+		j = &judgement{}
+		e.judged[p] = j
+	}
+	for _, b := range bl {
+		if !e.asked.has(string(b.Cid().Hash()), time.Now()) {
+			j.unasked++
+		}
+	}
+	ban := j.unasked >= maxUnasked
+	e.mu.Unlock()
+	if ban {
+		e.liar(p)
+	}
+}
+
+// liar cuts off a peer that sent wrong bytes, once.
+func (e *Exchange) liar(p peer.ID) {
+	e.mu.Lock()
+	j := e.judged[p]
+	if j == nil {
+		j = &judgement{}
+		e.judged[p] = j
+	}
+	first := !j.banned
+	j.banned = true
+	e.mu.Unlock()
+	if !first {
+		return
+	}
+	e.log.Warn("peer sends wrong bytes; disconnecting", "peer", p)
+	if !e.enter() {
+		return
+	}
+	go func() {
+		defer e.wg.Done()
+		if e.misbehaving != nil {
+			e.misbehaving(p)
+		}
+		e.h.Network().ClosePeer(p)
+	}()
+}
+
+// ask records that cs are being asked for.
+func (e *Exchange) ask(cs []cid.Cid) {
+	now := time.Now()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, c := range cs {
+		e.asked.add(string(c.Hash()), now)
+	}
+}
+
+// askedSet holds the multihashes asked for within the last askedFor, in
+// two generations: the current one, and the one before, dropped whole
+// when the current one is askedFor old. Nothing is ever scanned.
+type askedSet struct {
+	cur, prev map[string]struct{}
+	since     time.Time // when cur began
+}
+
+func (s *askedSet) rotate(now time.Time) {
+	if s.cur == nil || now.Sub(s.since) > askedFor {
+		s.prev, s.cur, s.since = s.cur, map[string]struct{}{}, now
+	}
+}
+
+func (s *askedSet) add(h string, now time.Time) {
+	s.rotate(now)
+	s.cur[h] = struct{}{}
+}
+
+// has reports whether h was asked for in the last askedFor (or up to
+// twice that: a generation is dropped whole).
+func (s *askedSet) has(h string, now time.Time) bool {
+	s.rotate(now)
+	if _, ok := s.cur[h]; ok {
+		return true
+	}
+	_, ok := s.prev[h]
+	return ok
+}
