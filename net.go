@@ -224,7 +224,7 @@ func (n *Node) fetchAndExportOnce(ctx context.Context, nw *netState, root cid.Ci
 	if err != nil {
 		// A refused get takes back what it wrote; an interrupted one
 		// leaves its temporary files for the next run to adopt.
-		p.Abort(errors.Is(err, chunker.ErrUnsafeName) || errors.Is(err, chunker.ErrExists))
+		p.Abort(errors.Is(err, chunker.ErrUnsafeName) || errors.Is(err, chunker.ErrExists) || errors.Is(err, chunker.ErrTooLarge))
 		n.store.Sync()
 		return res, err
 	}

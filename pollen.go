@@ -237,9 +237,14 @@ func (n *Node) Complete(ctx context.Context, root cid.Cid) error {
 // the first block the store lacks, before anything is written.
 func (n *Node) ensureLocal(ctx context.Context, root cid.Cid) error {
 	stack := []cid.Cid{root}
+	seen := map[string]bool{} // a block may occur any number of times: look once
 	for len(stack) > 0 {
 		c := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
+		if seen[string(c.Hash())] {
+			continue
+		}
+		seen[string(c.Hash())] = true
 		if c.Type() != cid.DagProtobuf {
 			ok, err := n.store.Has(ctx, c)
 			if err != nil {

@@ -43,6 +43,10 @@ var ErrUnsafeName = errors.New("unsafe name")
 // ErrExists is wrapped when export would overwrite a file without Force.
 var ErrExists = errors.New("already exists")
 
+// ErrTooLarge is wrapped when a DAG would make an export pass its budget
+// (ExportOptions.MaxEntries, or folders nested deeper than maxDirDepth).
+var ErrTooLarge = errors.New("larger than this export allows")
+
 // ImportOptions tune Import; the zero value follows Kubo's defaults.
 type ImportOptions struct {
 	Hidden   bool     // include names starting with "." (Kubo's --hidden)
@@ -63,12 +67,21 @@ type ImportResult struct {
 type ExportOptions struct {
 	Force    bool     // replace existing files (never directories or symlinks)
 	Progress Progress // nil for none
+	// MaxEntries bounds the places a DAG's blocks go (folder entries and
+	// blocks inside files, counted once per place): a DAG of a few blocks
+	// can name a folder from many places, and each place costs memory.
+	// 0 means DefaultMaxEntries.
+	MaxEntries int
 
 	// Renamed, when set, is told when a complete file is renamed from its
 	// temporary name to its own (absolute paths), with the raw leaves in
 	// it: a store pointing into the file follows it.
 	Renamed func(from, to string, leaves []cid.Cid)
 }
+
+// DefaultMaxEntries is the export budget when ExportOptions.MaxEntries is
+// 0: room for a few million files, and a few hundred MiB of memory.
+const DefaultMaxEntries = 4 << 20
 
 // ExportResult describes what Export wrote.
 type ExportResult struct {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -315,5 +316,34 @@ func TestPlacerTellsWhereLeavesWent(t *testing.T) {
 		if pl.Path != stale || err != nil || pl.Size != len(b.RawData()) || !bytes.Equal(written[pl.Off:pl.Off+int64(pl.Size)], b.RawData()) {
 			t.Errorf("the file's bytes at %s:%d are not block %s", pl.Path, pl.Off, pl.Cid)
 		}
+	}
+}
+
+// A DAG of three blocks can name a file from millions of places: a folder
+// whose entries all point at one folder whose entries all point at one
+// file. The export refuses it once it passes its budget, and takes back
+// what it made.
+func TestExportBudget(t *testing.T) {
+	ds := dag.NewDAGService(blockservice.New(memStore(), nil))
+	fanout := func(child ipld.Node) ipld.Node {
+		links := map[string]ipld.Node{}
+		for i := range 300 {
+			links[fmt.Sprintf("e%03d", i)] = child
+		}
+		n, err := ds.Get(context.Background(), hostileDir(t, ds, links))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	root := fanout(fanout(fileNode("x"))) // 90,000 paths
+	target := filepath.Join(t.TempDir(), "target")
+	_, err := chunker.Export(context.Background(), ds, root.Cid(), target, "out", chunker.ExportOptions{MaxEntries: 10000})
+	if !errors.Is(err, chunker.ErrTooLarge) {
+		t.Fatalf("export = %v, want ErrTooLarge", err)
+	}
+	assertEmpty(t, target)
+	if _, err := chunker.Export(context.Background(), ds, root.Cid(), target, "out", chunker.ExportOptions{MaxEntries: 100000}); err != nil {
+		t.Fatalf("within a budget of 100,000: %v", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -46,6 +47,7 @@ type Placer struct {
 	links   []symlink
 	entries map[string]bool // every folder entry planned, below dir
 	made    []string        // folders this placer made, to remove on Abort
+	spots   int             // places planned so far, for the budget
 	total   int64           // file bytes planned so far
 	done    int64           // file bytes in place
 	res     ExportResult
@@ -268,6 +270,9 @@ func (p *Placer) shard(nd *dag.ProtoNode, fsn *ft.FSNode, rel string) ([]Placed,
 		case len(l.Name) < pad:
 			return out, fmt.Errorf("%s: %w %q: not a HAMT link name", rel, ErrUnsafeName, l.Name)
 		case len(l.Name) == pad:
+			if err := p.budget(); err != nil {
+				return out, err
+			}
 			p.wait(spot{c: l.Cid, rel: rel, kind: shardSpot})
 		default:
 			placed, err := p.planEntry(rel, l.Name[pad:], l.Cid, seen)
@@ -280,10 +285,20 @@ func (p *Placer) shard(nd *dag.ProtoNode, fsn *ft.FSNode, rel string) ([]Placed,
 	return out, nil
 }
 
+// maxDirDepth bounds how deep folders may nest: far past what people
+// make, and short of what a path can hold.
+const maxDirDepth = 1024
+
 // planEntry records that the entry name of the folder at rel is c.
 func (p *Placer) planEntry(rel, name string, c cid.Cid, seen map[string]bool) ([]Placed, error) {
 	if err := CheckName(name); err != nil {
 		return nil, fmt.Errorf("%s: %w", rel, err)
+	}
+	if err := p.budget(); err != nil {
+		return nil, err
+	}
+	if strings.Count(rel, string(filepath.Separator)) >= maxDirDepth {
+		return nil, fmt.Errorf("%s: %w: folders nested more than %d deep", rel, ErrTooLarge, maxDirDepth)
 	}
 	child := filepath.Join(rel, name)
 	if seen[name] || p.entries[child] {
@@ -327,6 +342,19 @@ func (p *Placer) planRawEntry(rel string, c cid.Cid) ([]Placed, error) {
 	}
 	p.wait(s)
 	return nil, nil
+}
+
+// budget counts one more place, and fails past the export's budget.
+func (p *Placer) budget() error {
+	p.spots++
+	max := p.o.MaxEntries
+	if max <= 0 {
+		max = DefaultMaxEntries
+	}
+	if p.spots > max {
+		return fmt.Errorf("%w: more than %d entries and blocks", ErrTooLarge, max)
+	}
+	return nil
 }
 
 func (p *Placer) wait(s spot) {
@@ -466,6 +494,9 @@ func (p *Placer) part(data []byte, s spot) (string, []Placed, error) {
 		n := int64(sizes[i])
 		if n < 0 || n > f.size || off+n > f.size {
 			return "", adopted, fmt.Errorf("%s: node %s declares more than the file's %d bytes", f.rel, s.c, f.size)
+		}
+		if err := p.budget(); err != nil {
+			return "", adopted, err
 		}
 		child := spot{c: l.Cid, file: f, off: off, size: n, kind: partSpot, depth: s.depth + 1}
 		off += n

@@ -1,0 +1,87 @@
+package exchange
+
+import (
+	"bufio"
+	"bytes"
+	"testing"
+
+	"github.com/ipfs/go-cid"
+	mh "github.com/multiformats/go-multihash"
+)
+
+// The codecs read what a stranger sends: whatever the bytes, they return
+// a value or an error within their limits, never panic or allocate past
+// them, and what they accept writes back to the same bytes.
+
+func FuzzReadCIDs(f *testing.F) {
+	h, _ := mh.Sum([]byte("pollen"), mh.SHA2_256, -1)
+	var buf bytes.Buffer
+	w := bufio.NewWriter(&buf)
+	writeCIDs(w, []cid.Cid{cid.NewCidV1(cid.Raw, h), cid.NewCidV1(cid.DagProtobuf, h), cid.NewCidV0(h)})
+	f.Add(buf.Bytes())
+	f.Add([]byte{0})
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0x0f})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cs, err := readCIDs(bufio.NewReader(bytes.NewReader(data)))
+		if err != nil {
+			return
+		}
+		if len(cs) > maxList {
+			t.Fatalf("%d CIDs past the limit", len(cs))
+		}
+		var out bytes.Buffer
+		w := bufio.NewWriter(&out)
+		if err := writeCIDs(w, cs); err != nil {
+			t.Fatal(err)
+		}
+		again, err := readCIDs(bufio.NewReader(&out))
+		if err != nil || len(again) != len(cs) {
+			t.Fatalf("a list read back differs: %v, %d against %d", err, len(again), len(cs))
+		}
+		for i := range cs {
+			if !again[i].Equals(cs[i]) {
+				t.Fatalf("CID %d read back as %s, was %s", i, again[i], cs[i])
+			}
+		}
+	})
+}
+
+func FuzzReadIndexes(f *testing.F) {
+	var buf bytes.Buffer
+	writeIndexes(bufio.NewWriter(&buf), []int{0, 5, 1 << 20})
+	f.Add(buf.Bytes(), 2<<20)
+	f.Add([]byte{3, 1, 2}, 2)
+	f.Fuzz(func(t *testing.T, data []byte, n int) {
+		if n < 0 || n > maxList {
+			return
+		}
+		idx, err := readIndexes(bufio.NewReader(bytes.NewReader(data)), n)
+		if err != nil {
+			return
+		}
+		if len(idx) > n {
+			t.Fatalf("%d indexes for a list of %d", len(idx), n)
+		}
+		for _, i := range idx {
+			if i < 0 || i >= n {
+				t.Fatalf("index %d outside a list of %d", i, n)
+			}
+		}
+	})
+}
+
+func FuzzReadBlock(f *testing.F) {
+	f.Add([]byte{0})
+	f.Add([]byte{1, 3, 'a', 'b', 'c'})
+	f.Add([]byte{1, 0xff, 0xff, 0xff, 0xff, 0x0f})
+	f.Add([]byte{2})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		b, ok, err := readBlock(bufio.NewReader(bytes.NewReader(data)))
+		if err != nil {
+			return
+		}
+		if len(b) > maxBlockLen || (!ok && b != nil) {
+			t.Fatalf("block of %d bytes, ok %v", len(b), ok)
+		}
+	})
+}
