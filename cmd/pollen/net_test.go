@@ -63,7 +63,14 @@ func startServer(t *testing.T, repo string, args ...string) *server {
 // startServerArgs is startServer with exactly the given arguments.
 func startServerArgs(t *testing.T, repo string, args []string) *server {
 	t.Helper()
-	cmd := exec.Command(pollenBin(t), append([]string{"--repo", repo}, args...)...)
+	return startServerCmd(t, exec.Command(pollenBin(t), append([]string{"--repo", repo}, args...)...))
+}
+
+// startServerCmd runs a pollen share or seed command line (perhaps
+// inside a network namespace) and waits until it prints its addresses.
+func startServerCmd(t *testing.T, cmd *exec.Cmd) *server {
+	t.Helper()
+	args := cmd.Args
 	cmd.Env = append(os.Environ(), "POLLEN_REPO=")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
