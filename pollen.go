@@ -319,5 +319,10 @@ func (n *Node) Verify(ctx context.Context, drop bool) (VerifyResult, error) {
 	return n.store.Verify(ctx, drop)
 }
 
+// MissingFiles lists the files gets wrote that the store points into and
+// that are gone since (moved or deleted): their blocks are no longer
+// served until they are fetched again.
+func (n *Node) MissingFiles() ([]string, error) { return n.store.MissingFiles() }
+
 // Stat counts the blocks and bytes stored.
 func (n *Node) Stat(ctx context.Context) (Stat, error) { return n.store.Stat(ctx) }

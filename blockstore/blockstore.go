@@ -97,6 +97,9 @@ type GCResult struct {
 type VerifyResult struct {
 	Checked int
 	Corrupt []cid.Cid // blocks whose bytes no longer hash to their key
+	// Files are the files a get wrote that no longer hold the blocks the
+	// store points at in them: edited, moved or deleted since.
+	Files   []string
 	Dropped int
 }
 

@@ -130,6 +130,7 @@ func (s *Store) reclaim() error {
 // fetched again.
 func (s *Store) Verify(ctx context.Context, drop bool) (VerifyResult, error) {
 	var res VerifyResult
+	files := map[string]bool{}
 	err := s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefixBlock)})
 		defer it.Close()
@@ -155,6 +156,10 @@ func (s *Store) Verify(ctx context.Context, drop bool) (VerifyResult, error) {
 			res.Checked++
 			if !ok {
 				res.Corrupt = append(res.Corrupt, cid.NewCidV1(cid.Raw, h))
+				if ce := (*changedError)(nil); errors.As(err, &ce) && !files[ce.r.path] {
+					files[ce.r.path] = true
+					res.Files = append(res.Files, ce.r.path)
+				}
 			}
 		}
 		return nil

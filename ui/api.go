@@ -132,6 +132,9 @@ type Status struct {
 	Disk    int64    `json:"disk"`
 	Shared  int      `json:"shared"`
 	Fetched int      `json:"fetched"`
+	// Missing are files gets wrote that are gone since (moved or
+	// deleted): what the store kept only in them is no longer served.
+	Missing []string `json:"missing,omitempty"`
 }
 
 func (a *API) status(w http.ResponseWriter, r *http.Request) {
@@ -154,6 +157,9 @@ func StatusOf(ctx context.Context, n *pollen.Node) (Status, error) {
 		return Status{}, err
 	}
 	s := Status{Repo: n.Dir(), Blocks: st.Blocks, Bytes: st.Bytes, Disk: st.Disk}
+	if s.Missing, err = n.MissingFiles(); err != nil {
+		return Status{}, err
+	}
 	if n.Online() {
 		s.ID = n.ID().String()
 		for _, ad := range n.Addrs() {
@@ -310,6 +316,7 @@ func (a *API) cat(w http.ResponseWriter, r *http.Request) {
 type Verified struct {
 	Checked int      `json:"checked"`
 	Corrupt []string `json:"corrupt"`
+	Files   []string `json:"files"` // files a get wrote that changed since
 	Dropped int      `json:"dropped"`
 }
 
@@ -328,7 +335,7 @@ func (a *API) verify(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusInternalServerError, "%v", err)
 		return
 	}
-	out := Verified{Checked: res.Checked, Corrupt: []string{}, Dropped: res.Dropped}
+	out := Verified{Checked: res.Checked, Corrupt: []string{}, Files: res.Files, Dropped: res.Dropped}
 	for _, c := range res.Corrupt {
 		out.Corrupt = append(out.Corrupt, c.String())
 	}

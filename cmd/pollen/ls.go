@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"text/tabwriter"
 
 	"github.com/dustin/go-humanize"
@@ -24,10 +25,16 @@ func runLs(ctx context.Context, e *env, o *opts, args []string) error {
 		return usagef("ls takes no arguments")
 	}
 	var shares []ui.Share
+	var missing []string
 	if c := daemonAPI(o); c != nil {
 		if err := c.get("/api/v1/shares", &shares); err != nil {
 			return err
 		}
+		var st ui.Status
+		if err := c.get("/api/v1/status", &st); err != nil {
+			return err
+		}
+		missing = st.Missing
 	} else {
 		node, err := openNode(o)
 		if err != nil {
@@ -37,7 +44,15 @@ func runLs(ctx context.Context, e *env, o *opts, args []string) error {
 		if shares, err = ui.SharesOf(node); err != nil {
 			return err
 		}
+		if missing, err = node.MissingFiles(); err != nil {
+			return err
+		}
 	}
+	defer func() {
+		for _, f := range missing {
+			fmt.Fprintf(e.stderr, "missing %s: moved or deleted since it was fetched; get it again to serve it\n", strconv.Quote(f))
+		}
+	}()
 	if len(shares) == 0 {
 		fmt.Fprintln(e.stderr, "nothing shared yet: try 'pollen add PATH'")
 		return nil

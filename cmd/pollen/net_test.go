@@ -406,16 +406,23 @@ func TestGetWritesOnceAndSurvivesEdits(t *testing.T) {
 	f.WriteAt([]byte("edited by its owner"), 20*testdata.MiB+100)
 	f.Close()
 	v := run(t, repo, "verify")
-	if !strings.Contains(v.stdout+v.stderr, "1 corrupt") {
-		t.Errorf("verify after the file was edited: %s%s", v.stdout, v.stderr)
+	if !strings.Contains(v.stdout+v.stderr, "1 corrupt") || !strings.Contains(v.stdout, "changed "+strconv.Quote(got)) {
+		t.Errorf("verify after the file was edited does not name it: %s%s", v.stdout, v.stderr)
 	}
 	out2 := t.TempDir()
 	run(t, repo, append([]string{"get", a.ticket, "-o", out2, "--timeout", "30s"}, isolated...)...).ok(t)
 	sameFile(t, src, filepath.Join(out2, filepath.Base(src)))
 
-	// Both exported files removed: the next get fetches what they held.
+	// Both exported files removed: ls names them, and the next get fetches
+	// what they held.
 	os.Remove(got)
 	os.Remove(filepath.Join(out2, filepath.Base(src)))
+	ls := run(t, repo, "ls").ok(t)
+	for _, f := range []string{got, filepath.Join(out2, filepath.Base(src))} {
+		if !strings.Contains(ls.stderr, "missing "+strconv.Quote(f)) {
+			t.Errorf("ls does not name the removed %s:\n%s", f, ls.stderr)
+		}
+	}
 	out3 := t.TempDir()
 	run(t, repo, append([]string{"get", a.ticket, "-o", out3, "--timeout", "30s"}, isolated...)...).ok(t)
 	sameFile(t, src, filepath.Join(out3, filepath.Base(src)))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"strconv"
 
 	"github.com/pollen-p2p/pollen/ui"
 )
@@ -39,13 +40,16 @@ func runVerify(ctx context.Context, e *env, o *opts, args []string) error {
 		if err != nil {
 			return err
 		}
-		res = ui.Verified{Checked: r.Checked, Dropped: r.Dropped}
+		res = ui.Verified{Checked: r.Checked, Dropped: r.Dropped, Files: r.Files}
 		for _, c := range r.Corrupt {
 			res.Corrupt = append(res.Corrupt, c.String())
 		}
 	}
 	for _, c := range res.Corrupt {
 		fmt.Fprintf(e.stdout, "corrupt %s\n", c)
+	}
+	for _, f := range res.Files {
+		fmt.Fprintf(e.stdout, "changed %s (edited, moved or deleted since it was fetched: get it again to serve it)\n", strconv.Quote(f))
 	}
 	fmt.Fprintf(e.stdout, "checked %d %s: %d corrupt", res.Checked, plural(res.Checked, "block", "blocks"), len(res.Corrupt))
 	if o.drop {
