@@ -246,13 +246,10 @@ type download struct {
 
 var _ exchange.Sink = (*download)(nil)
 
-// refMin is the smallest leaf the store points at in an exported file
-// instead of keeping a copy: below it, a Badger entry holds the bytes
-// about as cheaply as a reference.
-const refMin = 64 << 10
-
 // Put places blocks that arrived, then makes each present in the store:
-// leaves written to a file as references to it, the rest stored.
+// every leaf written to a file as a reference to it (a small file's too:
+// kept in Badger as well, a folder of many small files would be written
+// twice and cost Badger's compactions), the rest stored.
 func (d *download) Put(ctx context.Context, bl []blocks.Block) error {
 	placed, err := d.p.Put(bl)
 	if rerr := d.refer(ctx, placed); err == nil {
@@ -267,7 +264,7 @@ func (d *download) Put(ctx context.Context, bl []blocks.Block) error {
 	}
 	var keep []blocks.Block
 	for _, b := range bl {
-		if b.Cid().Type() != cid.Raw || len(b.RawData()) < refMin || !referred[string(b.Cid().Hash())] {
+		if !referred[string(b.Cid().Hash())] {
 			keep = append(keep, b)
 		}
 	}

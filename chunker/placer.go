@@ -47,11 +47,17 @@ type Placer struct {
 	links   []symlink
 	entries map[string]bool // every folder entry planned, below dir
 	made    []string        // folders this placer made, to remove on Abort
-	spots   int             // places planned so far, for the budget
-	total   int64           // file bytes planned so far
-	done    int64           // file bytes in place
-	res     ExportResult
-	err     error // the first failure: every later call returns it
+	// fresh are the folders (below dir, "." for dir) that did not exist
+	// when planned: nothing of an earlier run or of the user's can be in
+	// them, so their files are written without looking first.
+	fresh map[string]bool
+	// real are the folders known to exist as real folders now.
+	real  map[string]bool
+	spots int   // places planned so far, for the budget
+	total int64 // file bytes planned so far
+	done  int64 // file bytes in place
+	res   ExportResult
+	err   error // the first failure: every later call returns it
 }
 
 // Placed says a leaf's bytes are now at Off in the file at Path (absolute),
@@ -95,6 +101,7 @@ type outFile struct {
 	made    bool      // this run made the temporary file
 	src     *os.File  // a file already there to adopt leaves from, or nil
 	keep    bool      // src is the file at rel itself, which must hold the DAG's bytes
+	fresh   bool      // its folder was not there when planned: nothing to look for
 	done    bool
 }
 
@@ -116,7 +123,10 @@ func NewPlacer(root cid.Cid, dir, name string, o ExportOptions) (*Placer, error)
 	if err != nil {
 		return nil, fmt.Errorf("export %s: %w", root, err)
 	}
-	p := &Placer{dir: abs, name: name, o: o, waiting: map[string][]spot{}}
+	p := &Placer{dir: abs, name: name, o: o, waiting: map[string][]spot{}, fresh: map[string]bool{}, real: map[string]bool{}}
+	if _, err := os.Lstat(abs); errors.Is(err, fs.ErrNotExist) {
+		p.fresh["."] = true
+	}
 	if root.Type() == cid.Raw {
 		if _, err := p.planRawEntry(name, root); err != nil {
 			return nil, fmt.Errorf("export %s: %w", root, err)
@@ -365,10 +375,17 @@ func (p *Placer) wait(s spot) {
 // planDir checks that the folder at rel can be made (or is a real folder
 // already) and notes it; it is made when something is written in it.
 func (p *Placer) planDir(rel string) error {
+	if p.fresh[filepath.Dir(rel)] {
+		p.fresh[rel] = true // in a folder that was not there: not there either
+		p.dirs = append(p.dirs, rel)
+		p.res.Dirs++
+		return nil
+	}
 	path := filepath.Join(p.dir, rel)
 	fi, err := os.Lstat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
+		p.fresh[rel] = true
 	case err != nil:
 		return err
 	case !fi.IsDir():
@@ -412,10 +429,16 @@ func (p *Placer) sameLink(rel, target string) bool {
 // its leaves are planned), replaced with Force, refused otherwise; an
 // earlier run's temporary file is read for the leaves it holds.
 func (p *Placer) newFile(rel string, size int64) (*outFile, error) {
+	f := &outFile{rel: rel, size: size, pending: 1}
+	if p.fresh[filepath.Dir(rel)] {
+		f.fresh = true
+		p.files = append(p.files, f)
+		p.total += max(size, 0)
+		return f, nil
+	}
 	if err := p.checkFree(rel, true); err != nil {
 		return nil, err
 	}
-	f := &outFile{rel: rel, size: size, pending: 1}
 	path := filepath.Join(p.dir, rel)
 	if fi, err := os.Lstat(path); err == nil && !p.o.Force {
 		if size >= 0 && fi.Size() != size {
@@ -563,7 +586,10 @@ func (p *Placer) filled(f *outFile) error {
 	if err := p.open(f); err != nil { // an empty file is made here
 		return err
 	}
-	err := f.f.Truncate(f.size) // an earlier run's file may be longer
+	var err error
+	if !f.made { // an earlier run's file may be longer
+		err = f.f.Truncate(f.size)
+	}
 	f.st.wait()
 	if cerr := f.f.Close(); err == nil {
 		err = cerr
@@ -602,11 +628,15 @@ func (p *Placer) open(f *outFile) error {
 		return err
 	}
 	name := p.partName(f.rel)
-	_, err := os.Lstat(name)
-	made := errors.Is(err, fs.ErrNotExist)
 	// O_NOFOLLOW: a symlink planted at the temporary name is never written
-	// through. Not truncated: a store may point at leaves in it.
-	w, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|syscall.O_NOFOLLOW, 0o644)
+	// through. Not truncated: a store may point at leaves in it. O_EXCL
+	// says whether this run made it.
+	w, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o644)
+	made := err == nil
+	if errors.Is(err, fs.ErrExist) {
+		f.fresh = false // something is there after all: look from now on
+		w, err = os.OpenFile(name, os.O_WRONLY|syscall.O_NOFOLLOW, 0o644)
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", f.rel, err)
 	}
@@ -619,26 +649,42 @@ func (p *Placer) open(f *outFile) error {
 // folder (checked after it is made, never followed through a symlink).
 func (p *Placer) makeDirs(rel string) error {
 	if rel == "." {
+		if p.real["."] {
+			return nil
+		}
 		if err := os.MkdirAll(p.dir, 0o755); err != nil {
 			return err
 		}
+		p.real["."] = true
+		return nil
+	}
+	if p.real[rel] {
 		return nil
 	}
 	path := filepath.Join(p.dir, rel)
-	if fi, err := os.Lstat(path); err == nil && fi.IsDir() {
-		return nil
+	if !p.fresh[rel] {
+		if fi, err := os.Lstat(path); err == nil && fi.IsDir() {
+			p.real[rel] = true
+			return nil
+		}
 	}
 	if err := p.makeDirs(filepath.Dir(rel)); err != nil {
 		return err
 	}
-	if err := os.Mkdir(path, 0o755); err == nil {
+	err := os.Mkdir(path, 0o755)
+	if err == nil {
+		// Made here: a real folder, not a symlink.
 		p.made = append(p.made, path)
-	} else if !errors.Is(err, fs.ErrExist) {
+		p.real[rel] = true
+		return nil
+	}
+	if !errors.Is(err, fs.ErrExist) {
 		return err
 	}
 	if fi, err := os.Lstat(path); err != nil || !fi.IsDir() {
 		return fmt.Errorf("%s: %w and is not a folder", path, ErrExists)
 	}
+	p.real[rel] = true
 	return nil
 }
 
@@ -771,11 +817,17 @@ func (p *Placer) rename(f *outFile) error {
 	if f.keep {
 		return nil
 	}
-	if err := p.checkFree(f.rel, p.o.Force); err != nil {
-		return err
-	}
 	from, to := p.partName(f.rel), filepath.Join(p.dir, f.rel)
-	if err := os.Rename(from, to); err != nil {
+	if p.o.Force {
+		if err := p.checkFree(f.rel, true); err != nil {
+			return err
+		}
+		if err := os.Rename(from, to); err != nil {
+			return err
+		}
+	} else if err := renameNoReplace(from, to); errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("%s: %w (use --force to replace it)", to, ErrExists)
+	} else if err != nil {
 		return err
 	}
 	if p.o.Renamed != nil {

@@ -24,7 +24,8 @@ type scheduler struct {
 	sizes   []int64 // each block's expected size
 	state   []itemState
 	peers   map[peer.ID]*speer
-	order   []int             // tie order; nil for DAG order
+	rank    []int32           // each block's place in the tie order
+	ordered bool              // rank is the getter's own order, not the DAG's
 	shuffle func(n int) []int // the getter's own order, when needed
 	left    int               // blocks not stored yet
 	since   time.Time         // when the level began
@@ -50,6 +51,69 @@ type speer struct {
 	window   int64   // bytes in flight allowed
 	received int64   // bytes since the last tick, for the rate
 	rate     float64 // bytes a second; 0 until first measured (slow start)
+	// cands holds the blocks it may be asked for, fewest holders first,
+	// then in tie order. Entries go stale as holders change or blocks
+	// arrive; next drops or re-keys them as they surface, so a pick costs
+	// a few heap operations, not a scan of the level.
+	cands candHeap
+}
+
+// cand is a block a peer may be asked for, keyed as it was when pushed.
+type cand struct{ holders, rank, i int32 }
+
+type candHeap []cand
+
+func (h candHeap) less(a, b int) bool {
+	if h[a].holders != h[b].holders {
+		return h[a].holders < h[b].holders
+	}
+	return h[a].rank < h[b].rank
+}
+
+func (h *candHeap) push(c cand) {
+	*h = append(*h, c)
+	k := len(*h) - 1
+	for k > 0 {
+		up := (k - 1) / 2
+		if !h.less(k, up) {
+			break
+		}
+		(*h)[k], (*h)[up] = (*h)[up], (*h)[k]
+		k = up
+	}
+}
+
+func (h *candHeap) pop() {
+	old := *h
+	n := len(old) - 1
+	old[0] = old[n]
+	*h = old[:n]
+	h.down(0)
+}
+
+func (h candHeap) down(k int) {
+	for {
+		l := 2*k + 1
+		if l >= len(h) {
+			return
+		}
+		m := l
+		if r := l + 1; r < len(h) && h.less(r, l) {
+			m = r
+		}
+		if !h.less(m, k) {
+			return
+		}
+		h[k], h[m] = h[m], h[k]
+		k = m
+	}
+}
+
+// heapify orders h after it was filled in any order.
+func (h candHeap) heapify() {
+	for k := len(h)/2 - 1; k >= 0; k-- {
+		h.down(k)
+	}
 }
 
 // Windows: bytes asked of a peer and not yet arrived, about windowTime of
@@ -74,9 +138,23 @@ func windowFor(rate float64) int64 {
 }
 
 func newScheduler(sizes []int64, shuffle func(int) []int, now time.Time) *scheduler {
+	rank := make([]int32, len(sizes))
+	for i := range rank {
+		rank[i] = int32(i)
+	}
 	return &scheduler{
 		sizes: sizes, state: make([]itemState, len(sizes)), peers: map[peer.ID]*speer{},
-		shuffle: shuffle, left: len(sizes), since: now,
+		rank: rank, shuffle: shuffle, left: len(sizes), since: now,
+	}
+}
+
+// offer makes block i a candidate again for every peer holding it (its
+// request was dropped, so it is free to ask).
+func (s *scheduler) offer(i int) {
+	for _, p := range s.peers {
+		if p.has[i] {
+			p.cands.push(cand{int32(s.state[i].holders), s.rank[i], int32(i)})
+		}
 	}
 }
 
@@ -100,15 +178,17 @@ func (s *scheduler) dropPeer(id peer.ID) {
 	if p == nil {
 		return
 	}
+	delete(s.peers, id)
 	for i := range s.sizes {
 		if p.has[i] {
 			s.state[i].holders--
 		}
 		if p.asking[i] {
-			s.state[i].asked--
+			if s.state[i].asked--; s.state[i].asked == 0 && !s.state[i].got {
+				s.offer(i)
+			}
 		}
 	}
-	delete(s.peers, id)
 }
 
 // haves records that id holds the blocks idx.
@@ -123,10 +203,25 @@ func (s *scheduler) haves(id peer.ID, idx []int) {
 			p.has[i] = true
 			p.holds++
 			s.state[i].holders++
+			p.cands.push(cand{int32(s.state[i].holders), s.rank[i], int32(i)})
 		}
 	}
-	if p.holds < len(s.sizes) && s.order == nil {
-		s.order = s.shuffle(len(s.sizes))
+	if p.holds < len(s.sizes) && !s.ordered {
+		// A peer holding part of the level: from now on ties go in this
+		// getter's own order, and every peer's candidates are re-keyed.
+		s.ordered = true
+		for k, i := range s.shuffle(len(s.sizes)) {
+			s.rank[i] = int32(k)
+		}
+		for _, q := range s.peers {
+			q.cands = q.cands[:0]
+			for i, has := range q.has {
+				if has {
+					q.cands = append(q.cands, cand{int32(s.state[i].holders), s.rank[i], int32(i)})
+				}
+			}
+			q.cands.heapify()
+		}
 	}
 }
 
@@ -137,27 +232,26 @@ func (s *scheduler) next(id peer.ID) int {
 	if p == nil || p.inflight >= p.window {
 		return -1
 	}
-	best, bestHolders := -1, math.MaxInt
-	dup, dupAsked := -1, math.MaxInt
-	for k := range s.sizes {
-		i := k
-		if s.order != nil {
-			i = s.order[k]
-		}
+	best := -1
+	for len(p.cands) > 0 {
+		c := p.cands[0]
+		i := int(c.i)
 		st := &s.state[i]
-		if st.got || st.bitswap || !p.has[i] || p.asking[i] {
+		switch {
+		case st.got || st.bitswap || !p.has[i] || st.asked > 0 || p.asking[i]:
+			p.cands.pop() // offered again if its request is dropped
+			continue
+		case int(c.holders) != st.holders || c.rank != s.rank[i]:
+			p.cands.pop() // stale: back in at its place
+			p.cands.push(cand{int32(st.holders), s.rank[i], c.i})
 			continue
 		}
-		if st.asked == 0 {
-			if st.holders < bestHolders {
-				best, bestHolders = i, st.holders
-			}
-		} else if st.asked < dupAsked {
-			dup, dupAsked = i, st.asked
-		}
+		p.cands.pop()
+		best = i
+		break
 	}
-	if best < 0 && p.pending == 0 && dupAsked < 2 {
-		best = dup // endgame: a second request, only from an idle peer
+	if best < 0 && p.pending == 0 {
+		best = s.endgame(p) // a second request, only from an idle peer
 	}
 	if best >= 0 {
 		p.asking[best] = true
@@ -166,6 +260,23 @@ func (s *scheduler) next(id peer.ID) int {
 		s.state[best].asked++
 	}
 	return best
+}
+
+// endgame picks, for an idle peer once nothing it holds is free to ask,
+// a block another peer is bringing (asked once only), in tie order: the
+// first answer wins. It scans the level, but only at its end.
+func (s *scheduler) endgame(p *speer) int {
+	dup, dupRank := -1, int32(math.MaxInt32)
+	for i := range s.state {
+		st := &s.state[i]
+		if st.got || st.bitswap || !p.has[i] || p.asking[i] || st.asked != 1 {
+			continue
+		}
+		if s.rank[i] < dupRank {
+			dup, dupRank = i, s.rank[i]
+		}
+	}
+	return dup
 }
 
 // answered records id's answer for block i: its n bytes (ok), or that it
@@ -187,6 +298,9 @@ func (s *scheduler) answered(id peer.ID, i int, ok bool, n int64) (first bool) {
 			p.has[i] = false
 			p.holds--
 			st.holders--
+		}
+		if !ok && st.asked == 0 && !st.got {
+			s.offer(i)
 		}
 	}
 	if !ok {
