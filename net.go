@@ -82,7 +82,7 @@ func (n *Node) StartNetwork() error {
 			n.announcer(nw)
 		}()
 	}
-	nw.ex = exchange.New(sw.Host, n.store.Fetched(), cfg)
+	nw.ex = exchange.New(sw.Host, n.store, cfg)
 	n.net = nw
 	return nil
 }

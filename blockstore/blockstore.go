@@ -286,28 +286,6 @@ func (s *Store) Put(ctx context.Context, b blocks.Block) error {
 // PutMany stores blocks in one write batch, skipping those already held so
 // the value log does not grow with duplicates. It does not sync.
 func (s *Store) PutMany(_ context.Context, bs []blocks.Block) error {
-	return s.putMany(bs, false)
-}
-
-// Fetched is the store for blocks that arrive from the network: its writes
-// of big blocks go around the page cache (O_DIRECT) where the file system
-// allows it. Measured here, a get was faster that way (the blocks are read
-// again at most once, by the export, which has them from memory) and an
-// add three times slower (each write waits for the device, while the page
-// cache takes an add's writes at once).
-func (s *Store) Fetched() bstore.Blockstore { return fetchedStore{s} }
-
-type fetchedStore struct{ *Store }
-
-func (f fetchedStore) Put(_ context.Context, b blocks.Block) error {
-	return f.putMany([]blocks.Block{b}, true)
-}
-
-func (f fetchedStore) PutMany(_ context.Context, bs []blocks.Block) error {
-	return f.putMany(bs, true)
-}
-
-func (s *Store) putMany(bs []blocks.Block, direct bool) error {
 	absent, err := s.absent(len(bs), func(i int) cid.Cid { return bs[i].Cid() })
 	if err != nil {
 		return fmt.Errorf("put blocks: %w", err)
@@ -326,7 +304,7 @@ func (s *Store) putMany(bs []blocks.Block, direct bool) error {
 	for i, b := range missing {
 		hs[i], data[i] = b.Cid().Hash(), b.RawData()
 	}
-	if err := s.setBlocks(wb, hs, data, direct); err != nil {
+	if err := s.setBlocks(wb, hs, data); err != nil {
 		// Badger's message can carry a whole value; keep its first line.
 		msg, _, _ := strings.Cut(err.Error(), "\n")
 		return fmt.Errorf("put blocks: %s", msg)

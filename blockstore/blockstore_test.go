@@ -33,13 +33,7 @@ func TestConformanceOnDisk(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) bstore.Blockstore { return open(t, t.TempDir(), false) })
 }
 
-// The view for fetched blocks writes packs around the page cache.
-func TestConformanceFetched(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) bstore.Blockstore { return open(t, t.TempDir(), false).Fetched() })
-}
-
-// On a file system without O_DIRECT (tmpfs), packs of fetched blocks are
-// written through the page cache instead.
+// On tmpfs too, where packs live in memory.
 func TestConformanceOnTmpfs(t *testing.T) {
 	if fi, err := os.Stat("/dev/shm"); err != nil || !fi.IsDir() {
 		t.Skip("no /dev/shm here")
@@ -50,7 +44,7 @@ func TestConformanceOnTmpfs(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { os.RemoveAll(dir) })
-		return open(t, dir, false).Fetched()
+		return open(t, dir, false)
 	})
 }
 

@@ -243,7 +243,7 @@ func (s *Store) compactPacks(ctx context.Context) error {
 			if err != nil {
 				return nil // damaged: leave it for verify to report
 			}
-			locs, err := p.append([][]byte{data}, false)
+			locs, err := p.append([][]byte{data})
 			if err != nil {
 				return err
 			}

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"unsafe"
 
 	"github.com/dgraph-io/badger/v4"
 	mh "github.com/multiformats/go-multihash"
@@ -138,14 +137,14 @@ func (s *Store) valueSize(txn *badger.Txn, item *badger.Item) (int64, error) {
 // appended to the current pack in one go, then every index entry (and the
 // small blocks themselves) in one write batch. The pack bytes come first,
 // so a crash in between leaves only dead bytes in a pack, which GC drops.
-func (s *Store) setBlocks(wb *badger.WriteBatch, hs []mh.Multihash, data [][]byte, direct bool) error {
+func (s *Store) setBlocks(wb *badger.WriteBatch, hs []mh.Multihash, data [][]byte) error {
 	var big [][]byte
 	for _, d := range data {
 		if s.packs != nil && len(d) >= packThreshold {
 			big = append(big, d)
 		}
 	}
-	locs, err := s.packs.append(big, direct)
+	locs, err := s.packs.append(big)
 	if err != nil {
 		return err
 	}
@@ -219,20 +218,12 @@ func (e *changedError) Unwrap() error { return errCorrupt }
 
 // packDir holds the pack files NNNNNNNN.pack: big blocks one after the
 // other, appended by one writer at a time and read with pread.
-//
-// Appends of fetched blocks go around the page cache (O_DIRECT) where the
-// file system allows it, each block at a 4 KiB boundary (see
-// Store.Fetched): through the page cache, most of the kernel's time goes
-// to finding fresh pages for it, while the device's time overlaps the
-// network and the hashing anyway (docs/performance.md).
 type packDir struct {
 	dir     string
 	durable bool // sync flushes the current pack (Options.SyncFiles)
 
 	mu      sync.Mutex // guards the fields below
 	cur     *os.File   // pack being appended to
-	direct  *os.File   // the same pack opened O_DIRECT, or nil
-	scratch []byte     // aligned copy of a block that is not aligned itself
 	curID   uint64
 	curSize int64
 	dirty   bool
@@ -297,50 +288,14 @@ func (p *packDir) openCurrent(id uint64) error {
 		}
 	}
 	p.cur, p.curID, p.curSize = f, id, size
-	p.direct = openDirect(f.Name()) // nil where unsupported (tmpfs)
 	return nil
 }
 
-func (p *packDir) closeCurrent() error {
-	if p.direct != nil {
-		p.direct.Close()
-		p.direct = nil
-	}
-	return p.cur.Close()
-}
-
-// directAlign is the offset, length and memory alignment O_DIRECT needs.
-const directAlign = 4096
-
-func alignUp(n int64) int64 { return (n + directAlign - 1) &^ (directAlign - 1) }
-
-// writeDirect writes d at a 4 KiB boundary at or after curSize through
-// the O_DIRECT handle, zero-padded to a whole number of 4 KiB, and
-// returns its offset. Called with mu held.
-func (p *packDir) writeDirect(d []byte) (int64, error) {
-	off := alignUp(p.curSize)
-	n := int(alignUp(int64(len(d))))
-	buf := d
-	if len(d) != n || uintptr(unsafe.Pointer(unsafe.SliceData(d)))%directAlign != 0 {
-		if len(p.scratch) < n {
-			raw := make([]byte, n+directAlign)
-			skip := (directAlign - int(uintptr(unsafe.Pointer(&raw[0]))%directAlign)) % directAlign
-			p.scratch = raw[skip : skip+n]
-		}
-		buf = p.scratch[:n]
-		clear(buf[copy(buf, d):])
-	}
-	if _, err := p.direct.WriteAt(buf, off); err != nil {
-		return 0, err
-	}
-	p.curSize = off + int64(n)
-	return off, nil
-}
+func (p *packDir) closeCurrent() error { return p.cur.Close() }
 
 // append writes blocks to the current pack, sealing it and starting the
-// next when it is full, and returns where each went; direct, around the
-// page cache where it can.
-func (p *packDir) append(data [][]byte, direct bool) ([]loc, error) {
+// next when it is full, and returns where each went.
+func (p *packDir) append(data [][]byte) ([]loc, error) {
 	if len(data) == 0 {
 		return nil, nil
 	}
@@ -352,18 +307,6 @@ func (p *packDir) append(data [][]byte, direct bool) ([]loc, error) {
 			if err := p.rotate(); err != nil {
 				return nil, err
 			}
-		}
-		if direct && p.direct != nil && len(d) > 0 {
-			off, err := p.writeDirect(d)
-			if err == nil {
-				locs = append(locs, loc{pack: p.curID, off: off, size: int64(len(d))})
-				p.dirty = true
-				continue
-			}
-			// The file system took the open but not the write: write
-			// through the page cache from now on.
-			p.direct.Close()
-			p.direct = nil
 		}
 		if _, err := p.cur.WriteAt(d, p.curSize); err != nil {
 			return nil, err
