@@ -12,7 +12,6 @@ import (
 func init() {
 	register(&command{
 		name:    "add",
-		bulk:    true,
 		args:    "[-q] [--hidden] PATH...",
 		summary: "import files or folders into the local store and print their CIDs",
 		help: `Each PATH is imported with Kubo's unixfs-v1-2025 profile, so the CID is the

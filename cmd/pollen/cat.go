@@ -7,7 +7,6 @@ import (
 func init() {
 	register(&command{
 		name:    "cat",
-		bulk:    true,
 		args:    "CID",
 		summary: "write the content of a file to standard output",
 		run:     runCat,

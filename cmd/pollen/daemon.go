@@ -41,7 +41,6 @@ type apiInfo struct {
 func init() {
 	register(&command{
 		name:    "daemon",
-		bulk:    true,
 		args:    "[--api HOST:PORT] [--listen MULTIADDR]...",
 		summary: "run the node in the foreground: serve, discover, and answer the local API",
 		help: `The daemon owns the repository: it serves every stored block, runs discovery,

@@ -19,7 +19,6 @@ import (
 func init() {
 	register(&command{
 		name:    "get",
-		bulk:    true,
 		args:    "CID|TICKET [-o DIR] [--from MULTIADDR]... [--seed] [--force]",
 		summary: "fetch a file or folder by ticket or CID and write it into DIR",
 		help: `The content is written to DIR/NAME, where NAME is the name it was shared

@@ -67,10 +67,6 @@ type command struct {
 	help    string // extra paragraphs for "pollen help NAME"
 	flags   func(fs *flag.FlagSet, o *opts)
 	run     func(ctx context.Context, e *env, o *opts, args []string) error
-	// bulk: the command moves block data, a fresh 1 MiB buffer per
-	// block, so its heap goes on huge pages (hugeHeap). A short command
-	// would only pay for setting them up.
-	bulk bool
 }
 
 // opts holds every flag any command takes; each command registers the
@@ -190,9 +186,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if err != nil {
 		return usagef("%s: %v (see 'pollen help %s')", name, err, name)
-	}
-	if c.bulk {
-		hugeHeap()
 	}
 	return c.run(ctx, e, &o, pos)
 }

@@ -9,7 +9,6 @@ import (
 func init() {
 	register(&command{
 		name:    "seed",
-		bulk:    true,
 		args:    "[--listen MULTIADDR]...",
 		summary: "serve everything stored (shared and fetched) until Ctrl-C",
 		flags:   func(fs *flag.FlagSet, o *opts) { netFlags(fs, o) },

@@ -9,7 +9,6 @@ import (
 func init() {
 	register(&command{
 		name:    "share",
-		bulk:    true,
 		args:    "[--hidden] [--listen MULTIADDR]... PATH...",
 		summary: "add files or folders, print their CIDs and tickets, and serve until Ctrl-C",
 		help: `Each PATH is added as 'pollen add' does and recorded as a share. Then pollen
