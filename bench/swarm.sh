@@ -62,6 +62,9 @@ start_seeder() {
 stop_seeder() {
 	ip netns pids "$tag-0" | xargs -r kill -INT
 	for _ in $(seq 50); do grep -q '^stopped' "$work/seed.err" && break; sleep 0.2; done
+	# "stopped" comes just before the seeder closes its repo: wait until it
+	# is gone, or the next one finds the repo in use.
+	for _ in $(seq 100); do ip netns pids "$tag-0" | grep -q . || break; sleep 0.1; done
 	sed -n 's/.*(\([0-9]*\) bytes).*/\1/p' "$work/seed.err"
 }
 

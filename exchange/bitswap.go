@@ -189,7 +189,7 @@ func (d *download) fetchOnce(ctx context.Context, sess blockGetter, cs []cid.Cid
 			}
 			batch, size = nil, 0
 		}
-		d.got(len(b.RawData()))
+		d.got(b.Cid(), len(b.RawData()))
 		next = append(next, links...)
 	}
 	if err := d.store(ctx, batch); err != nil {

@@ -29,7 +29,7 @@ const (
 func (e *Exchange) Fetch(ctx context.Context, root cid.Cid, o FetchOptions) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	d := &download{e: e, o: o, sess: e.bs.NewSession(ctx), start: e.Stats(), last: time.Now()}
+	d := &download{e: e, o: o, sess: e.bs.NewSession(ctx), start: e.Stats(), last: time.Now(), counted: map[string]bool{}}
 	var watching sync.WaitGroup
 	if o.Stall > 0 {
 		watching.Add(1)
@@ -75,7 +75,8 @@ type download struct {
 
 	mu      sync.Mutex
 	p       Progress
-	last    time.Time // when the last block arrived
+	counted map[string]bool // multihashes counted in p
+	last    time.Time       // when the last block arrived
 	stalled atomic.Bool
 
 	reportMu sync.Mutex
@@ -132,7 +133,7 @@ func (d *download) run(ctx context.Context, root cid.Cid) error {
 	d.p.Total = max(total, d.p.Done, 1)
 	d.mu.Unlock()
 	if local {
-		d.got(len(rb.RawData()))
+		d.got(root, len(rb.RawData()))
 	} else {
 		d.report()
 	}
@@ -157,7 +158,7 @@ func (d *download) run(ctx context.Context, root cid.Cid) error {
 			if err != nil {
 				return err
 			}
-			d.got(size)
+			d.got(c, size)
 			next = append(next, links...)
 		}
 		got, err := d.fetchLevel(ctx, missing)
@@ -220,9 +221,15 @@ func (d *download) local(ctx context.Context, b blocks.Block) error {
 	return d.o.Sink.Local(ctx, b)
 }
 
-// got records a block now present.
-func (d *download) got(size int) {
+// got records a block now present, once however often it arrives (from
+// a pollen peer and from Bitswap, say), so progress never runs ahead.
+func (d *download) got(c cid.Cid, size int) {
 	d.mu.Lock()
+	if d.counted[string(c.Hash())] {
+		d.mu.Unlock()
+		return
+	}
+	d.counted[string(c.Hash())] = true
 	d.p.Done += int64(size)
 	d.p.Blocks++
 	d.mu.Unlock()

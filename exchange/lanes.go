@@ -381,7 +381,7 @@ func (lv *level) storer(ctx context.Context) {
 		lv.signal()
 		lv.mu.Unlock()
 		for _, b := range job.blocks {
-			lv.d.got(len(b.RawData()))
+			lv.d.got(b.Cid(), len(b.RawData()))
 		}
 	}
 }
