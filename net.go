@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	blocks "github.com/ipfs/go-block-format"
@@ -204,7 +203,7 @@ func (n *Node) fetchAndExport(ctx context.Context, nw *netState, root cid.Cid, d
 }
 
 func (n *Node) fetchAndExportOnce(ctx context.Context, nw *netState, root cid.Cid, dir, name string, o GetOptions) (GetResult, error) {
-	d := &download{n: n, files: map[string][]cid.Cid{}}
+	d := &download{n: n}
 	p, err := chunker.NewPlacer(root, dir, name, chunker.ExportOptions{Force: o.Force, Renamed: d.renamed})
 	if err != nil {
 		return GetResult{}, err
@@ -214,9 +213,6 @@ func (n *Node) fetchAndExportOnce(ctx context.Context, nw *netState, root cid.Ci
 	var res GetResult
 	if err == nil {
 		res, err = p.Finish(ctx, n.store)
-		if err == nil {
-			err = d.err
-		}
 		if serr := n.store.Sync(); err == nil && serr != nil {
 			err = fmt.Errorf("get %s: %w", root, serr)
 		}
@@ -238,10 +234,6 @@ func (n *Node) fetchAndExportOnce(ctx context.Context, nw *netState, root cid.Ci
 type download struct {
 	n *Node
 	p *chunker.Placer
-
-	mu    sync.Mutex
-	files map[string][]cid.Cid // leaves the store points at, by file
-	err   error
 }
 
 var _ exchange.Sink = (*download)(nil)
@@ -303,14 +295,14 @@ func (d *download) refer(ctx context.Context, placed []chunker.Placed) error {
 	return nil
 }
 
-// renamed follows a complete file to its own name.
-func (d *download) renamed(from, to string, leaves []cid.Cid) {
-	err := d.n.store.MoveFileRefs(context.Background(), from, to, leaves)
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if err != nil && d.err == nil {
-		d.err = err
+// renamed points the store at complete files under their own names:
+// every leaf of each, where it is in it.
+func (d *download) renamed(moved []chunker.Moved) error {
+	var placed []chunker.Placed
+	for _, m := range moved {
+		placed = append(placed, m.Leaves...)
 	}
+	return d.refer(context.Background(), placed)
 }
 
 // fetch dials the given peers, then brings every block of root into the
@@ -339,7 +331,8 @@ func (n *Node) fetch(ctx context.Context, nw *netState, root cid.Cid, o GetOptio
 		return n.store.Sync()
 	}
 	if errors.Is(err, exchange.ErrStalled) {
-		where := fmt.Sprintf("%d connected peers", len(nw.swarm.Host.Network().Peers()))
+		np := len(nw.swarm.Host.Network().Peers())
+		where := fmt.Sprintf("%d connected %s", np, map[bool]string{true: "peer", false: "peers"}[np == 1])
 		if len(tried) > 0 {
 			where = "tried " + strings.Join(tried, "; ") + "; " + where
 		}

@@ -28,7 +28,7 @@ func lockRepo(dir string) (unlock func() error, err error) {
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			b, _ := os.ReadFile(f.Name())
 			if pid, perr := strconv.Atoi(strings.TrimSpace(string(b))); perr == nil {
-				return nil, fmt.Errorf("%w by PID %d: %s", ErrRepoInUse, pid, dir)
+				return nil, fmt.Errorf("%w by PID %d: %s (a running 'pollen share' or 'seed' holds it: stop it, or run 'pollen daemon', beside which every command works)", ErrRepoInUse, pid, dir)
 			}
 			return nil, fmt.Errorf("%w by another process: %s", ErrRepoInUse, dir)
 		}

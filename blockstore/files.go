@@ -64,18 +64,37 @@ func itemFileRef(item *badger.Item) (fileRef, error) {
 }
 
 // AddFileRefs records that the blocks' bytes are in the file at path (an
-// absolute path), for the blocks not stored already. It does not sync.
+// absolute path), for the blocks the store keeps no copy of: a block not
+// in the index, or one it points at in a file already (that reference is
+// replaced: the file may be gone, or have been renamed). It does not sync.
 func (s *Store) AddFileRefs(_ context.Context, path string, refs []FileRef) error {
 	if len(refs) == 0 {
 		return nil
 	}
-	absent, err := s.absent(len(refs), func(i int) cid.Cid { return refs[i].Cid })
+	var set []int
+	err := s.db.View(func(txn *badger.Txn) error {
+		for i, r := range refs {
+			if _, ok := fixed(r.Cid); ok {
+				continue
+			}
+			item, err := txn.Get(blockKey(r.Cid.Hash()))
+			switch {
+			case errors.Is(err, badger.ErrKeyNotFound):
+				set = append(set, i)
+			case err != nil:
+				return err
+			case item.UserMeta() == metaFile:
+				set = append(set, i)
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("add file references: %w", err)
 	}
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
-	for _, i := range absent {
+	for _, i := range set {
 		r := refs[i]
 		v := fileRef{path: path, off: r.Off, size: int64(r.Size)}.encode()
 		if err := wb.SetEntry(badger.NewEntry(blockKey(r.Cid.Hash()), v).WithMeta(metaFile)); err != nil {
@@ -84,38 +103,6 @@ func (s *Store) AddFileRefs(_ context.Context, path string, refs []FileRef) erro
 	}
 	if err := wb.Flush(); err != nil {
 		return fmt.Errorf("add file references: %w", err)
-	}
-	return nil
-}
-
-// MoveFileRefs points the references of cs that are in the file at old
-// to the file at new (after a rename). It does not sync.
-func (s *Store) MoveFileRefs(_ context.Context, old, new string, cs []cid.Cid) error {
-	err := s.db.Update(func(txn *badger.Txn) error {
-		for _, c := range cs {
-			item, err := txn.Get(blockKey(c.Hash()))
-			if err == badger.ErrKeyNotFound {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			if item.UserMeta() != metaFile {
-				continue
-			}
-			r, err := itemFileRef(item)
-			if err != nil || r.path != old {
-				continue
-			}
-			r.path = new
-			if err := txn.SetEntry(badger.NewEntry(blockKey(c.Hash()), r.encode()).WithMeta(metaFile)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("move file references: %w", err)
 	}
 	return nil
 }

@@ -73,10 +73,18 @@ type ExportOptions struct {
 	// 0 means DefaultMaxEntries.
 	MaxEntries int
 
-	// Renamed, when set, is told when a complete file is renamed from its
-	// temporary name to its own (absolute paths), with the raw leaves in
-	// it: a store pointing into the file follows it.
-	Renamed func(from, to string, leaves []cid.Cid)
+	// Renamed, when set, is told of complete files given their own names,
+	// a batch at a time, with every raw leaf in each and where: a store
+	// points at them there. The temporary names stay until it returns.
+	Renamed func([]Moved) error
+}
+
+// Moved is a complete file given its own name (absolute paths), with
+// its raw leaves there.
+type Moved struct {
+	From, To string
+	Leaves   []Placed
+	linked   bool // To is a hard link of From, which is removed after Renamed
 }
 
 // DefaultMaxEntries is the export budget when ExportOptions.MaxEntries is

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/ipfs/boxo/blockservice"
@@ -275,9 +276,14 @@ func TestPlacerTellsWhereLeavesWent(t *testing.T) {
 		t.Fatal(err)
 	}
 	var from, to string
-	var moved []cid.Cid
+	var moved []chunker.Placed
 	p, err := chunker.NewPlacer(res.Root, out, "data.bin", chunker.ExportOptions{
-		Renamed: func(f, t string, leaves []cid.Cid) { from, to, moved = f, t, leaves },
+		Renamed: func(ms []chunker.Moved) error {
+			for _, m := range ms {
+				from, to, moved = m.From, m.To, m.Leaves
+			}
+			return nil
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -307,6 +313,14 @@ func TestPlacerTellsWhereLeavesWent(t *testing.T) {
 	}
 	if from != stale || to != final || len(moved) != 4 {
 		t.Errorf("Renamed(%q, %q, %d leaves), want (%q, %q, 4)", from, to, len(moved), stale, final)
+	}
+	for _, m := range moved { // each leaf where it is in the file, under its name
+		if b, err := bs.Get(ctx, m.Cid); err != nil || m.Path != final || !bytes.Equal(written[m.Off:m.Off+int64(m.Size)], b.RawData()) {
+			t.Errorf("Renamed says %s is at %s:%d, it is not", m.Cid, m.Path, m.Off)
+		}
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("the temporary file is still there: %v", err)
 	}
 	if len(got) != 4 {
 		t.Fatalf("told of %d leaves, want 4", len(got))
@@ -346,4 +360,82 @@ func TestExportBudget(t *testing.T) {
 	if _, err := chunker.Export(context.Background(), ds, root.Cid(), target, "out", chunker.ExportOptions{MaxEntries: 100000}); err != nil {
 		t.Fatalf("within a budget of 100,000: %v", err)
 	}
+}
+
+// Findings of a review, each once a fault: a file node whose sizes lie,
+// an entry named as another's temporary file, a name near the length
+// limit, two exports to one target at once, a symlink as the root.
+func TestPlacerReviewFindings(t *testing.T) {
+	ctx := context.Background()
+	ds := dag.NewDAGService(blockservice.New(memStore(), nil))
+	leaf := func(s string) ipld.Node { n := fileNode(s); ds.Add(ctx, n); return n }
+
+	t.Run("sizes that do not add up", func(t *testing.T) {
+		a, b := leaf(strings.Repeat("a", 100)), leaf(strings.Repeat("b", 100))
+		inner := ft.NewFSNode(ft.TFile)
+		inner.AddBlockSize(150) // says 150, holds 100
+		innerNode, _ := inner.GetBytes()
+		in := dag.NodeWithData(innerNode)
+		in.SetCidBuilder(chunker.Builder)
+		in.AddNodeLink("", a)
+		ds.Add(ctx, in)
+		root := ft.NewFSNode(ft.TFile)
+		root.AddBlockSize(100)
+		root.AddBlockSize(100)
+		rb, _ := root.GetBytes()
+		r := dag.NodeWithData(rb)
+		r.SetCidBuilder(chunker.Builder)
+		r.AddNodeLink("", in)
+		r.AddNodeLink("", b)
+		ds.Add(ctx, r)
+		target := t.TempDir()
+		if _, err := chunker.Export(ctx, ds, r.Cid(), target, "f", chunker.ExportOptions{}); err == nil {
+			t.Fatal("a file whose node sizes lie was exported")
+		}
+		assertEmpty(t, target)
+	})
+	t.Run("an entry named as a temporary file", func(t *testing.T) {
+		root := hostileDir(t, ds, map[string]ipld.Node{"foo": leaf("real"), ".foo.pollen-part": leaf("other")})
+		_, err := chunker.Export(ctx, ds, root, t.TempDir(), "out", chunker.ExportOptions{Force: true})
+		if !errors.Is(err, chunker.ErrUnsafeName) {
+			t.Fatalf("export = %v, want ErrUnsafeName", err)
+		}
+	})
+	t.Run("a name of 250 bytes", func(t *testing.T) {
+		name := strings.Repeat("n", 250)
+		root := hostileDir(t, ds, map[string]ipld.Node{name: leaf("long")})
+		out := t.TempDir()
+		if _, err := chunker.Export(ctx, ds, root, out, "out", chunker.ExportOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if b, err := os.ReadFile(filepath.Join(out, "out", name)); err != nil || string(b) != "long" {
+			t.Fatalf("read back %q, %v", b, err)
+		}
+	})
+	t.Run("two exports to one target at once", func(t *testing.T) {
+		f := leaf("once")
+		out := t.TempDir()
+		p, err := chunker.NewPlacer(f.Cid(), out, "x", chunker.ExportOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := chunker.NewPlacer(f.Cid(), out, "x", chunker.ExportOptions{}); !errors.Is(err, chunker.ErrExists) {
+			t.Fatalf("a second placer on the same target: %v, want ErrExists", err)
+		}
+		p.Abort(true)
+		if _, err := chunker.Export(ctx, ds, f.Cid(), out, "x", chunker.ExportOptions{}); err != nil {
+			t.Fatalf("after the first ended: %v", err)
+		}
+	})
+	t.Run("a symlink as the root, into a folder not made yet", func(t *testing.T) {
+		sl := symlinkNode("elsewhere")
+		ds.Add(ctx, sl)
+		out := filepath.Join(t.TempDir(), "not", "yet")
+		if _, err := chunker.Export(ctx, ds, sl.Cid(), out, "link", chunker.ExportOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := os.Readlink(filepath.Join(out, "link")); err != nil || got != "elsewhere" {
+			t.Fatalf("link: %q, %v", got, err)
+		}
+	})
 }

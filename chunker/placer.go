@@ -2,6 +2,8 @@ package chunker
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -52,12 +54,14 @@ type Placer struct {
 	// them, so their files are written without looking first.
 	fresh map[string]bool
 	// real are the folders known to exist as real folders now.
-	real  map[string]bool
-	spots int   // places planned so far, for the budget
-	total int64 // file bytes planned so far
-	done  int64 // file bytes in place
-	res   ExportResult
-	err   error // the first failure: every later call returns it
+	real     map[string]bool
+	spots    int   // places planned so far, for the budget
+	planned  bool  // every node is placed: total is known, progress is told
+	released bool  // the target is no longer claimed
+	total    int64 // file bytes planned so far
+	done     int64 // file bytes in place
+	res      ExportResult
+	err      error // the first failure: every later call returns it
 }
 
 // Placed says a leaf's bytes are now at Off in the file at Path (absolute),
@@ -94,14 +98,13 @@ type symlink struct{ rel, target string }
 type outFile struct {
 	rel     string
 	size    int64
-	pending int       // spots of it not filled yet, its own root's included
-	leaves  []cid.Cid // its raw leaves, for Renamed
-	f       *os.File  // its temporary file, open for writing; nil until written
-	st      stream    // f's writes, pushed to disk as they fill it
-	made    bool      // this run made the temporary file
-	src     *os.File  // a file already there to adopt leaves from, or nil
-	keep    bool      // src is the file at rel itself, which must hold the DAG's bytes
-	fresh   bool      // its folder was not there when planned: nothing to look for
+	pending int      // spots of it not filled yet, its own root's included
+	leaves  []Placed // its raw leaves and where they are in it, for Renamed
+	f       *os.File // its temporary file, open for writing; nil until written
+	st      stream   // f's writes, pushed to disk as they fill it
+	made    bool     // this run made the temporary file
+	src     *os.File // a file already there to adopt leaves from, or nil
+	keep    bool     // src is the file at rel itself, which must hold the DAG's bytes
 	done    bool
 }
 
@@ -122,6 +125,9 @@ func NewPlacer(root cid.Cid, dir, name string, o ExportOptions) (*Placer, error)
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("export %s: %w", root, err)
+	}
+	if !claim(filepath.Join(abs, name)) {
+		return nil, fmt.Errorf("export %s: %s: %w: another get is writing there", root, filepath.Join(abs, name), ErrExists)
 	}
 	p := &Placer{dir: abs, name: name, o: o, waiting: map[string][]spot{}, fresh: map[string]bool{}, real: map[string]bool{}}
 	if _, err := os.Lstat(abs); errors.Is(err, fs.ErrNotExist) {
@@ -304,6 +310,9 @@ func (p *Placer) planEntry(rel, name string, c cid.Cid, seen map[string]bool) ([
 	if err := CheckName(name); err != nil {
 		return nil, fmt.Errorf("%s: %w", rel, err)
 	}
+	if isPartName(name) {
+		return nil, fmt.Errorf("%s: %w %q: the name pollen gives a file it is writing", rel, ErrUnsafeName, name)
+	}
 	if err := p.budget(); err != nil {
 		return nil, err
 	}
@@ -335,7 +344,7 @@ func (p *Placer) planRawEntry(rel string, c cid.Cid) ([]Placed, error) {
 		return nil, err
 	}
 	s := spot{c: c, file: f, kind: partSpot, size: -1}
-	f.leaves = append(f.leaves, c)
+	f.leaves = append(f.leaves, Placed{Cid: c})
 	if f.src != nil {
 		if fi, err := f.src.Stat(); err == nil && fi.Size() <= maxLeaf {
 			s.size = fi.Size()
@@ -416,7 +425,7 @@ func (p *Placer) checkFree(rel string, mayBeFile bool) error {
 }
 
 func (p *Placer) existsErr(f *outFile) error {
-	return fmt.Errorf("%s: %w (use --force to replace it)", filepath.Join(p.dir, f.rel), ErrExists)
+	return fmt.Errorf("%s: %w with other content (use --force to replace it)", filepath.Join(p.dir, f.rel), ErrExists)
 }
 
 func (p *Placer) sameLink(rel, target string) bool {
@@ -431,7 +440,6 @@ func (p *Placer) sameLink(rel, target string) bool {
 func (p *Placer) newFile(rel string, size int64) (*outFile, error) {
 	f := &outFile{rel: rel, size: size, pending: 1}
 	if p.fresh[filepath.Dir(rel)] {
-		f.fresh = true
 		p.files = append(p.files, f)
 		p.total += max(size, 0)
 		return f, nil
@@ -465,7 +473,22 @@ func (p *Placer) newFile(rel string, size int64) (*outFile, error) {
 
 // partName is the temporary name of the file at rel.
 func (p *Placer) partName(rel string) string {
-	return filepath.Join(p.dir, filepath.Dir(rel), "."+filepath.Base(rel)+partSuffix)
+	base := "." + filepath.Base(rel) + partSuffix
+	if len(base) > maxNameLen { // a name near the limit: a name of its hash
+		sum := sha256.Sum256([]byte(filepath.Base(rel)))
+		base = "." + hex.EncodeToString(sum[:16]) + partSuffix
+	}
+	return filepath.Join(p.dir, filepath.Dir(rel), base)
+}
+
+// maxNameLen is the longest file name most file systems take.
+const maxNameLen = 255
+
+// isPartName reports whether name is one pollen gives a file being
+// written: a DAG entry by that name would be another entry's temporary
+// file.
+func isPartName(name string) bool {
+	return strings.HasPrefix(name, ".") && strings.HasSuffix(name, partSuffix)
 }
 
 // part places a node or leaf inside a file.
@@ -501,11 +524,21 @@ func (p *Placer) part(data []byte, s spot) (string, []Placed, error) {
 	if len(sizes) != len(links) {
 		return "", nil, fmt.Errorf("%s: node %s has %d links and %d block sizes", f.rel, s.c, len(links), len(sizes))
 	}
+	// A node's own data and its children's sizes must add up to what its
+	// parent declared for it: otherwise children would overlap or leave a
+	// gap, and the file would not be the DAG's content.
+	sum := uint64(len(fsn.Data()))
+	for _, n := range sizes {
+		if sum+n < sum {
+			return "", nil, fmt.Errorf("%s: node %s declares more than a file can hold", f.rel, s.c)
+		}
+		sum += n
+	}
+	if int64(sum) != s.size || sum > uint64(f.size) {
+		return "", nil, fmt.Errorf("%s: node %s holds %d bytes where its parent says %d", f.rel, s.c, sum, s.size)
+	}
 	off := s.off
 	if d := fsn.Data(); len(d) > 0 {
-		if off+int64(len(d)) > f.size {
-			return "", nil, fmt.Errorf("%s: node %s runs past the file's end", f.rel, s.c)
-		}
 		f.pending++
 		if _, err := p.write(f, d, off); err != nil {
 			return "", nil, err
@@ -524,7 +557,7 @@ func (p *Placer) part(data []byte, s spot) (string, []Placed, error) {
 		child := spot{c: l.Cid, file: f, off: off, size: n, kind: partSpot, depth: s.depth + 1}
 		off += n
 		if l.Cid.Type() == cid.Raw {
-			f.leaves = append(f.leaves, l.Cid)
+			f.leaves = append(f.leaves, Placed{Cid: l.Cid, Off: child.off, Size: int(n)})
 			if pl, ok := p.adopt(f, child); ok {
 				adopted = append(adopted, pl)
 				continue
@@ -563,7 +596,7 @@ func (p *Placer) write(f *outFile, data []byte, off int64) (string, error) {
 
 func (p *Placer) progress(n int64) {
 	p.done += n
-	if p.o.Progress != nil {
+	if p.o.Progress != nil && p.planned {
 		p.o.Progress.Progress(p.done, max(p.total, p.done))
 	}
 }
@@ -576,7 +609,7 @@ func (p *Placer) filled(f *outFile) error {
 		return nil
 	}
 	f.done = true
-	if f.src != nil && !f.keep {
+	if f.src != nil {
 		f.src.Close()
 		f.src = nil
 	}
@@ -634,7 +667,6 @@ func (p *Placer) open(f *outFile) error {
 	w, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o644)
 	made := err == nil
 	if errors.Is(err, fs.ErrExist) {
-		f.fresh = false // something is there after all: look from now on
 		w, err = os.OpenFile(name, os.O_WRONLY|syscall.O_NOFOLLOW, 0o644)
 	}
 	if err != nil {
@@ -702,6 +734,7 @@ type Source interface {
 func (p *Placer) Finish(ctx context.Context, src Source) (ExportResult, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	defer p.release()
 	if p.err != nil {
 		return p.res, p.err
 	}
@@ -714,6 +747,9 @@ func (p *Placer) Finish(ctx context.Context, src Source) (ExportResult, error) {
 
 func (p *Placer) finish(ctx context.Context, src Source) error {
 	for _, leaves := range []bool{false, true} {
+		if leaves {
+			p.planned = true
+		}
 		for {
 			batch := p.waitingOf(leaves)
 			if len(batch) == 0 {
@@ -746,8 +782,28 @@ func (p *Placer) finish(ctx context.Context, src Source) error {
 			return err
 		}
 	}
+	var batch []Moved
 	for _, f := range p.files {
-		if err := p.rename(f); err != nil {
+		m, err := p.rename(f)
+		if err != nil {
+			p.moved(batch)
+			return err
+		}
+		if m.To != "" {
+			batch = append(batch, m)
+		}
+		if len(batch) >= movedBatch {
+			if err := p.moved(batch); err != nil {
+				return err
+			}
+			batch = nil
+		}
+	}
+	if err := p.moved(batch); err != nil {
+		return err
+	}
+	if len(p.links) > 0 {
+		if err := p.makeDirs("."); err != nil {
 			return err
 		}
 	}
@@ -763,6 +819,9 @@ func (p *Placer) finish(ctx context.Context, src Source) error {
 		p.res.Symlinks++
 	}
 	p.res.Path = filepath.Join(p.dir, p.name)
+	if p.o.Progress != nil && p.total > 0 { // all of it in place, even if none was written now
+		p.o.Progress.Progress(p.total, p.total)
+	}
 	return nil
 }
 
@@ -809,29 +868,68 @@ func (p *Placer) where(c cid.Cid) string {
 	return c.String()
 }
 
-// rename moves a complete file from its temporary name to its own, unless
-// the file there already held its bytes.
-func (p *Placer) rename(f *outFile) error {
+// movedBatch is how many files are given to Renamed at a time.
+const movedBatch = 1024
+
+// rename gives a complete file its own name, unless the file there
+// already held its bytes. Without Force it is a hard link, which refuses
+// to replace anything, like the rename it stands for, and leaves the
+// temporary name in place until moved has pointed the store at the new
+// one: whatever the store names stays there, whenever the process dies.
+func (p *Placer) rename(f *outFile) (Moved, error) {
 	p.res.Files++
 	p.res.Size += f.size
 	if f.keep {
-		return nil
+		return Moved{}, nil
 	}
 	from, to := p.partName(f.rel), filepath.Join(p.dir, f.rel)
+	m := Moved{From: from, To: to, Leaves: f.leaves}
+	for i := range m.Leaves {
+		m.Leaves[i].Path = to
+		if m.Leaves[i].Size == 0 && len(m.Leaves) == 1 { // a file of one leaf
+			m.Leaves[i].Size = int(f.size)
+		}
+	}
 	if p.o.Force {
 		if err := p.checkFree(f.rel, true); err != nil {
-			return err
+			return Moved{}, err
 		}
-		if err := os.Rename(from, to); err != nil {
-			return err
-		}
-	} else if err := renameNoReplace(from, to); errors.Is(err, fs.ErrExist) {
-		return fmt.Errorf("%s: %w (use --force to replace it)", to, ErrExists)
+		return m, os.Rename(from, to)
+	}
+	err := os.Link(from, to)
+	switch {
+	case err == nil:
+		m.linked = true
+		return m, nil
+	case errors.Is(err, fs.ErrExist):
+		return Moved{}, fmt.Errorf("%s: %w (use --force to replace it)", to, ErrExists)
+	}
+	// A file system without hard links: a rename that refuses to replace.
+	if err := renameNoReplace(from, to); errors.Is(err, fs.ErrExist) {
+		return Moved{}, fmt.Errorf("%s: %w (use --force to replace it)", to, ErrExists)
 	} else if err != nil {
-		return err
+		return Moved{}, err
+	}
+	return m, nil
+}
+
+// moved tells Renamed of files given their names, then removes the
+// temporary names they were linked from.
+func (p *Placer) moved(batch []Moved) error {
+	if len(batch) == 0 {
+		return nil
 	}
 	if p.o.Renamed != nil {
-		p.o.Renamed(from, to, f.leaves)
+		if err := p.o.Renamed(batch); err != nil {
+			return err
+		}
+	}
+	for _, m := range batch {
+		if m.linked {
+			if err := os.Remove(m.From); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -843,6 +941,7 @@ func (p *Placer) rename(f *outFile) error {
 func (p *Placer) Abort(clean bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	defer p.release()
 	for _, f := range p.files {
 		if f.f != nil {
 			f.st.wait()
@@ -883,4 +982,32 @@ func decodeUnixFS(c cid.Cid, data []byte) (*dag.ProtoNode, *ft.FSNode, error) {
 		return nil, nil, fmt.Errorf("%s: not UnixFS: %w", c, err)
 	}
 	return nd, fsn, nil
+}
+
+// Targets being written by a placer in this process: two gets writing
+// the same files at once would write into each other's temporary files.
+var (
+	claimsMu sync.Mutex
+	claims   = map[string]bool{}
+)
+
+func claim(target string) bool {
+	claimsMu.Lock()
+	defer claimsMu.Unlock()
+	if claims[target] {
+		return false
+	}
+	claims[target] = true
+	return true
+}
+
+// release gives up the placer's target, once. Called with mu held.
+func (p *Placer) release() {
+	if p.released {
+		return
+	}
+	p.released = true
+	claimsMu.Lock()
+	delete(claims, filepath.Join(p.dir, p.name))
+	claimsMu.Unlock()
 }

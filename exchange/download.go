@@ -133,10 +133,9 @@ func (d *download) run(ctx context.Context, root cid.Cid) error {
 	d.p.Total = max(total, d.p.Done, 1)
 	d.mu.Unlock()
 	if local {
-		d.got(root, len(rb.RawData()))
-	} else {
-		d.report()
+		d.count(root, len(rb.RawData()), true)
 	}
+	d.report()
 	seen := map[cid.Cid]bool{root: true}
 	for len(level) > 0 {
 		var next, missing []link
@@ -158,9 +157,10 @@ func (d *download) run(ctx context.Context, root cid.Cid) error {
 			if err != nil {
 				return err
 			}
-			d.got(c, size)
+			d.count(c, size, true)
 			next = append(next, links...)
 		}
+		d.report() // once per level: what is here is counted before what comes
 		got, err := d.fetchLevel(ctx, missing)
 		if err != nil {
 			return err
@@ -221,19 +221,27 @@ func (d *download) local(ctx context.Context, b blocks.Block) error {
 	return d.o.Sink.Local(ctx, b)
 }
 
-// got records a block now present, once however often it arrives (from
-// a pollen peer and from Bitswap, say), so progress never runs ahead.
+// got records a block that arrived, and reports.
 func (d *download) got(c cid.Cid, size int) {
+	d.count(c, size, false)
+	d.report()
+}
+
+// count records a block now present (here: found in the store), once
+// however often it arrives (from a pollen peer and from Bitswap, say), so
+// progress never runs ahead.
+func (d *download) count(c cid.Cid, size int, here bool) {
 	d.mu.Lock()
+	defer d.mu.Unlock()
 	if d.counted[string(c.Hash())] {
-		d.mu.Unlock()
 		return
 	}
 	d.counted[string(c.Hash())] = true
 	d.p.Done += int64(size)
 	d.p.Blocks++
-	d.mu.Unlock()
-	d.report()
+	if here {
+		d.p.Here += int64(size)
+	}
 }
 
 // report tells progress, once the total is known (the root's links

@@ -64,6 +64,7 @@ type PeerStats struct {
 // Progress is a snapshot of a fetch.
 type Progress struct {
 	Done, Total int64 // block bytes present of the DAG's size
+	Here        int64 // of Done, the block bytes found in the store, not fetched
 	Blocks      int   // blocks present so far
 	// Peers holds the block bytes each peer sent during this fetch.
 	Peers map[peer.ID]int64

@@ -284,7 +284,12 @@ func (lv *level) ask(ctx context.Context, id peer.ID, ln *lane, w *bufio.Writer)
 // readBlocks reads the peer's answers in the order they were asked for,
 // checks each against its CID and hands them to the storer in batches.
 func (lv *level) readBlocks(ctx context.Context, id peer.ID, ln *lane, s network.Stream) error {
-	r := bufio.NewReaderSize(s, 64<<10)
+	waiting := func() bool {
+		lv.mu.Lock()
+		defer lv.mu.Unlock()
+		return len(ln.queue) > 0
+	}
+	r := bufio.NewReaderSize(idleReader{s, waiting}, 64<<10)
 	var batch []blocks.Block
 	var idx []int
 	size := 0
@@ -454,4 +459,23 @@ func (lv *level) bitswap(ctx context.Context, ls []link, idx []int) {
 		lv.sched.stored(i)
 	}
 	lv.signal()
+}
+
+// idleReader reads a lane's stream. While answers are awaited, a read
+// that sees nothing for ioTimeout fails: a peer that stops in the middle
+// of an answer is cut off, and the blocks it sent before are stored,
+// instead of holding the level forever. An idle lane waits as long as
+// it likes.
+type idleReader struct {
+	s       network.Stream
+	waiting func() bool
+}
+
+func (r idleReader) Read(p []byte) (int, error) {
+	if r.waiting() {
+		r.s.SetReadDeadline(time.Now().Add(ioTimeout))
+	} else {
+		r.s.SetReadDeadline(time.Time{})
+	}
+	return r.s.Read(p)
 }

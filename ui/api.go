@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"net/http"
@@ -305,7 +306,12 @@ func (a *API) cat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")
-	if err := a.Node.Cat(r.Context(), c, w); err != nil {
+	cw := &countingWriter{w: w}
+	if err := a.Node.Cat(r.Context(), c, cw); err != nil {
+		if cw.n == 0 { // a folder, say: nothing sent yet, so say why
+			apiError(w, http.StatusBadRequest, "%v", err)
+			return
+		}
 		// Too late for a status: cut the answer short, so the client
 		// sees a broken body rather than a short file.
 		panic(http.ErrAbortHandler)
@@ -353,4 +359,16 @@ func (a *API) remove(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	reply(w, map[string]string{"removed": c.String()})
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }

@@ -17,11 +17,11 @@ type Bar interface {
 	// Progress tells the bytes done of total; nothing is shown until the
 	// total is known.
 	Progress(done, total int64)
-	// Moved tells the bytes that came over the network in this run, of
-	// done: the rate and ETA count only those, so what a resumed get found
-	// already here is not taken for speed. Without it, what was done at
-	// the first call counts as already here.
-	Moved(n int64)
+	// Moved tells, of done, the bytes that came over the network in this
+	// run and those found already here (a resumed get): the rate and ETA
+	// count only what moved, and a get that found some says "resuming".
+	// Without it (an add), everything done counts as moved.
+	Moved(moved, here int64)
 	// SetPeers tells how many peers are sending.
 	SetPeers(n int)
 	// Done finishes the display after success: the full bar, or the last line.
@@ -35,7 +35,9 @@ type Bar interface {
 // an interactive bar when w is a terminal, otherwise plain lines at most
 // every quarter of the way or every few seconds.
 func NewBar(w io.Writer, verb string, terminal bool) Bar {
-	return &bar{w: w, verb: verb, terminal: terminal}
+	// The first plain line waits for a quarter or lineEvery, so that a
+	// resumed get has counted what it found here before it says so.
+	return &bar{w: w, verb: verb, terminal: terminal, last: time.Now()}
 }
 
 // bar is both displays: they differ only in how a state is drawn.
@@ -50,16 +52,18 @@ type bar struct {
 	quarter  int64                    // lines: the last quarter printed
 	last     time.Time                // lines: when the last one was printed
 	printed  bool
-	told     bool // "resuming: ..." said
+	said     bool  // "resuming: ..." said
+	here     int64 // bytes a get found already here
 }
 
 // lineEvery is how often plain lines come when the quarters come slower.
 const lineEvery = 5 * time.Second
 
-func (b *bar) Moved(n int64) {
+func (b *bar) Moved(moved, here int64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.m.setMoved(n, time.Now())
+	b.m.setMoved(moved, time.Now())
+	b.here = here
 }
 
 func (b *bar) SetPeers(n int) {
@@ -78,26 +82,38 @@ func (b *bar) Progress(done, total int64) {
 		// byte moves: what a resumed get finds here comes first.
 		return
 	}
-	if !b.told && b.m.started() {
-		b.told = true
-		if here := b.m.here(); here > 0 && here < total {
-			fmt.Fprintf(b.w, "resuming: %s of %s already here\n", humanize.IBytes(uint64(here)), humanize.IBytes(uint64(total)))
-		}
-	}
 	if b.terminal {
 		b.draw(now)
 		return
 	}
 	q := done * 4 / total
-	if (q > b.quarter && done < total) || now.Sub(b.last) >= lineEvery {
+	// done == total is Done's to print.
+	if done < total && (q > b.quarter || now.Sub(b.last) >= lineEvery) {
 		b.quarter = q
 		b.line(now)
+	}
+}
+
+// resuming says, once, what a get found already here, the first time it
+// has found some: a get's walk counts what is here as it goes. Not for
+// adds (nothing is told moved). Called with mu held.
+func (b *bar) resuming() {
+	if b.said || !b.m.told {
+		return
+	}
+	if here := b.here; here > 0 && here < b.m.total {
+		b.said = true
+		if b.pb != nil {
+			fmt.Fprint(b.w, "\r\x1b[K") // the bar is redrawn below the line
+		}
+		fmt.Fprintf(b.w, "resuming: %s of %s already here\n", humanize.IBytes(uint64(here)), humanize.IBytes(uint64(b.m.total)))
 	}
 }
 
 // draw updates the terminal bar: progressbar draws the bar and the
 // percentage, the stats that follow it are the meter's.
 func (b *bar) draw(now time.Time) {
+	b.resuming()
 	if b.pb == nil {
 		b.pb = progressbar.NewOptions64(b.m.total,
 			progressbar.OptionSetWriter(b.w),
@@ -139,6 +155,7 @@ func (b *bar) stats(now time.Time, eta bool) string {
 
 // line prints "get: 512 MiB of 1.0 GiB (50%, 410 MiB/s, 1s left, from 2 peers)".
 func (b *bar) line(now time.Time) {
+	b.resuming()
 	b.last = now
 	b.printed = true
 	pct := float64(b.m.done) * 100 / float64(b.m.total)

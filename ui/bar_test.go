@@ -39,8 +39,10 @@ func TestAbortPrintsNothingMore(t *testing.T) {
 func TestTerminalBarShowsTotalAndPeers(t *testing.T) {
 	var out bytes.Buffer
 	b := ui.NewBar(&out, "get", true)
+	b.Moved(0, 50<<20)
 	b.Progress(50<<20, 100<<20) // resumed: half already here
 	b.SetPeers(1)
+	b.Moved(50<<20, 50<<20)
 	b.Progress(100<<20, 100<<20)
 	b.Done()
 	s := out.String()
@@ -49,4 +51,27 @@ func TestTerminalBarShowsTotalAndPeers(t *testing.T) {
 			t.Errorf("terminal output lacks %q:\n%q", want, s)
 		}
 	}
+}
+
+// An add imports everything it counts: it never says it is resuming,
+// whatever was done at its first count.
+func TestAddNeverResumes(t *testing.T) {
+	for _, terminal := range []bool{false, true} {
+		var out bytes.Buffer
+		b := ui.NewBar(&out, "add", terminal)
+		for done := int64(1 << 20); done <= 5<<20; done += 1 << 20 {
+			b.Progress(done, 5<<20)
+		}
+		b.Done()
+		if strings.Contains(out.String(), "resuming") || strings.Count(out.String(), "100%") > 1+boolInt(terminal) {
+			t.Errorf("terminal %v:\n%q", terminal, out.String())
+		}
+	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

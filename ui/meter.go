@@ -64,9 +64,6 @@ func (m *meter) note(n int64, now time.Time) {
 // started reports whether a byte has moved.
 func (m *meter) started() bool { return !m.first.IsZero() }
 
-// here is what was done without moving in this run: found on disk.
-func (m *meter) here() int64 { return max(0, m.done-m.moved) }
-
 // rate is bytes a second over the window; over the whole run once it
 // ended.
 func (m *meter) rate(now time.Time) float64 {

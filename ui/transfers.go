@@ -26,6 +26,7 @@ type Transfer struct {
 	CID     string           `json:"cid"`
 	Name    string           `json:"name"`
 	Done    int64            `json:"done"`
+	Here    int64            `json:"here"` // of done, found already here (a resumed get)
 	Total   int64            `json:"total"`
 	Rate    float64          `json:"rate"` // bytes per second over the last seconds, of what moved in this run
 	ETA     float64          `json:"eta"`  // seconds left at that rate; 0 when unknown
@@ -186,7 +187,7 @@ func (a *API) get(w http.ResponseWriter, r *http.Request) {
 	opts.Fetch = func(p pollen.FetchProgress) {
 		a.transfers.update(func() {
 			now := time.Now()
-			t.Done, t.Total = p.Done, p.Total
+			t.Done, t.Total, t.Here = p.Done, p.Total, p.Here
 			t.m.setMoved(p.Received(), now)
 			t.m.set(p.Done, p.Total, now)
 			for id, n := range p.Peers {

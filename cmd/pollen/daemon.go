@@ -248,7 +248,7 @@ func follow(ctx context.Context, e *env, c *apiClient, id int, verb string) (ui.
 				for _, n := range t.Peers {
 					moved += n
 				}
-				bar.Moved(moved)
+				bar.Moved(moved, t.Here)
 			}
 			if t.Total > 0 {
 				bar.Progress(t.Done, t.Total)

@@ -151,12 +151,18 @@ func TestCLIUsesRunningDaemon(t *testing.T) {
 		t.Errorf("cat with a daemon gave %d bytes, want %d", len(cat.stdout), len(want))
 	}
 	run(t, repo, "cat", "bafkreigicxwvav6t72kj2gdczzdhpzrljspk5bgzaknuhjxyn5smvbjdru").fails(t, "not in the local store")
+	folder := filepath.Join(t.TempDir(), "folder")
+	os.MkdirAll(folder, 0o755)
+	os.WriteFile(filepath.Join(folder, "x.txt"), []byte("in a folder"), 0o644)
+	fc := strings.TrimSpace(run(t, repo, "add", "-q", folder).ok(t).stdout)
+	run(t, repo, "cat", fc).fails(t, "is a folder")
+	run(t, repo, "rm", fc).ok(t)
 	if v := run(t, repo, "verify").ok(t); !strings.Contains(v.stdout, " 0 corrupt") {
 		t.Errorf("verify with a daemon: %s", v.stdout)
 	}
 	run(t, repo, "rm", f[1]).ok(t)
 	run(t, repo, "rm", body["cid"].(string)).ok(t)
-	if gc := run(t, repo, "gc").ok(t); !strings.Contains(gc.stdout, "removed 8 blocks (5.0 MiB), kept 1") {
+	if gc := run(t, repo, "gc").ok(t); !strings.Contains(gc.stdout, "removed 10 blocks (5.0 MiB), kept 1") {
 		t.Errorf("gc with a daemon: %s", gc.stdout)
 	}
 	d.stop()

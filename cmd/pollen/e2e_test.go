@@ -298,7 +298,7 @@ func TestGetKeepsExistingFiles(t *testing.T) {
 	out := t.TempDir()
 	mine := filepath.Join(out, "note.txt")
 	os.WriteFile(mine, []byte("mine"), 0o644)
-	run(t, repo, "get", c, "-o", out).fails(t, "already exists (use --force to replace it)")
+	run(t, repo, "get", c, "-o", out).fails(t, "already exists with other content (use --force to replace it)")
 	if b, _ := os.ReadFile(mine); string(b) != "mine" {
 		t.Fatalf("existing file overwritten: %q", b)
 	}

@@ -81,7 +81,7 @@ func runGet(ctx context.Context, e *env, o *opts, args []string) error {
 		last = p
 		mu.Unlock()
 		bar.SetPeers(len(p.Peers))
-		bar.Moved(p.Received())
+		bar.Moved(p.Received(), p.Here)
 		bar.Progress(p.Done, p.Total)
 	}
 	// Try the store alone first: a get of what is here needs no network.
@@ -93,7 +93,7 @@ func runGet(ctx context.Context, e *env, o *opts, args []string) error {
 	}
 	res, err := node.Get(ctx, root, o.out, local)
 	if err == nil && !node.Online() {
-		bar.Moved(0) // all of it was here
+		bar.Moved(0, 0) // all of it was here: nothing to resume
 	}
 	if errors.Is(err, pollen.ErrNotLocal) && !node.Online() {
 		if err := node.StartNetwork(); err != nil {

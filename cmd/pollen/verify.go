@@ -49,7 +49,7 @@ func runVerify(ctx context.Context, e *env, o *opts, args []string) error {
 		fmt.Fprintf(e.stdout, "corrupt %s\n", c)
 	}
 	for _, f := range res.Files {
-		fmt.Fprintf(e.stdout, "changed %s (edited, moved or deleted since it was fetched: get it again to serve it)\n", strconv.Quote(f))
+		fmt.Fprintf(e.stdout, "changed %s (edited, moved or deleted since it was fetched, so this node no longer serves what it held: get it again, into another folder or with --force)\n", strconv.Quote(f))
 	}
 	fmt.Fprintf(e.stdout, "checked %d %s: %d corrupt", res.Checked, plural(res.Checked, "block", "blocks"), len(res.Corrupt))
 	if o.drop {
