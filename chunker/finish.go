@@ -1,0 +1,294 @@
+package chunker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+
+	blocks "github.com/ipfs/go-block-format"
+	"github.com/ipfs/go-cid"
+)
+
+// Finishing an export: what no block brought is read from the store,
+// every file gets its own name, symlinks and empty folders are made.
+
+// Source is where Finish reads the blocks no Put brought: the store.
+type Source interface {
+	Get(context.Context, cid.Cid) (blocks.Block, error)
+}
+
+// Finish fills every place still waiting from src (blocks that were
+// stored already, or arrived before the DAG said where else they go),
+// then moves every file to its own name and makes symlinks and empty
+// folders. Nodes are read before leaves, so a DAG that Finish writes
+// alone (an export from the store) is checked whole before anything is
+// written.
+func (p *Placer) Finish(ctx context.Context, src Source) (ExportResult, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	defer p.release()
+	if p.err != nil {
+		return p.res, p.err
+	}
+	if err := p.finish(ctx, src); err != nil {
+		p.err = err
+		return p.res, err
+	}
+	return p.res, nil
+}
+
+func (p *Placer) finish(ctx context.Context, src Source) error {
+	for _, leaves := range []bool{false, true} {
+		if leaves {
+			p.planned = true
+		}
+		for {
+			batch := p.waitingOf(leaves)
+			if len(batch) == 0 {
+				break
+			}
+			for _, c := range batch {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				if len(p.waiting[string(c.Hash())]) == 0 {
+					continue
+				}
+				b, err := src.Get(ctx, c)
+				if err != nil {
+					return fmt.Errorf("%s: %w", p.where(c), err)
+				}
+				if _, err := p.place(c, b.RawData(), false); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	for _, f := range p.files {
+		if !f.done {
+			return fmt.Errorf("%s: incomplete", f.rel)
+		}
+	}
+	for _, rel := range p.dirs {
+		if err := p.makeDirs(rel); err != nil {
+			return err
+		}
+	}
+	var batch []Moved
+	for _, f := range p.files {
+		m, err := p.rename(f)
+		if err != nil {
+			p.moved(batch)
+			return err
+		}
+		if m.To != "" {
+			batch = append(batch, m)
+		}
+		if len(batch) >= movedBatch {
+			if err := p.moved(batch); err != nil {
+				return err
+			}
+			batch = nil
+		}
+	}
+	if err := p.moved(batch); err != nil {
+		return err
+	}
+	if len(p.links) > 0 {
+		if err := p.makeDirs("."); err != nil {
+			return err
+		}
+	}
+	for _, l := range p.links {
+		if !p.sameLink(l.rel, l.target) {
+			if err := p.checkFree(l.rel, false); err != nil {
+				return err
+			}
+			if err := os.Symlink(l.target, filepath.Join(p.dir, l.rel)); err != nil {
+				return err
+			}
+		}
+		p.res.Symlinks++
+	}
+	p.res.Path = filepath.Join(p.dir, p.name)
+	if p.o.Progress != nil && p.total > 0 { // all of it in place, even if none was written now
+		p.o.Progress.Progress(p.total, p.total)
+	}
+	return nil
+}
+
+// waitingOf lists the blocks waited for that are leaves (or, !leaves,
+// nodes), in the order of their places.
+func (p *Placer) waitingOf(leaves bool) []cid.Cid {
+	type item struct {
+		c   cid.Cid
+		key string
+		off int64
+	}
+	var items []item
+	for _, spots := range p.waiting {
+		s := spots[0]
+		if (s.c.Type() == cid.Raw) != leaves {
+			continue
+		}
+		key := s.rel
+		if s.file != nil {
+			key = s.file.rel
+		}
+		items = append(items, item{s.c, key, s.off})
+	}
+	sort.Slice(items, func(i, j int) bool {
+		if items[i].key != items[j].key {
+			return items[i].key < items[j].key
+		}
+		return items[i].off < items[j].off
+	})
+	out := make([]cid.Cid, len(items))
+	for i, it := range items {
+		out[i] = it.c
+	}
+	return out
+}
+
+// where names the first place c goes, for errors.
+func (p *Placer) where(c cid.Cid) string {
+	if spots := p.waiting[string(c.Hash())]; len(spots) > 0 && spots[0].file != nil {
+		return spots[0].file.rel
+	} else if len(spots) > 0 {
+		return spots[0].rel
+	}
+	return c.String()
+}
+
+// movedBatch is how many files are given to Renamed at a time.
+const movedBatch = 1024
+
+// rename gives a complete file its own name, unless the file there
+// already held its bytes. Without Force it is a hard link, which refuses
+// to replace anything, like the rename it stands for, and leaves the
+// temporary name in place until moved has pointed the store at the new
+// one: whatever the store names stays there, whenever the process dies.
+func (p *Placer) rename(f *outFile) (Moved, error) {
+	p.res.Files++
+	p.res.Size += f.size
+	if f.keep {
+		return Moved{}, nil
+	}
+	from, to := p.partName(f.rel), filepath.Join(p.dir, f.rel)
+	m := Moved{From: from, To: to, Leaves: f.leaves}
+	for i := range m.Leaves {
+		m.Leaves[i].Path = to
+		if m.Leaves[i].Size == 0 && len(m.Leaves) == 1 { // a file of one leaf
+			m.Leaves[i].Size = int(f.size)
+		}
+	}
+	if p.o.Force {
+		if err := p.checkFree(f.rel, true); err != nil {
+			return Moved{}, err
+		}
+		return m, os.Rename(from, to)
+	}
+	err := os.Link(from, to)
+	switch {
+	case err == nil:
+		m.linked = true
+		return m, nil
+	case errors.Is(err, fs.ErrExist):
+		return Moved{}, fmt.Errorf("%s: %w (use --force to replace it)", to, ErrExists)
+	}
+	// A file system without hard links: a rename that refuses to replace.
+	if err := renameNoReplace(from, to); errors.Is(err, fs.ErrExist) {
+		return Moved{}, fmt.Errorf("%s: %w (use --force to replace it)", to, ErrExists)
+	} else if err != nil {
+		return Moved{}, err
+	}
+	return m, nil
+}
+
+// moved tells Renamed of files given their names, then removes the
+// temporary names they were linked from.
+func (p *Placer) moved(batch []Moved) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	if p.o.Renamed != nil {
+		if err := p.o.Renamed(batch); err != nil {
+			return err
+		}
+	}
+	for _, m := range batch {
+		if m.linked {
+			if err := os.Remove(m.From); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Abort closes what is open. With clean (the get was refused, not
+// interrupted), it also removes the temporary files this run made and
+// the folders it made that are empty; otherwise they stay, for the next
+// run to adopt what they hold.
+func (p *Placer) Abort(clean bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	defer p.release()
+	for _, f := range p.files {
+		if f.f != nil {
+			f.st.wait()
+			f.f.Close()
+			f.f = nil
+		}
+		if f.src != nil {
+			f.src.Close()
+			f.src = nil
+		}
+		if clean && f.made {
+			os.Remove(p.partName(f.rel))
+		}
+	}
+	if clean {
+		for i := len(p.made) - 1; i >= 0; i-- {
+			os.Remove(p.made[i]) // only if empty
+		}
+	}
+	if p.err == nil {
+		p.err = errAborted
+	}
+}
+
+var errAborted = errors.New("export aborted")
+
+// Targets being written by a placer in this process: two gets writing
+// the same files at once would write into each other's temporary files.
+var (
+	claimsMu sync.Mutex
+	claims   = map[string]bool{}
+)
+
+func claim(target string) bool {
+	claimsMu.Lock()
+	defer claimsMu.Unlock()
+	if claims[target] {
+		return false
+	}
+	claims[target] = true
+	return true
+}
+
+// release gives up the placer's target, once. Called with mu held.
+func (p *Placer) release() {
+	if p.released {
+		return
+	}
+	p.released = true
+	claimsMu.Lock()
+	delete(claims, filepath.Join(p.dir, p.name))
+	claimsMu.Unlock()
+}
