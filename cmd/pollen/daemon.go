@@ -156,24 +156,14 @@ type apiClient struct {
 
 func (c *apiClient) get(path string, v any) error { return c.call("GET", path, nil, v) }
 
-// stream copies the body of a GET to w.
+// stream copies the body of a GET to w. No overall timeout: a big file
+// takes as long as it takes.
 func (c *apiClient) stream(path string, w io.Writer) error {
-	req, err := http.NewRequest("GET", c.info.URL+path, nil)
+	resp, err := c.do(&http.Client{}, "GET", path, nil)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.info.Token)
-	// No overall timeout: a big file takes as long as it takes.
-	resp, err := (&http.Client{}).Do(req)
-	if err != nil {
-		return fmt.Errorf("daemon API: %w", err)
-	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		var e struct{ Error string }
-		json.NewDecoder(resp.Body).Decode(&e)
-		return errors.New("daemon: " + e.Error)
-	}
 	if _, err := io.Copy(w, resp.Body); err != nil {
 		return fmt.Errorf("daemon: %w", err)
 	}
@@ -182,30 +172,42 @@ func (c *apiClient) stream(path string, w io.Writer) error {
 
 // call sends a JSON request to the daemon and decodes its JSON answer.
 func (c *apiClient) call(method, path string, body, v any) error {
+	resp, err := c.do(c.http, method, path, body)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+// do sends a request with the token (body as JSON, if any) and returns
+// a 200 answer for the caller to read and close; any other answer is its
+// error line.
+func (c *apiClient) do(client *http.Client, method, path string, body any) (*http.Response, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		rd = bytes.NewReader(b)
 	}
 	req, err := http.NewRequest(method, c.info.URL+path, rd)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.info.Token)
-	resp, err := c.http.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
-		return fmt.Errorf("daemon API: %w", err)
+		return nil, fmt.Errorf("daemon API: %w", err)
 	}
-	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
+		defer resp.Body.Close()
 		var e struct{ Error string }
 		json.NewDecoder(resp.Body).Decode(&e)
-		return errors.New("daemon: " + e.Error)
+		return nil, errors.New("daemon: " + e.Error)
 	}
-	return json.NewDecoder(resp.Body).Decode(v)
+	return resp, nil
 }
 
 // getVia runs a get in the daemon and follows it with a progress bar.
