@@ -23,16 +23,19 @@ import (
 // Badger v4 writes its value log through mmap, which pays a page fault
 // per fresh page and two copies, and keeps every page written in the
 // process's RSS; a file per block, as Kubo's flatfs does it, pays the
-// kernel for each file created (docs/performance.md). So Badger keeps the index, the records and the small blocks, and blocks
-// of packThreshold bytes or more (the 1 MiB leaves) are appended with
-// write(2) to pack files; GC rewrites packs that are mostly dead.
+// kernel for each file created (docs/performance.md). So Badger keeps the
+// index, the records and the tiny blocks, and blocks of packThreshold
+// bytes or more are appended with write(2) to pack files; GC rewrites
+// packs that are mostly dead. Small files' blocks go to packs too: kept
+// in Badger's tables, every compaction rewrote them and held them in
+// memory.
 const (
 	metaInline = 0 // the value is the block
 	metaSplit  = 1 // in memory: the value is the head, prefixTail holds the rest
 	metaPacked = 2 // the value is pack id, offset, size (uvarints); the bytes are in the pack
 	metaFile   = 3 // the value is offset, size (uvarints) and a path; the bytes are in that file (files.go)
 
-	packThreshold = 64 << 10  // blocks this big or bigger go to packs
+	packThreshold = 1 << 10   // blocks this big or bigger go to packs
 	maxPackSize   = 256 << 20 // a pack is sealed past this size; GC works a pack at a time
 	maxInline     = 1<<20 - 1 // the biggest value in-memory Badger accepts
 )
