@@ -138,13 +138,6 @@ func (p *Placer) Put(bl []blocks.Block) ([]Placed, error) {
 	return out, nil
 }
 
-// Waiting reports whether a place waits for the block c.
-func (p *Placer) Waiting(c cid.Cid) bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.waiting[string(c.Hash())]) > 0
-}
-
 // place fills every spot waiting for the block with multihash c.Hash().
 // Called with mu held.
 func (p *Placer) place(c cid.Cid, data []byte, fresh bool) ([]Placed, error) {
@@ -220,10 +213,9 @@ func (p *Placer) entry(data []byte, s spot) (string, []Placed, error) {
 		if err := p.planDir(rel); err != nil {
 			return "", nil, err
 		}
-		seen := make(map[string]bool, len(nd.Links()))
 		var out []Placed
 		for _, l := range nd.Links() {
-			placed, err := p.planEntry(rel, l.Name, l.Cid, seen)
+			placed, err := p.planEntry(rel, l.Name, l.Cid)
 			out = append(out, placed...)
 			if err != nil {
 				return "", out, err
@@ -250,9 +242,6 @@ func (p *Placer) shard(nd *dag.ProtoNode, fsn *ft.FSNode, rel string) ([]Placed,
 		return nil, fmt.Errorf("%s: HAMT fanout %d is not a power of two up to 65536", rel, fanout)
 	}
 	pad := len(fmt.Sprintf("%X", fanout-1))
-	// A name twice in one shard node is caught here; in two shard nodes,
-	// where planEntry finds the first one waiting or planned.
-	seen := map[string]bool{}
 	var out []Placed
 	for _, l := range nd.Links() {
 		switch {
@@ -264,7 +253,7 @@ func (p *Placer) shard(nd *dag.ProtoNode, fsn *ft.FSNode, rel string) ([]Placed,
 			}
 			p.wait(spot{c: l.Cid, rel: rel, kind: shardSpot})
 		default:
-			placed, err := p.planEntry(rel, l.Name[pad:], l.Cid, seen)
+			placed, err := p.planEntry(rel, l.Name[pad:], l.Cid)
 			out = append(out, placed...)
 			if err != nil {
 				return out, err
@@ -278,8 +267,10 @@ func (p *Placer) shard(nd *dag.ProtoNode, fsn *ft.FSNode, rel string) ([]Placed,
 // make, and short of what a path can hold.
 const maxDirDepth = 1024
 
-// planEntry records that the entry name of the folder at rel is c.
-func (p *Placer) planEntry(rel, name string, c cid.Cid, seen map[string]bool) ([]Placed, error) {
+// planEntry records that the entry name of the folder at rel is c. A
+// name twice in a folder, in one node or in two shards of it, is the same
+// path planned twice.
+func (p *Placer) planEntry(rel, name string, c cid.Cid) ([]Placed, error) {
 	if err := CheckName(name); err != nil {
 		return nil, fmt.Errorf("%s: %w", rel, err)
 	}
@@ -293,10 +284,9 @@ func (p *Placer) planEntry(rel, name string, c cid.Cid, seen map[string]bool) ([
 		return nil, fmt.Errorf("%s: %w: folders nested more than %d deep", rel, ErrTooLarge, maxDirDepth)
 	}
 	child := filepath.Join(rel, name)
-	if seen[name] || p.entries[child] {
+	if p.entries[child] {
 		return nil, fmt.Errorf("%s: %w %q: appears twice", rel, ErrUnsafeName, name)
 	}
-	seen[name] = true
 	if p.entries == nil {
 		p.entries = map[string]bool{}
 	}
