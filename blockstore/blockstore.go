@@ -286,7 +286,7 @@ func (s *Store) Put(ctx context.Context, b blocks.Block) error {
 // PutMany stores blocks in one write batch, skipping those already held so
 // the value log does not grow with duplicates. It does not sync.
 func (s *Store) PutMany(_ context.Context, bs []blocks.Block) error {
-	absent, err := s.absent(len(bs), func(i int) cid.Cid { return bs[i].Cid() })
+	absent, err := s.absent(len(bs), func(i int) cid.Cid { return bs[i].Cid() }, -1)
 	if err != nil {
 		return fmt.Errorf("put blocks: %w", err)
 	}
@@ -316,8 +316,9 @@ func (s *Store) PutMany(_ context.Context, bs []blocks.Block) error {
 }
 
 // absent returns the indexes, of n CIDs, of those with no index entry
-// (neither stored nor referenced), skipping fixed ones.
-func (s *Store) absent(n int, cidAt func(int) cid.Cid) ([]int, error) {
+// (neither stored nor referenced), or an entry whose UserMeta is
+// replaceable (any: -1 for none), skipping fixed ones.
+func (s *Store) absent(n int, cidAt func(int) cid.Cid, replaceable int) ([]int, error) {
 	var out []int
 	err := s.db.View(func(txn *badger.Txn) error {
 		for i := range n {
@@ -325,12 +326,14 @@ func (s *Store) absent(n int, cidAt func(int) cid.Cid) ([]int, error) {
 			if _, ok := fixed(c); ok {
 				continue
 			}
-			_, err := txn.Get(blockKey(c.Hash()))
+			item, err := txn.Get(blockKey(c.Hash()))
 			switch {
 			case errors.Is(err, badger.ErrKeyNotFound):
 				out = append(out, i)
 			case err != nil:
 				return err
+			case int(item.UserMeta()) == replaceable:
+				out = append(out, i)
 			}
 		}
 		return nil

@@ -71,24 +71,7 @@ func (s *Store) AddFileRefs(_ context.Context, path string, refs []FileRef) erro
 	if len(refs) == 0 {
 		return nil
 	}
-	var set []int
-	err := s.db.View(func(txn *badger.Txn) error {
-		for i, r := range refs {
-			if _, ok := fixed(r.Cid); ok {
-				continue
-			}
-			item, err := txn.Get(blockKey(r.Cid.Hash()))
-			switch {
-			case errors.Is(err, badger.ErrKeyNotFound):
-				set = append(set, i)
-			case err != nil:
-				return err
-			case item.UserMeta() == metaFile:
-				set = append(set, i)
-			}
-		}
-		return nil
-	})
+	set, err := s.absent(len(refs), func(i int) cid.Cid { return refs[i].Cid }, metaFile)
 	if err != nil {
 		return fmt.Errorf("add file references: %w", err)
 	}
