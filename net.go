@@ -219,7 +219,8 @@ func (n *Node) fetchAndExportOnce(ctx context.Context, nw *netState, root cid.Ci
 	}
 	if err != nil {
 		// A refused get takes back what it wrote; an interrupted one
-		// leaves its temporary files for the next run to adopt.
+		// leaves its temporary files for the next run to adopt, and what
+		// arrived is kept (synced: the get's one commit point, as below).
 		p.Abort(errors.Is(err, chunker.ErrUnsafeName) || errors.Is(err, chunker.ErrExists) || errors.Is(err, chunker.ErrTooLarge))
 		n.store.Sync()
 		return res, err
@@ -328,7 +329,7 @@ func (n *Node) fetch(ctx context.Context, nw *netState, root cid.Cid, o GetOptio
 	}
 	err := nw.ex.Fetch(ctx, root, exchange.FetchOptions{Stall: o.Stall, Report: o.Fetch, Sink: sink})
 	if err == nil {
-		return n.store.Sync()
+		return nil
 	}
 	if errors.Is(err, exchange.ErrStalled) {
 		np := len(nw.swarm.Host.Network().Peers())
@@ -341,11 +342,8 @@ func (n *Node) fetch(ctx context.Context, nw *netState, root cid.Cid, o GetOptio
 		} else {
 			where += "; asked the DHT"
 		}
-		// Keep what arrived: the next get resumes from there.
-		n.store.Sync()
 		return fmt.Errorf("get %s: %w: %v; %s", root, ErrNoPeers, err, where)
 	}
-	n.store.Sync()
 	return fmt.Errorf("get %s: %w", root, err)
 }
 
