@@ -223,7 +223,22 @@ func (t *tracer) MessageSent(p peer.ID, m bsmsg.BitSwapMessage) { t.count(p, m, 
 // serverStore adapts the store for Bitswap's server, whose engine takes a
 // block size of 0 to mean "missing": the empty block (an empty file) would
 // never be served, and Kubo asking pollen for it would wait forever.
-type serverStore struct{ bstore.Blockstore }
+type serverStore struct {
+	bstore.Blockstore
+	e *Exchange
+}
+
+// Get hands Bitswap's server a block checked as ProtoBlocks' are.
+func (s serverStore) Get(ctx context.Context, c cid.Cid) (blocks.Block, error) {
+	b, err := s.Blockstore.Get(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.e.intact(ctx, c, b.RawData()); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
 
 func (s serverStore) GetSize(ctx context.Context, c cid.Cid) (int, error) {
 	n, err := s.Blockstore.GetSize(ctx, c)

@@ -25,6 +25,11 @@ const (
 	storeBlocks = 64
 )
 
+// levelPart is the most blocks of a level fetched at once: one ProtoHave
+// list, well inside what a server lets one peer hold (maxCIDsPerPeer)
+// with several downloads from it at once.
+const levelPart = 1 << 15
+
 // Fetch brings every block of the DAG under root into the store.
 func (e *Exchange) Fetch(ctx context.Context, root cid.Cid, o FetchOptions) error {
 	ctx, cancel := context.WithCancel(ctx)
@@ -49,6 +54,7 @@ func (e *Exchange) Fetch(ctx context.Context, root cid.Cid, o FetchOptions) erro
 		p := d.p
 		d.mu.Unlock()
 		p.Peers = d.peerBytes()
+		p.Damaged = int(d.damaged.Load())
 		o.Report(p)
 	}
 	if err != nil && d.stalled.Load() {
@@ -78,6 +84,7 @@ type download struct {
 	counted map[string]bool // multihashes counted in p
 	last    time.Time       // when the last block arrived
 	stalled atomic.Bool
+	damaged atomic.Int64 // blocks peers sent with wrong bytes, dropped
 
 	reportMu sync.Mutex
 }
@@ -161,11 +168,16 @@ func (d *download) run(ctx context.Context, root cid.Cid) error {
 			next = append(next, links...)
 		}
 		d.report() // once per level: what is here is counted before what comes
-		got, err := d.fetchLevel(ctx, missing)
-		if err != nil {
-			return err
+		for len(missing) > 0 {
+			part := missing[:min(len(missing), levelPart)]
+			missing = missing[len(part):]
+			got, err := d.fetchLevel(ctx, part)
+			if err != nil {
+				return err
+			}
+			next = append(next, got...)
 		}
-		level = append(next, got...)
+		level = next
 	}
 	return nil
 }
@@ -259,6 +271,7 @@ func (d *download) report() {
 	p := d.p
 	d.mu.Unlock()
 	p.Peers = d.peerBytes()
+	p.Damaged = int(d.damaged.Load())
 	d.reportMu.Lock() // Report is called from one goroutine at a time
 	d.o.Report(p)
 	d.reportMu.Unlock()

@@ -43,6 +43,7 @@ type Exchange struct {
 	h           host.Host
 	misbehaving func(peer.ID)
 	notes       storedLog
+	load        budget // what peers' streams hold while served
 
 	ctx    context.Context // ends at Close
 	cancel context.CancelFunc
@@ -66,6 +67,9 @@ type Progress struct {
 	Done, Total int64 // block bytes present of the DAG's size
 	Here        int64 // of Done, the block bytes found in the store, not fetched
 	Blocks      int   // blocks present so far
+	// Damaged counts blocks peers sent with wrong bytes: each was dropped
+	// and asked of other peers.
+	Damaged int
 	// Peers holds the block bytes each peer sent during this fetch.
 	Peers map[peer.ID]int64
 }
@@ -93,7 +97,7 @@ func New(h host.Host, store bstore.Blockstore, cfg Config) *Exchange {
 	if cfg.Routing != nil {
 		finder = cfg.Routing
 	}
-	e.bs = bitswap.New(e.ctx, bsnet.NewFromIpfsHost(h), finder, serverStore{store},
+	e.bs = bitswap.New(e.ctx, bsnet.NewFromIpfsHost(h), finder, serverStore{store, e},
 		bitswap.MaxOutstandingBytesPerPeer(maxOutstandingBytesPerPeer),
 		bitswap.MaxQueuedWantlistEntriesPerPeer(maxQueuedWants),
 		bitswap.TaskWorkerCount(taskWorkers),

@@ -324,10 +324,16 @@ func (lv *level) readBlocks(ctx context.Context, id peer.ID, ln *lane, s network
 		c := lv.items[i].c
 		if ok {
 			if got, err := c.Prefix().Sum(data); err != nil || !got.Equals(c) {
-				flush()
-				lv.d.e.liar(id)
-				return fmt.Errorf("peer %s sent wrong bytes for %s", id, c)
+				// Dropped as if the peer lacked it, so another is asked.
+				lv.d.damaged.Add(1)
+				if lv.d.e.damaged(id, c) {
+					flush()
+					return fmt.Errorf("peer %s sent wrong bytes for %s", id, c)
+				}
+				ok, data = false, nil
 			}
+		}
+		if ok {
 			lv.d.touch()
 			lv.d.e.count(id, int64(len(data)), 1, false)
 		}

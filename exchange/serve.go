@@ -2,79 +2,134 @@ package exchange
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"io"
+	"sync"
 	"time"
 
 	bstore "github.com/ipfs/boxo/blockstore"
-	"github.com/ipfs/go-cid"
-	"github.com/libp2p/go-libp2p/core/network"
-
-	"context"
-	"sync"
-
 	blocks "github.com/ipfs/go-block-format"
+	"github.com/ipfs/go-cid"
+	ipld "github.com/ipfs/go-ipld-format"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 // The serving side: pollen peers ask over ProtoBlocks and subscribe to
 // what this node holds over ProtoHave (see wire.go).
 
+// A getter keeps its ProtoBlocks streams open for a level of the DAG and
+// may have nothing to ask of this node for a while; a stream idle for
+// blocksIdle is closed, so a peer cannot hold streams open for nothing.
+// A ProtoHave subscription that has had nothing new to tell for
+// haveIdle ends: what the getter still lacks, this node is not getting.
+const (
+	blocksIdle = 5 * time.Minute
+	haveIdle   = 10 * time.Minute
+)
+
 // serveBlocks answers a peer's ProtoBlocks requests until it closes the
-// stream.
+// stream, within the serving budget.
 func (e *Exchange) serveBlocks(s network.Stream) {
 	defer s.Close()
 	p := s.Conn().RemotePeer()
+	if !e.load.open(p, blocksStream) {
+		s.Reset()
+		return
+	}
+	defer e.load.close(p, blocksStream)
 	r := bufio.NewReader(s)
 	w := bufio.NewWriterSize(s, 64<<10)
-	ctx := context.Background()
-	var hdr [1 + binary.MaxVarintLen64]byte
 	for {
-		s.SetReadDeadline(time.Time{}) // a getter may wait long between lists
-		cs, err := readCIDs(r)
+		s.SetReadDeadline(time.Now().Add(blocksIdle))
+		n, err := readCount(r)
 		if err != nil {
 			if err != io.EOF {
 				s.Reset()
 			}
 			return
 		}
-		s.SetWriteDeadline(time.Now().Add(ioTimeout))
-		for _, c := range cs {
-			sent, wrote := 0, false
-			err := e.view(ctx, c, func(data []byte) error {
-				w.Write(binary.AppendUvarint(append(hdr[:0], 1), uint64(len(data))))
-				_, err := w.Write(data)
-				sent, wrote = len(data), true
-				return err
-			})
-			switch {
-			case wrote && err != nil: // the stream failed
-				s.Reset()
-				return
-			case err != nil:
-				w.WriteByte(0)
-				continue
-			}
-			e.count(p, int64(sent), 1, true)
+		if !e.load.take(p, n) {
+			s.Reset()
+			return
 		}
-		if err := w.Flush(); err != nil {
+		s.SetReadDeadline(time.Now().Add(ioTimeout))
+		cs, err := readCIDList(r, n)
+		if err == nil {
+			err = e.sendBlocks(s, w, p, cs)
+		}
+		e.load.give(p, n)
+		if err != nil {
 			s.Reset()
 			return
 		}
 	}
 }
 
-// view calls fn with c's bytes, valid only during the call: through the
-// store's View where it has one (pollen's reads packed blocks into a
-// reused buffer), else through Get.
+// sendBlocks answers one list of ProtoBlocks.
+func (e *Exchange) sendBlocks(s network.Stream, w *bufio.Writer, p peer.ID, cs []cid.Cid) error {
+	var hdr [1 + binary.MaxVarintLen64]byte
+	s.SetWriteDeadline(time.Now().Add(ioTimeout))
+	for _, c := range cs {
+		if e.ctx.Err() != nil {
+			return e.ctx.Err()
+		}
+		sent, wrote := 0, false
+		err := e.view(e.ctx, c, func(data []byte) error {
+			w.Write(binary.AppendUvarint(append(hdr[:0], 1), uint64(len(data))))
+			_, err := w.Write(data)
+			sent, wrote = len(data), true
+			return err
+		})
+		switch {
+		case wrote && err != nil: // the stream failed
+			return err
+		case err != nil:
+			w.WriteByte(0)
+			continue
+		}
+		e.count(p, int64(sent), 1, true)
+	}
+	return w.Flush()
+}
+
+// view calls fn with c's bytes, valid only during the call, once they
+// are checked against c (see intact): through the store's View where it
+// has one (pollen's reads packed blocks into a reused buffer), else
+// through Get.
 func (e *Exchange) view(ctx context.Context, c cid.Cid, fn func([]byte) error) error {
+	checked := func(data []byte) error {
+		if err := e.intact(ctx, c, data); err != nil {
+			return err
+		}
+		return fn(data)
+	}
 	if v, ok := e.store.(bstore.Viewer); ok {
-		return v.View(ctx, c, fn)
+		return v.View(ctx, c, checked)
 	}
 	b, err := e.store.Get(ctx, c)
 	if err != nil {
 		return err
 	}
-	return fn(b.RawData())
+	return checked(b.RawData())
+}
+
+// intact re-hashes a block about to be served. A disk that flips bits
+// would otherwise have this node send the same damaged block to every
+// getter, each of which would count it against this node; a damaged
+// block is dropped from the store and reported missing, so the getter
+// asks another peer and a later get here fetches it again.
+func (e *Exchange) intact(ctx context.Context, c cid.Cid, data []byte) error {
+	got, err := c.Prefix().Sum(data)
+	if err == nil && got.Equals(c) {
+		return nil
+	}
+	e.log.Warn("a stored block is damaged; dropped it", "cid", c)
+	if err := e.store.DeleteBlock(ctx, c); err != nil {
+		e.log.Warn("drop damaged block", "cid", c, "err", err)
+	}
+	return ipld.ErrNotFound{Cid: c}
 }
 
 // has reports whether c can be served.
@@ -84,13 +139,26 @@ func (e *Exchange) has(ctx context.Context, c cid.Cid) bool {
 }
 
 // serveHave tells a peer which of the CIDs it lists are here, then which
-// arrive, until it closes the stream or all are here.
+// arrive, until it closes the stream, all are here, or haveIdle passes
+// with nothing new, within the serving budget.
 func (e *Exchange) serveHave(s network.Stream) {
 	defer s.Close()
+	p := s.Conn().RemotePeer()
+	if !e.load.open(p, haveStream) {
+		s.Reset()
+		return
+	}
+	defer e.load.close(p, haveStream)
 	r := bufio.NewReader(s)
 	w := bufio.NewWriterSize(s, 16<<10)
 	s.SetReadDeadline(time.Now().Add(ioTimeout))
-	cs, err := readCIDs(r)
+	n, err := readCount(r)
+	if err != nil || !e.load.take(p, n) {
+		s.Reset()
+		return
+	}
+	defer e.load.give(p, n)
+	cs, err := readCIDList(r, n)
 	if err != nil {
 		s.Reset()
 		return
@@ -99,9 +167,11 @@ func (e *Exchange) serveHave(s network.Stream) {
 	ctx, cancel := context.WithCancel(e.ctx)
 	defer cancel()
 	reading := make(chan struct{})
-	go func() { // the getter closing its side ends the subscription
+	go func() { // the getter closing its side (or resetting) ends it
 		defer close(reading)
-		io.Copy(io.Discard, r)
+		if _, err := r.ReadByte(); err == nil {
+			s.Reset() // the getter sends one list, then only closes
+		}
 		cancel()
 	}()
 	// The answer ends here; the reader ends when the getter closes its
@@ -133,6 +203,8 @@ func (e *Exchange) serveHave(s network.Stream) {
 	}
 	seq, wake := e.notes.position()
 	held := askStore()
+	idle := time.NewTimer(haveIdle)
+	defer idle.Stop()
 	for first := true; ; first = false {
 		if len(held) > 0 || first {
 			s.SetWriteDeadline(time.Now().Add(ioTimeout))
@@ -140,12 +212,15 @@ func (e *Exchange) serveHave(s network.Stream) {
 				s.Reset()
 				return
 			}
+			idle.Reset(haveIdle)
 		}
 		if len(pending) == 0 {
 			return
 		}
 		select {
 		case <-wake:
+		case <-idle.C:
+			return
 		case <-ctx.Done():
 			return
 		}

@@ -9,9 +9,16 @@ import (
 )
 
 // Peer trust: a peer that sends blocks nobody asked for (over Bitswap,
-// wrong bytes for a wanted block arrive as such) is cut off.
+// wrong bytes for a wanted block arrive as such) is cut off, and so is a
+// pollen peer that sends wrong bytes for maxDamaged blocks. One damaged
+// block is what a seeder with a bad disk sends: the block is dropped and
+// asked of another peer, and the rest of what it holds is still good.
 
 const (
+	// maxDamaged is the damaged blocks a pollen peer may send before it
+	// is cut off; each costs at most one block of bandwidth.
+	maxDamaged = 3
+
 	// A peer is cut off at the second block nobody asked for: Bitswap
 	// servers only send what was wanted, and a block asked for in the
 	// last askedFor counts as asked, so late duplicates are not lies.
@@ -19,10 +26,37 @@ const (
 	askedFor   = 10 * time.Minute
 )
 
-// judgement counts the blocks a peer sent that nobody asked for.
+// judgement counts the blocks a peer sent that nobody asked for, and the
+// damaged ones it sent for blocks that were asked for.
 type judgement struct {
-	unasked int
-	banned  bool
+	unasked, damaged int
+	banned           bool
+}
+
+// judgementOf returns p's judgement, made on first use. Called with mu
+// held.
+func (e *Exchange) judgementOf(p peer.ID) *judgement {
+	j := e.judged[p]
+	if j == nil {
+		j = &judgement{}
+		e.judged[p] = j
+	}
+	return j
+}
+
+// damaged records that p sent wrong bytes for a block that was asked of
+// it, and cuts it off at maxDamaged; it reports whether p is cut off.
+func (e *Exchange) damaged(p peer.ID, c cid.Cid) bool {
+	e.mu.Lock()
+	j := e.judgementOf(p)
+	j.damaged++
+	ban := j.damaged >= maxDamaged
+	e.mu.Unlock()
+	e.log.Warn("peer sent a damaged block; asking others for it", "peer", p, "cid", c)
+	if ban {
+		e.liar(p)
+	}
+	return ban
 }
 
 // judge cuts off a peer that keeps sending blocks nobody asked for: Bitswap
@@ -36,11 +70,7 @@ func (e *Exchange) judge(p peer.ID, bl []blocks.Block) {
 	}
 	// Compare multihashes: a peer may answer a CIDv1 want under CIDv0.
 	e.mu.Lock()
-	j := e.judged[p]
-	if j == nil {
-		j = &judgement{}
-		e.judged[p] = j
-	}
+	j := e.judgementOf(p)
 	for _, b := range bl {
 		if !e.asked.has(string(b.Cid().Hash()), time.Now()) {
 			j.unasked++
@@ -56,11 +86,7 @@ func (e *Exchange) judge(p peer.ID, bl []blocks.Block) {
 // liar cuts off a peer that sent wrong bytes, once.
 func (e *Exchange) liar(p peer.ID) {
 	e.mu.Lock()
-	j := e.judged[p]
-	if j == nil {
-		j = &judgement{}
-		e.judged[p] = j
-	}
+	j := e.judgementOf(p)
 	first := !j.banned
 	j.banned = true
 	e.mu.Unlock()

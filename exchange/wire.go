@@ -60,13 +60,28 @@ func writeCIDs(w *bufio.Writer, cs []cid.Cid) error {
 
 // readCIDs reads a list written by writeCIDs.
 func readCIDs(r *bufio.Reader) ([]cid.Cid, error) {
-	n, err := binary.ReadUvarint(r)
+	n, err := readCount(r)
 	if err != nil {
 		return nil, err
 	}
-	if n > maxList {
-		return nil, fmt.Errorf("%w: list of %d CIDs", errProtocol, n)
+	return readCIDList(r, n)
+}
+
+// readCount reads the length of a list, so that a server can count it
+// against its budget before it reads the list.
+func readCount(r *bufio.Reader) (int, error) {
+	n, err := binary.ReadUvarint(r)
+	if err != nil {
+		return 0, err
 	}
+	if n > maxList {
+		return 0, fmt.Errorf("%w: list of %d CIDs", errProtocol, n)
+	}
+	return int(n), nil
+}
+
+// readCIDList reads the n CIDs of a list whose length was read.
+func readCIDList(r *bufio.Reader, n int) ([]cid.Cid, error) {
 	out := make([]cid.Cid, 0, n)
 	var buf [maxCIDLen]byte
 	for range n {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -86,16 +87,27 @@ func TestPollenLiarIsCutOffAndNothingStored(t *testing.T) {
 	hbs.Put(context.Background(), leaf)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	// Only the liar claims the block: its bytes are refused, and the fetch
-	// stalls.
+	// Only the liar claims the blocks: its bytes are refused, and each
+	// fetch stalls. One damaged block could be a bad disk; maxDamaged of
+	// them cut the peer off.
 	if err := getter.h.Connect(ctx, peer.AddrInfo{ID: liar.ID(), Addrs: liar.Addrs()}); err != nil {
 		t.Fatal(err)
 	}
-	if err := getter.Fetch(ctx, leaf.Cid(), FetchOptions{Stall: 3 * time.Second}); err == nil {
-		t.Fatal("a fetch only a liar could answer succeeded")
-	}
-	if ok, _ := gbs.Has(ctx, leaf.Cid()); ok {
-		t.Fatal("the liar's bytes were stored")
+	for k := range maxDamaged {
+		c := leaf.Cid()
+		if k > 0 {
+			c = mustSum(t, cid.Raw, fmt.Appendf(nil, "nobody has %d", k))
+		}
+		err := getter.Fetch(ctx, c, FetchOptions{Stall: 2 * time.Second})
+		if err == nil {
+			t.Fatal("a fetch only a liar could answer succeeded")
+		}
+		if k < maxDamaged-1 && getter.h.Network().Connectedness(liar.ID()) != network.Connected {
+			t.Fatalf("cut off the liar after %d damaged blocks, want %d", k+1, maxDamaged)
+		}
+		if ok, _ := gbs.Has(ctx, c); ok {
+			t.Fatal("the liar's bytes were stored")
+		}
 	}
 	select {
 	case p := <-banned:

@@ -1,0 +1,144 @@
+package exchange
+
+import (
+	"context"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/pollen-p2p/pollen/internal/hostile"
+)
+
+func TestBudgetCountsStreamsAndCIDs(t *testing.T) {
+	var b budget
+	b.perPeerCIDs, b.totalCIDs = 100, 150
+	a, c := peer.ID("a"), peer.ID("c")
+	for range maxHavesPerPeer {
+		if !b.open(a, haveStream) {
+			t.Fatal("refused a have stream within the budget")
+		}
+	}
+	if b.open(a, haveStream) {
+		t.Error("a peer opened more have streams than it may")
+	}
+	if !b.open(a, blocksStream) || !b.open(c, haveStream) {
+		t.Error("one kind's limit refused the other kind, or another peer")
+	}
+	if !b.take(a, 100) || b.take(a, 1) {
+		t.Error("the per-peer CID limit is wrong")
+	}
+	if !b.take(c, 50) || b.take(c, 1) {
+		t.Error("the total CID limit is wrong")
+	}
+	if b.take("stranger", 1) {
+		t.Error("took CIDs for a peer with no stream open")
+	}
+	b.give(a, 100)
+	if !b.take(c, 50) {
+		t.Error("given-back CIDs were not free again")
+	}
+	b.give(c, 100)
+	for range maxHavesPerPeer {
+		b.close(a, haveStream)
+	}
+	b.close(a, blocksStream)
+	b.close(c, haveStream)
+	if b.held() != 0 || len(b.peers) != 0 {
+		t.Errorf("after every stream closed: %d CIDs held, %d peers known", b.held(), len(b.peers))
+	}
+}
+
+// Four identities flooding ProtoHave, ProtoBlocks and Bitswap with lists of
+// random CIDs get no more than the serving budget; an honest getter
+// still fetches meanwhile, and once the flooders leave nothing of them
+// is left.
+func TestFloodIsBoundedAndLeavesNothing(t *testing.T) {
+	seeder, sbs := testExchange(t)
+	root, _ := fileDAG(t, sbs, 8)
+	target := peerInfo(seeder)
+	var before runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var haves, blocks hostile.Flood
+	var flooders []peer.ID
+	for range 4 {
+		h, err := hostile.NewHost()
+		if err != nil {
+			t.Fatal(err)
+		}
+		flooders = append(flooders, h.ID())
+		defer h.Close()
+		wg.Add(3)
+		go func() { defer wg.Done(); hostile.Have(ctx, h, target, 40, maxList, &haves) }()
+		go func() { defer wg.Done(); hostile.Bitswap(ctx, h, target, 200, 1000) }()
+		go func() { defer wg.Done(); hostile.Blocks(ctx, h, target, 40, 1024, &blocks) }()
+	}
+	var peak uint64
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		peak = max(peak, m.HeapInuse)
+		if held := seeder.load.held(); held > maxCIDsTotal {
+			t.Fatalf("the seeder holds %d listed CIDs, over its total of %d", held, maxCIDsTotal)
+		}
+		for _, p := range flooders {
+			seeder.load.mu.Lock()
+			l := seeder.load.peers[p]
+			if l != nil && (l.cids > maxCIDsPerPeer || l.haves > maxHavesPerPeer || l.blocks > maxBlocksPerPeer) {
+				t.Errorf("flooder holds %+v, over its budget", *l)
+			}
+			seeder.load.mu.Unlock()
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	var live runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&live)
+	t.Logf("live heap under the flood: %d MiB more than before", (int64(live.HeapInuse)-int64(before.HeapInuse))>>20)
+	// The flood's own lists are in this process too: a few MiB each.
+	if grew := int64(live.HeapInuse) - int64(before.HeapInuse); grew > 384<<20 {
+		t.Errorf("the live heap grew by %d MiB under the flood", grew>>20)
+	}
+	t.Logf("heap grew by at most %d MiB; have streams opened %d (refused %d), blocks streams %d",
+		(int64(peak)-int64(before.HeapInuse))>>20, haves.Opened, haves.Failed, blocks.Opened)
+
+	getter, _ := testExchange(t)
+	if err := getter.h.Connect(context.Background(), target); err != nil {
+		t.Fatal(err)
+	}
+	fctx, fcancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer fcancel()
+	if err := getter.Fetch(fctx, root, FetchOptions{Stall: 20 * time.Second}); err != nil {
+		t.Fatalf("an honest get failed during the flood: %v", err)
+	}
+
+	cancel()
+	wg.Wait()
+	deadline = time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) && (seeder.load.held() > 0 || serving() > 0) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if held := seeder.load.held(); held > 0 {
+		t.Errorf("%d CIDs still held after the flooders left", held)
+	}
+	if n := serving(); n > 0 {
+		t.Errorf("%d streams still served after the flooders left", n)
+	}
+}
+
+// serving counts the goroutines serving a stream.
+func serving() int {
+	buf := make([]byte, 8<<20)
+	stacks := string(buf[:runtime.Stack(buf, true)])
+	return strings.Count(stacks, ").serveHave(") + strings.Count(stacks, ").serveBlocks(")
+}
+
+func peerInfo(e *Exchange) peer.AddrInfo { return peer.AddrInfo{ID: e.h.ID(), Addrs: e.h.Addrs()} }
