@@ -1,11 +1,14 @@
 package main_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"unicode"
+
+	"github.com/chromedp/chromedp"
 )
 
 // Names a stranger could give: one that sets the terminal's title and
@@ -82,4 +85,31 @@ func TestHostileNamesPrintEscaped(t *testing.T) {
 	assertEscaped(t, "ls after a delete", ls.stdout+ls.stderr, "missing", bidiShown)
 	v := run(t, repoB, "verify") // exit 1: the file held a block
 	assertEscaped(t, "verify", v.stdout+v.stderr, "changed", bidiShown)
+}
+
+// TestHostileNamesOnThePage shares a hostile folder through the API: the
+// API gives the name raw, for programs, and the page shows it escaped.
+func TestHostileNamesOnThePage(t *testing.T) {
+	ctx := browser(t)
+	folder, folderShown := "café "+titleName+bidiName, "café "+titleShown+bidiShown
+	src := filepath.Join(t.TempDir(), folder)
+	os.Mkdir(src, 0o755)
+	os.WriteFile(filepath.Join(src, bidiName), []byte("not a picture"), 0o644)
+	_, api := startDaemon(t, t.TempDir())
+	body, _ := json.Marshal(map[string]string{"path": src})
+	code, share := call(t, "POST", api.URL+"/api/v1/shares", string(body), map[string]string{"Authorization": "Bearer " + api.Token})
+	if code != 200 || share["name"] != folder {
+		t.Fatalf("share answered %d, name %q; want the raw name %q", code, share["name"], folder)
+	}
+	row := chromedp.CSS("#shares tbody tr")
+	err := chromedp.Do(ctx, chromedp.Navigate(pageURL(api)), chromedp.WaitVisible(row))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := chromedp.Run(ctx, chromedp.Text(row))
+	screenshot(t, ctx, "hostile-names")
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertEscaped(t, "the page", text, folderShown)
 }
