@@ -31,13 +31,15 @@ type Bar interface {
 	Abort()
 }
 
-// NewBar returns a progress display for the verb ("add", "get") on w:
-// an interactive bar when w is a terminal, otherwise plain lines at most
-// every quarter of the way or every few seconds.
+// NewBar returns a progress display for the verb ("add", "get", "add
+// PATH") on w: an interactive bar when w is a terminal, otherwise plain
+// lines at most every quarter of the way or every few seconds. The bar
+// draws with control sequences, so w is the terminal itself; the verb is
+// escaped here, since a path in it may hold a stranger's name.
 func NewBar(w io.Writer, verb string, terminal bool) Bar {
 	// The first plain line waits for a quarter or lineEvery, so that a
 	// resumed get has counted what it found here before it says so.
-	return &bar{w: w, verb: verb, terminal: terminal, last: time.Now()}
+	return &bar{w: w, verb: Escape(verb), terminal: terminal, last: time.Now()}
 }
 
 // bar is both displays: they differ only in how a state is drawn.

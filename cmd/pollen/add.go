@@ -59,7 +59,7 @@ func printAdded(e *env, o *opts, root, name string) {
 	if o.quiet {
 		fmt.Fprintln(e.stdout, root)
 	} else {
-		fmt.Fprintf(e.stdout, "added %s %s\n", root, name)
+		fmt.Fprintf(e.stdout, "added %s %s\n", root, ui.Escape(name))
 	}
 }
 
@@ -70,7 +70,7 @@ func addPath(ctx context.Context, e *env, o *opts, path string,
 	var bar ui.Bar
 	aopts := pollen.AddOptions{Hidden: o.hidden}
 	if !o.quiet {
-		bar = ui.NewBar(e.stderr, "add "+path, e.terminal)
+		bar = e.bar("add " + path)
 		aopts.Progress = bar
 	}
 	res, err := add(ctx, path, aopts)
@@ -79,7 +79,7 @@ func addPath(ctx context.Context, e *env, o *opts, path string,
 	}
 	if err == nil && res.SkippedHidden > 0 && !o.quiet {
 		fmt.Fprintf(e.stderr, "skipped %d hidden %s in %s (use --hidden to include them)\n",
-			res.SkippedHidden, plural(res.SkippedHidden, "entry", "entries"), path)
+			res.SkippedHidden, plural(res.SkippedHidden, "entry", "entries"), ui.Escape(path))
 	}
 	return res, err
 }

@@ -22,12 +22,12 @@ func runCat(ctx context.Context, e *env, o *opts, args []string) error {
 		return err
 	}
 	if d := daemonAPI(o); d != nil { // the daemon holds the repo
-		return d.stream("/api/v1/cat/"+root.String(), e.stdout)
+		return d.stream("/api/v1/cat/"+root.String(), e.data)
 	}
 	node, err := openNode(o)
 	if err != nil {
 		return err
 	}
 	defer node.Close()
-	return node.Cat(ctx, root, e.stdout)
+	return node.Cat(ctx, root, e.data)
 }

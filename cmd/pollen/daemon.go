@@ -105,7 +105,7 @@ func runDaemon(ctx context.Context, e *env, o *opts, args []string) error {
 
 	fmt.Fprintf(e.stdout, "api     %s\n", info.URL)
 	fmt.Fprintf(e.stdout, "page    %s/#token=%s\n", info.URL, info.Token)
-	fmt.Fprintf(e.stdout, "saving  %s\n", downloads)
+	fmt.Fprintf(e.stdout, "saving  %s\n", ui.Escape(downloads))
 	serve(ctx, e, node)
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -225,13 +225,13 @@ func getVia(ctx context.Context, e *env, c *apiClient, ref, dir string, o *opts)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "saved %s (by the daemon, %s)\n", t.Path, humanize.IBytes(uint64(t.Total)))
+	fmt.Fprintf(e.stdout, "saved %s (by the daemon, %s)\n", ui.Escape(t.Path), humanize.IBytes(uint64(t.Total)))
 	return nil
 }
 
 // follow shows a transfer the daemon runs with a progress bar until it ends.
 func follow(ctx context.Context, e *env, c *apiClient, id int, verb string) (ui.Transfer, error) {
-	bar := ui.NewBar(e.stderr, verb, e.terminal)
+	bar := e.bar(verb)
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -297,7 +297,7 @@ func importVia(ctx context.Context, e *env, c *apiClient, endpoint, path string,
 	}
 	show := e
 	if o.quiet {
-		show = &env{stdout: e.stdout, stderr: io.Discard}
+		show = &env{stdout: e.stdout, stderr: io.Discard, data: e.data, bars: io.Discard}
 	}
 	t, err := follow(ctx, show, c, started.ID, "add "+path)
 	if err != nil {
@@ -305,7 +305,7 @@ func importVia(ctx context.Context, e *env, c *apiClient, endpoint, path string,
 	}
 	if t.Skipped > 0 && !o.quiet {
 		fmt.Fprintf(e.stderr, "skipped %d hidden %s in %s (use --hidden to include them)\n",
-			t.Skipped, plural(t.Skipped, "entry", "entries"), path)
+			t.Skipped, plural(t.Skipped, "entry", "entries"), ui.Escape(path))
 	}
 	return t, nil
 }

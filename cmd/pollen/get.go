@@ -73,7 +73,7 @@ func runGet(ctx context.Context, e *env, o *opts, args []string) error {
 			return err
 		}
 	}
-	bar := ui.NewBar(e.stderr, "get", e.terminal)
+	bar := e.bar("get")
 	var mu sync.Mutex
 	var last pollen.FetchProgress
 	gopts.Fetch = func(p pollen.FetchProgress) {
@@ -115,7 +115,7 @@ func runGet(ctx context.Context, e *env, o *opts, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "saved %s (%d %s, %s)\n", res.Path, res.Files, plural(res.Files, "file", "files"), humanize.IBytes(uint64(res.Size)))
+	fmt.Fprintf(e.stdout, "saved %s (%d %s, %s)\n", ui.Escape(res.Path), res.Files, plural(res.Files, "file", "files"), humanize.IBytes(uint64(res.Size)))
 	if o.seed {
 		serve(ctx, e, node)
 	}

@@ -60,7 +60,7 @@ func runLs(ctx context.Context, e *env, o *opts, args []string) error {
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tSIZE\tKIND\tCID")
 	for _, s := range shares {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, humanize.IBytes(s.Size), s.Kind, s.CID)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", ui.Escape(s.Name), humanize.IBytes(s.Size), s.Kind, s.CID)
 	}
 	return tw.Flush()
 }

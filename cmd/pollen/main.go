@@ -25,6 +25,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/pollen-p2p/pollen"
+	"github.com/pollen-p2p/pollen/ui"
 )
 
 // memoryLimit is the Go heap's soft limit unless GOMEMLIMIT says
@@ -49,9 +50,9 @@ func main() {
 	stop()
 	var c calmError
 	if errors.As(err, &c) {
-		fmt.Fprintln(os.Stderr, c.msg) // the user stopped it: no alarm
+		fmt.Fprintln(os.Stderr, ui.Escape(c.msg)) // the user stopped it: no alarm
 	} else if err != nil {
-		fmt.Fprintln(os.Stderr, "pollen: "+oneLine(err))
+		fmt.Fprintln(os.Stderr, "pollen: "+ui.Escape(oneLine(err)))
 	}
 	if err != nil {
 		pprof.StopCPUProfile()
@@ -107,9 +108,18 @@ func netFlags(fs *flag.FlagSet, o *opts) {
 
 // env is what a command may touch of the outside world.
 type env struct {
+	// stdout and stderr escape control, bidi and other invisible
+	// characters: names come from strangers' DAGs, and what pollen prints
+	// must not drive the terminal (set its title, colours, text direction).
 	stdout, stderr io.Writer
-	terminal       bool // stderr is a terminal: draw progress bars
+	// data is the real stdout, for the file bytes cat writes; bars is the
+	// real stderr, for the control sequences a progress bar draws with.
+	data, bars io.Writer
+	terminal   bool // stderr is a terminal: draw progress bars
 }
+
+// bar returns the progress display for verb on stderr.
+func (e *env) bar(verb string) ui.Bar { return ui.NewBar(e.bars, verb, e.terminal) }
 
 var commands = map[string]*command{}
 
@@ -145,7 +155,7 @@ func oneLine(err error) string {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	e := &env{stdout: stdout, stderr: stderr}
+	e := &env{stdout: ui.EscapeWriter(stdout), stderr: ui.EscapeWriter(stderr), data: stdout, bars: stderr}
 	if f, ok := stderr.(*os.File); ok {
 		e.terminal = term.IsTerminal(int(f.Fd()))
 	}

@@ -37,7 +37,7 @@ func runStatus(ctx context.Context, e *env, o *opts, args []string) error {
 			return err
 		}
 	}
-	fmt.Fprintf(e.stdout, "repo:    %s\n", st.Repo)
+	fmt.Fprintf(e.stdout, "repo:    %s\n", ui.Escape(st.Repo))
 	if st.ID != "" {
 		fmt.Fprintf(e.stdout, "daemon:  running, peer %s\n", st.ID)
 	}

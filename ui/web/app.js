@@ -13,7 +13,23 @@
   document.cookie = "pollen_token=" + token + "; SameSite=Strict; path=/";
 
   const $ = (s) => document.querySelector(s);
+  // shown escapes what would hide or reorder text: names come from
+  // strangers' DAGs, and a bidi control can make "gnp.exe" read as
+  // "exe.png". Control, format, private-use and unassigned characters and
+  // line or paragraph separators are written as Go's %q and the command
+  // line (ui.Escape) write them: \x1b, \a, \u202e. The API keeps names raw
+  // for programs; the page escapes only what it shows.
+  const short = { 7: "\\a", 8: "\\b", 9: "\\t", 10: "\\n", 11: "\\v", 12: "\\f", 13: "\\r" };
+  const hex = (n, w) => n.toString(16).padStart(w, "0");
+  const shown = (s) => String(s).replace(/[\p{C}\p{Zl}\p{Zp}]/gu, (c) => {
+    const n = c.codePointAt(0);
+    if (short[n]) return short[n];
+    if (n < 0x20 || n === 0x7f) return "\\x" + hex(n, 2);
+    return n < 0x10000 ? "\\u" + hex(n, 4) : "\\U" + hex(n, 8);
+  });
+  // el builds an element; its text always goes through shown.
   const el = (tag, props, ...kids) => {
+    if (props && "textContent" in props) props = { ...props, textContent: shown(props.textContent) };
     const e = Object.assign(document.createElement(tag), props || {});
     for (const k of kids) e.append(k);
     return e;
@@ -26,7 +42,7 @@
   };
   const say = (text, ok) => {
     const m = $("#message");
-    m.textContent = text;
+    m.textContent = shown(text);
     m.className = ok ? "ok" : "";
     m.hidden = !text;
   };
