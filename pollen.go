@@ -82,6 +82,8 @@ type Node struct {
 	store  *blockstore.Store
 	dag    ipld.DAGService
 	unlock func() error
+	// importing is shared by running Adds and taken alone by GC.
+	importing sync.RWMutex
 
 	ctx    context.Context // ends at Close
 	cancel context.CancelFunc
@@ -167,6 +169,10 @@ type AddOptions struct {
 
 // Add imports the file or folder at path and records it as a share.
 func (n *Node) Add(ctx context.Context, path string, o AddOptions) (AddResult, error) {
+	// An import finds blocks already stored and relies on them before
+	// its root is known or recorded: GC waits for it (see GC).
+	n.importing.RLock()
+	defer n.importing.RUnlock()
 	res, err := chunker.Import(ctx, n.store, path, chunker.ImportOptions{Hidden: o.Hidden, Progress: o.Progress})
 	if err != nil {
 		return res, err
@@ -200,6 +206,8 @@ func (n *Node) Get(ctx context.Context, root cid.Cid, dir string, o GetOptions) 
 	if err := chunker.CheckName(name); err != nil {
 		return GetResult{}, fmt.Errorf("get %s: %w", root, err)
 	}
+	// GC keeps what this get found and writes until its record is.
+	defer n.store.Hold(root)()
 	var res GetResult
 	var err error
 	if nw := n.online(); nw != nil {
@@ -312,7 +320,12 @@ func (n *Node) Remove(root cid.Cid) error {
 }
 
 // GC deletes blocks that no share or pin reaches and reclaims disk space.
-func (n *Node) GC(ctx context.Context) (GCResult, error) { return n.store.GC(ctx) }
+// It keeps what running gets hold and waits for running imports.
+func (n *Node) GC(ctx context.Context) (GCResult, error) {
+	n.importing.Lock()
+	defer n.importing.Unlock()
+	return n.store.GC(ctx)
+}
 
 // Verify re-hashes every block; drop removes corrupt ones.
 func (n *Node) Verify(ctx context.Context, drop bool) (VerifyResult, error) {

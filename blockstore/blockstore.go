@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -56,6 +57,18 @@ type Store struct {
 	db    *badger.DB
 	log   *slog.Logger
 	packs *packDir // nil in memory
+
+	holds  holds
+	gcMu   sync.Mutex   // one GC at a time
+	dropMu sync.RWMutex // writers share it; GC's DropPrefix takes it alone
+}
+
+// writing marks a write to Badger under way until the returned func is
+// called, so GC's DropPrefix, which refuses writes, waits for it and it
+// for DropPrefix.
+func (s *Store) writing() func() {
+	s.dropMu.RLock()
+	return s.dropMu.RUnlock
 }
 
 var (
@@ -286,6 +299,7 @@ func (s *Store) Put(ctx context.Context, b blocks.Block) error {
 // PutMany stores blocks in one write batch, skipping those already held so
 // the value log does not grow with duplicates. It does not sync.
 func (s *Store) PutMany(_ context.Context, bs []blocks.Block) error {
+	defer s.writing()()
 	absent, err := s.absent(len(bs), func(i int) cid.Cid { return bs[i].Cid() }, -1)
 	if err != nil {
 		return fmt.Errorf("put blocks: %w", err)
@@ -424,9 +438,12 @@ func (s *Store) PutRecord(r Record) error {
 	if err != nil {
 		return fmt.Errorf("put record %s: %w", r.Root, err)
 	}
-	if err := s.db.Update(func(txn *badger.Txn) error {
+	done := s.writing()
+	err = s.db.Update(func(txn *badger.Txn) error {
 		return txn.Set(recordKey(r.Kind, r.Root), v)
-	}); err != nil {
+	})
+	done()
+	if err != nil {
 		return fmt.Errorf("put record %s: %w", r.Root, err)
 	}
 	return s.Sync()
@@ -436,6 +453,7 @@ func (s *Store) PutRecord(r Record) error {
 // whether there were any.
 func (s *Store) DeleteRecords(root cid.Cid) (bool, error) {
 	found := false
+	done := s.writing()
 	err := s.db.Update(func(txn *badger.Txn) error {
 		for _, k := range []Kind{KindShare, KindPin} {
 			key := recordKey(k, root)
@@ -451,6 +469,7 @@ func (s *Store) DeleteRecords(root cid.Cid) (bool, error) {
 		}
 		return nil
 	})
+	done()
 	if err != nil {
 		return false, fmt.Errorf("remove %s: %w", root, err)
 	}

@@ -71,6 +71,7 @@ func (s *Store) AddFileRefs(_ context.Context, path string, refs []FileRef) erro
 	if len(refs) == 0 {
 		return nil
 	}
+	defer s.writing()()
 	set, err := s.absent(len(refs), func(i int) cid.Cid { return refs[i].Cid }, metaFile)
 	if err != nil {
 		return fmt.Errorf("add file references: %w", err)
@@ -139,6 +140,7 @@ func (s *Store) missingIfChanged(c cid.Cid, err error) error {
 // dropChanged deletes h's index entry if it is still the reference r,
 // whose file changed.
 func (s *Store) dropChanged(h mh.Multihash, r fileRef) {
+	defer s.writing()()
 	s.db.Update(func(txn *badger.Txn) error {
 		item, err := txn.Get(blockKey(h))
 		if err != nil || item.UserMeta() != metaFile {

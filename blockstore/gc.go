@@ -1,6 +1,7 @@
 package blockstore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,36 +15,56 @@ import (
 	mh "github.com/multiformats/go-multihash"
 )
 
-// GC deletes every block that no share or pin record reaches, then gives
+// GC deletes every block that no share, pin or hold reaches, then gives
 // the disk space back: packs that are mostly dead are rewritten, and
 // Badger compacts the small blocks away. Blocks of a record whose DAG is
-// incomplete are kept as far as they are reachable.
+// incomplete are kept as far as they are reachable; blocks written since
+// the oldest hold began, or while GC runs, are kept (see Hold). One GC
+// runs at a time.
 func (s *Store) GC(ctx context.Context) (GCResult, error) {
+	s.gcMu.Lock()
+	defer s.gcMu.Unlock()
 	var res GCResult
+	roots, since := s.held()
 	recs, err := s.Records()
 	if err != nil {
 		return res, fmt.Errorf("gc: %w", err)
 	}
-	live := make(map[string]struct{})
 	for _, r := range recs {
-		if err := s.mark(ctx, r.Root, live); err != nil {
+		roots = append(roots, r.Root)
+	}
+	live := make(map[string]struct{})
+	for _, r := range roots {
+		if err := s.mark(ctx, r, live); err != nil {
 			return res, fmt.Errorf("gc: %w", err)
 		}
 	}
 	var dead []mh.Multihash
-	err = s.eachBlockKey(func(h mh.Multihash) error {
-		if _, ok := live[string(h)]; ok {
-			res.Kept++
-		} else {
-			dead = append(dead, h)
+	err = s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefixBlock)})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			item := it.Item()
+			h := keyHash(item)
+			if _, ok := live[string(h)]; ok || item.Version() > since {
+				res.Kept++
+				continue
+			}
+			dead = append(dead, mh.Multihash(bytes.Clone(h)))
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 		}
-		return ctx.Err()
+		return nil
 	})
 	if err != nil {
 		return res, fmt.Errorf("gc: %w", err)
 	}
 	for _, h := range dead {
 		size, err := s.GetSize(ctx, cid.NewCidV1(cid.Raw, h))
+		if ipld.IsNotFound(err) {
+			continue // a file-referenced block whose file changed: dropped
+		}
 		if err != nil {
 			return res, fmt.Errorf("gc: %w", err)
 		}
@@ -108,7 +129,12 @@ func (s *Store) reclaim() error {
 	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set([]byte(prefixFlush), nil) }); err != nil {
 		return err
 	}
-	if err := s.db.DropPrefix([]byte(prefixFlush)); err != nil {
+	// DropPrefix refuses every write while it runs (ErrBlockedWrites):
+	// writers wait for it instead (see writing).
+	s.dropMu.Lock()
+	err := s.db.DropPrefix([]byte(prefixFlush))
+	s.dropMu.Unlock()
+	if err != nil {
 		return err
 	}
 	if err := s.db.Flatten(2); err != nil {
@@ -217,7 +243,7 @@ func (s *Store) compactPacks(ctx context.Context) error {
 	move := map[uint64]bool{}
 	var drop []uint64
 	for _, id := range ids {
-		if id == cur {
+		if id >= cur { // being written, or begun since live was counted
 			continue
 		}
 		fi, err := os.Stat(filepath.Join(p.dir, packName(id)))

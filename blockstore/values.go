@@ -174,6 +174,7 @@ func (s *Store) setBlocks(wb *badger.WriteBatch, hs []mh.Multihash, data [][]byt
 // deleteBlock removes a block's index entry (and tail, if split). A packed
 // block's bytes stay dead in its pack until GC rewrites the pack.
 func (s *Store) deleteBlock(h mh.Multihash) error {
+	defer s.writing()()
 	return s.db.Update(func(txn *badger.Txn) error {
 		if s.packs == nil {
 			if err := txn.Delete(tailKey(h)); err != nil {
