@@ -8,19 +8,17 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net"
 	"net/http"
 	"os"
-	"strings"
 	"sync"
 
 	"github.com/pollen-p2p/pollen"
 )
 
 // API is the local HTTP API of a running node: JSON over 127.0.0.1 only.
-// Every call needs the token (Authorization: Bearer TOKEN); the Host
-// header must name the API's own address (no DNS rebinding) and a
-// cross-origin request is refused.
+// Every call needs the token (Authorization: Bearer TOKEN) or the page's
+// session (auth.go); the Host header must name the API's own address (no
+// DNS rebinding) and a cross-origin request is refused.
 type API struct {
 	Node  *pollen.Node
 	Token string
@@ -32,6 +30,7 @@ type API struct {
 	Context context.Context
 
 	transfers transfers
+	logins    logins
 	running   sync.WaitGroup // gets in flight
 }
 
@@ -39,24 +38,21 @@ type API struct {
 // Context first): the daemon calls it before it closes the store.
 func (a *API) Wait() { a.running.Wait() }
 
-// tokenCookie carries the token for the page's requests that cannot set a
-// header (EventSource); SameSite=Strict and the Origin check keep other
-// sites from riding on it.
-const tokenCookie = "pollen_token"
-
 //go:embed web
 var webFiles embed.FS
 
 // Handler returns the page and the API's routes behind their checks: the
-// page and its files need no token (they hold none), the API does.
+// page, its files and /login need no credentials (they hold none), the
+// API does.
 func (a *API) Handler() http.Handler {
 	mux := http.NewServeMux()
 	web, _ := fs.Sub(webFiles, "web")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(web)))
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Security-Policy", "default-src 'self'")
 		http.ServeFileFS(w, r, web, "index.html")
 	})
+	mux.HandleFunc("POST /login", a.login)
+	mux.HandleFunc("POST /api/v1/login-link", a.loginLink)
 	mux.HandleFunc("POST /api/v1/gc", a.gc)
 	mux.HandleFunc("DELETE /api/v1/shares/{cid}", a.remove)
 	mux.Handle("GET /metrics", a.metrics())
@@ -72,43 +68,6 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/transfers", a.listTransfers)
 	mux.HandleFunc("GET /api/v1/events", a.events)
 	return a.guard(mux)
-}
-
-// guard enforces Host, Origin and token, in that order.
-func (a *API) guard(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !a.ownHost(r.Host) {
-			apiError(w, http.StatusForbidden, "host %q is not this API", r.Host)
-			return
-		}
-		if o := r.Header.Get("Origin"); o != "" && !a.ownOrigin(o) {
-			apiError(w, http.StatusForbidden, "cross-origin request from %q refused", o)
-			return
-		}
-		if (strings.HasPrefix(r.URL.Path, "/api/") || r.URL.Path == "/metrics") && !a.authorized(r) {
-			apiError(w, http.StatusUnauthorized, "missing or wrong token (see api.json in the repo)")
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-func (a *API) authorized(r *http.Request) bool {
-	if r.Header.Get("Authorization") == "Bearer "+a.Token {
-		return true
-	}
-	c, err := r.Cookie(tokenCookie)
-	return err == nil && c.Value == a.Token
-}
-
-func (a *API) ownHost(h string) bool {
-	host, port, err := net.SplitHostPort(h)
-	return err == nil && port == a.Port && (host == "127.0.0.1" || host == "localhost")
-}
-
-func (a *API) ownOrigin(o string) bool {
-	rest, ok := strings.CutPrefix(o, "http://")
-	return ok && a.ownHost(rest)
 }
 
 // apiError answers with {"error": "..."}: one readable line.

@@ -44,7 +44,7 @@ func TestGetStreamsProgress(t *testing.T) {
 	_, api.Port, _ = net.SplitHostPort(strings.TrimPrefix(srv.URL, "http://"))
 
 	req, _ := http.NewRequest("GET", srv.URL+"/api/v1/events", nil)
-	req.AddCookie(&http.Cookie{Name: "pollen_token", Value: "secret"})
+	req.Header.Set("Authorization", "Bearer secret")
 	events, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -230,7 +230,6 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-cache")
 	for {
 		changed := a.transfers.wait()
 		b, _ := json.Marshal(a.transfers.snapshot())

@@ -46,8 +46,9 @@ func init() {
 		help: `The daemon owns the repository: it serves every stored block, runs discovery,
 announces its roots on the DHT every 12 hours, and answers the local API on
 127.0.0.1 (the address and a random token are in api.json in the repo, mode
-0600). While it runs, 'pollen status', 'ls' and 'peers' ask it. SIGINT or
-SIGTERM stop it cleanly.`,
+0600). It prints a one-time login link for the page; 'pollen page' prints
+a new one. While it runs, 'pollen status', 'ls' and 'peers' ask it. SIGINT
+or SIGTERM stop it cleanly.`,
 		flags: func(fs *flag.FlagSet, o *opts) {
 			fs.StringVar(&o.api, "api", defaultAPI, "where the local API listens (127.0.0.1 only)")
 			fs.StringVar(&o.out, "downloads", "", "folder that fetches from the page go to (default ~/Downloads, else REPO/downloads)")
@@ -104,7 +105,7 @@ func runDaemon(ctx context.Context, e *env, o *opts, args []string) error {
 	go reprovide(ctx, node)
 
 	fmt.Fprintf(e.stdout, "api     %s\n", info.URL)
-	fmt.Fprintf(e.stdout, "page    %s/#token=%s\n", info.URL, info.Token)
+	fmt.Fprintf(e.stdout, "page    %s\n", api.LoginLink())
 	fmt.Fprintf(e.stdout, "saving  %s\n", ui.Escape(downloads))
 	serve(ctx, e, node)
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)

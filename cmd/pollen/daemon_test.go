@@ -134,6 +134,9 @@ func TestCLIUsesRunningDaemon(t *testing.T) {
 		t.Errorf("get through a daemon:\n%s\n%s", g.stdout, g.stderr)
 	}
 	sameFile(t, src, filepath.Join(outC, "several-MiB.bin"))
+	if pg := run(t, repo, "page").ok(t); !strings.HasPrefix(pg.stdout, api.URL+"/#code=") || strings.Contains(pg.stdout, api.Token) {
+		t.Errorf("page with a daemon: %q", pg.stdout)
+	}
 	if id := run(t, repo, "id").ok(t); !strings.Contains(id.stdout, "address /ip4/127.0.0.1/tcp/") {
 		t.Errorf("id with a daemon:\n%s", id.stdout)
 	}
@@ -169,6 +172,7 @@ func TestCLIUsesRunningDaemon(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(repo, "api.json")); !os.IsNotExist(err) {
 		t.Errorf("api.json left after the daemon stopped: %v", err)
 	}
+	run(t, repo, "page").fails(t, "no daemon running")
 	// Without a daemon the command line opens the repo itself.
 	if st := run(t, repo, "status").ok(t); strings.Contains(st.stdout, "daemon:") || !strings.Contains(st.stdout, "shared:  1") {
 		t.Errorf("status without a daemon:\n%s", st.stdout)

@@ -95,14 +95,14 @@ func TestHostileNamesOnThePage(t *testing.T) {
 	src := filepath.Join(t.TempDir(), folder)
 	os.Mkdir(src, 0o755)
 	os.WriteFile(filepath.Join(src, bidiName), []byte("not a picture"), 0o644)
-	_, api := startDaemon(t, t.TempDir())
+	d, api := startDaemon(t, t.TempDir())
 	body, _ := json.Marshal(map[string]string{"path": src})
 	code, share := call(t, "POST", api.URL+"/api/v1/shares", string(body), map[string]string{"Authorization": "Bearer " + api.Token})
 	if code != 200 || share["name"] != folder {
 		t.Fatalf("share answered %d, name %q; want the raw name %q", code, share["name"], folder)
 	}
 	row := chromedp.CSS("#shares tbody tr")
-	err := chromedp.Do(ctx, chromedp.Navigate(pageURL(api)), chromedp.WaitVisible(row))
+	err := chromedp.Do(ctx, chromedp.Navigate(d.page), chromedp.WaitVisible(row))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,6 +31,7 @@ type server struct {
 	cmd     *exec.Cmd
 	cid     string
 	ticket  string
+	page    string // a daemon's one-time login link
 	addrs   []string
 	stderr  *syncBuffer
 	stopped bool
@@ -99,6 +100,8 @@ func startServerCmd(t *testing.T, cmd *exec.Cmd) *server {
 				if s.ticket == "" {
 					s.ticket = f[1]
 				}
+			case "page":
+				s.page = f[1]
 			case "address":
 				s.addrs = append(s.addrs, f[1])
 				if len(s.addrs) == 1 {

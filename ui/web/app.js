@@ -1,17 +1,9 @@
-// pollen's page: talks to the local API with the token it got in the URL
-// fragment (#token=...), which 'pollen daemon' prints. The token is kept
-// for this tab and sent as a header, and as a SameSite cookie for the
-// event stream (EventSource cannot set headers).
+// pollen's page: talks to the local API with an HttpOnly session cookie
+// it gets by posting the one-time code from the login link's fragment
+// (#code=..., printed by 'pollen daemon' and 'pollen page') to /login.
+// No script ever sees a credential.
 (function () {
   "use strict";
-  const frag = new URLSearchParams(location.hash.slice(1));
-  if (frag.get("token")) {
-    sessionStorage.setItem("pollen_token", frag.get("token"));
-    history.replaceState(null, "", location.pathname);
-  }
-  const token = sessionStorage.getItem("pollen_token") || "";
-  document.cookie = "pollen_token=" + token + "; SameSite=Strict; path=/";
-
   const $ = (s) => document.querySelector(s);
   // shown escapes what would hide or reorder text: names come from
   // strangers' DAGs, and a bidi control can make "gnp.exe" read as
@@ -47,13 +39,42 @@
     m.hidden = !text;
   };
 
+  let loginError = ""; // why the link's code did not work, if it did not
+  let events = null;
+
+  // login spends the code in the fragment, if there is one, and takes it
+  // out of the address bar and history.
+  async function login() {
+    const code = new URLSearchParams(location.hash.slice(1)).get("code");
+    if (!code) return;
+    history.replaceState(null, "", location.pathname);
+    try {
+      const r = await fetch("/login", { method: "POST", body: JSON.stringify({ code }) });
+      if (!r.ok) loginError = (await r.json().catch(() => ({}))).error || r.statusText;
+    } catch (e) {
+      loginError = "daemon not answering: is 'pollen daemon' running?";
+    }
+  }
+
+  // loggedOut shows why the page cannot talk to the daemon (restarted,
+  // never logged in) in place of data that may be stale.
+  function loggedOut(why) {
+    say(loginError || why);
+    $("main").hidden = true;
+    $("#node").textContent = "";
+    if (events) events.close();
+    clearInterval(timer);
+  }
+
   async function api(method, path, body) {
-    const r = await fetch(path, {
-      method,
-      headers: { Authorization: "Bearer " + token, "Content-Type": "application/json" },
-      body: body ? JSON.stringify(body) : undefined,
-    });
+    let r;
+    try {
+      r = await fetch(path, { method, body: body ? JSON.stringify(body) : undefined });
+    } catch (e) {
+      throw new Error("daemon not answering: is 'pollen daemon' running?");
+    }
     const data = await r.json().catch(() => ({}));
+    if (r.status === 401) loggedOut(data.error || "not logged in");
     if (!r.ok) throw new Error(data.error || r.statusText);
     return data;
   }
@@ -63,6 +84,7 @@
       const [st, shares, peers] = await Promise.all([
         api("GET", "/api/v1/status"), api("GET", "/api/v1/shares"), api("GET", "/api/v1/peers"),
       ]);
+      loginError = ""; // a session works: a dead link no longer matters
       $("#node").textContent = "peer " + st.id;
       $("#storage").textContent = `${st.blocks} blocks, ${bytes(st.bytes)} of content, ${bytes(st.disk)} on disk`;
       const sb = $("#shares tbody");
@@ -82,7 +104,7 @@
         el("td", { textContent: p.relayed ? "relay" : "direct" }), el("td", { textContent: bytes(p.in) }),
         el("td", { textContent: bytes(p.out) }))));
     } catch (e) {
-      say(e.message);
+      if (!$("main").hidden) say(e.message);
     }
   }
 
@@ -139,8 +161,13 @@
     } catch (e) { say(e.message); }
   };
 
-  const events = new EventSource("/api/v1/events");
-  events.addEventListener("transfers", (ev) => showTransfers(JSON.parse(ev.data)));
-  refresh();
-  setInterval(refresh, 5000);
+  const timer = setInterval(refresh, 5000);
+  // A new link pasted over this page changes only the fragment: start over.
+  addEventListener("hashchange", () => { if (location.hash.includes("code=")) location.reload(); });
+  login().then(async () => {
+    await refresh();
+    if ($("main").hidden) return;
+    events = new EventSource("/api/v1/events");
+    events.addEventListener("transfers", (ev) => showTransfers(JSON.parse(ev.data)));
+  });
 })();
