@@ -54,7 +54,14 @@ var (
 	ErrNotLocal   = errors.New("not in the local store")
 	ErrUnsafeName = chunker.ErrUnsafeName
 	ErrExists     = chunker.ErrExists
+	ErrTooLarge   = chunker.ErrTooLarge  // past an export budget (MaxEntries, depth, path length)
+	ErrNoSpace    = chunker.ErrNoSpace   // the files need more than the target has free
+	ErrUnsafeCID  = chunker.ErrUnsafeCID // a link to a CID boxo would not fetch
 )
+
+// DefaultMaxEntries is the files and folders a get takes unless told
+// otherwise (GetOptions.MaxEntries).
+const DefaultMaxEntries = chunker.DefaultMaxEntries
 
 // Config configures Open. The zero value works: the network, when
 // started, listens on swarm.DefaultPort, runs mDNS and joins the public
@@ -186,9 +193,12 @@ func (n *Node) Add(ctx context.Context, path string, o AddOptions) (AddResult, e
 
 // GetOptions tune Get.
 type GetOptions struct {
-	Name     string   // name to write under dir; default: the record's name, else the CID
-	Force    bool     // replace existing files
-	Progress Progress // export progress; nil for none
+	Name  string // name to write under dir; default: the record's name, else the CID
+	Force bool   // replace existing files
+	// MaxEntries refuses a DAG of more files and folders; 0 for
+	// chunker.DefaultMaxEntries.
+	MaxEntries int
+	Progress   Progress // export progress; nil for none
 
 	// With the network started:
 	From  []peer.AddrInfo     // peers to dial first (a ticket's, --from)
@@ -213,7 +223,7 @@ func (n *Node) Get(ctx context.Context, root cid.Cid, dir string, o GetOptions) 
 	if nw := n.online(); nw != nil {
 		res, err = n.fetchAndExport(ctx, nw, root, dir, name, o)
 	} else if err = n.ensureLocal(ctx, root); err == nil {
-		res, err = chunker.Export(ctx, n.dag, root, dir, name, chunker.ExportOptions{Force: o.Force, Progress: o.Progress})
+		res, err = chunker.Export(ctx, n.dag, root, dir, name, chunker.ExportOptions{Force: o.Force, Progress: o.Progress, MaxEntries: o.MaxEntries})
 		if ipld.IsNotFound(err) {
 			// A block kept in a file an earlier get wrote had changed there
 			// when read: it is dropped from the store and must be fetched.

@@ -47,6 +47,10 @@ var ErrExists = errors.New("already exists")
 // (ExportOptions.MaxEntries, or folders nested deeper than maxDirDepth).
 var ErrTooLarge = errors.New("larger than this export allows")
 
+// ErrUnsafeCID is wrapped when a DAG links to a CID that is not fetched:
+// see checkCID.
+var ErrUnsafeCID = errors.New("refused CID")
+
 // ImportOptions tune Import; the zero value follows Kubo's defaults.
 type ImportOptions struct {
 	Hidden   bool     // include names starting with "." (Kubo's --hidden)
@@ -67,10 +71,10 @@ type ImportResult struct {
 type ExportOptions struct {
 	Force    bool     // replace existing files (never directories or symlinks)
 	Progress Progress // nil for none
-	// MaxEntries bounds the places a DAG's blocks go (folder entries and
-	// blocks inside files, counted once per place): a DAG of a few blocks
-	// can name a folder from many places, and each place costs memory.
-	// 0 means DefaultMaxEntries.
+	// MaxEntries bounds the files, folders and symlinks an export plans,
+	// and 16 times as many blocks inside files: a DAG of a few blocks can
+	// name a folder from many places, and each place costs memory until
+	// the export ends. 0 means DefaultMaxEntries.
 	MaxEntries int
 
 	// Renamed, when set, is told of complete files given their own names,
@@ -88,8 +92,8 @@ type Moved struct {
 }
 
 // DefaultMaxEntries is the export budget when ExportOptions.MaxEntries is
-// 0: room for a few million files, and a few hundred MiB of memory.
-const DefaultMaxEntries = 4 << 20
+// 0: a million files, in about 450 MiB of memory at most.
+const DefaultMaxEntries = 1 << 20
 
 // ExportResult describes what Export wrote.
 type ExportResult struct {

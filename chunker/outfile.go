@@ -50,7 +50,7 @@ func (p *Placer) newFile(rel string, size int64) (*outFile, error) {
 	if p.fresh[filepath.Dir(rel)] {
 		p.files = append(p.files, f)
 		p.total += max(size, 0)
-		return f, nil
+		return f, p.needSpace(max(size, 0))
 	}
 	if err := p.checkFree(rel, true); err != nil {
 		return nil, err
@@ -75,6 +75,15 @@ func (p *Placer) newFile(rel string, size int64) (*outFile, error) {
 	p.files = append(p.files, f)
 	if size > 0 {
 		p.total += size
+		there := int64(0) // bytes of the file, or of its part file, on disk
+		if f.src != nil {
+			if fi, err := f.src.Stat(); err == nil {
+				there = fi.Size()
+			}
+		}
+		if err := p.needSpace(max(size-there, 0)); err != nil {
+			return nil, err
+		}
 	}
 	return f, nil
 }
@@ -109,6 +118,9 @@ func (p *Placer) part(data []byte, s spot) (string, []Placed, error) {
 		if s.size < 0 { // a file of one leaf: its size is the leaf's
 			s.size, f.size = int64(len(data)), int64(len(data))
 			p.total += f.size
+			if err := p.needSpace(f.size); err != nil {
+				return "", nil, err
+			}
 			if f.keep {
 				if fi, err := f.src.Stat(); err != nil || fi.Size() != f.size {
 					return "", nil, p.existsErr(f)
@@ -121,7 +133,7 @@ func (p *Placer) part(data []byte, s spot) (string, []Placed, error) {
 		path, err := p.write(f, data, s.off)
 		return path, nil, err
 	}
-	nd, fsn, err := decodeUnixFS(s.c, data)
+	nd, fsn, err := p.decode(s.c, data)
 	if err != nil {
 		return "", nil, fmt.Errorf("%s: %w", f.rel, err)
 	}
@@ -159,8 +171,11 @@ func (p *Placer) part(data []byte, s spot) (string, []Placed, error) {
 		if n < 0 || n > f.size || off+n > f.size {
 			return "", adopted, fmt.Errorf("%s: node %s declares more than the file's %d bytes", f.rel, s.c, f.size)
 		}
-		if err := p.budget(); err != nil {
+		if err := p.budget(false); err != nil {
 			return "", adopted, err
+		}
+		if err := checkCID(l.Cid); err != nil {
+			return "", adopted, fmt.Errorf("%s: %w", f.rel, err)
 		}
 		child := spot{c: l.Cid, file: f, off: off, size: n, kind: partSpot, depth: s.depth + 1}
 		off += n

@@ -11,6 +11,7 @@ import (
 
 	dag "github.com/ipfs/boxo/ipld/merkledag"
 	ft "github.com/ipfs/boxo/ipld/unixfs"
+	"github.com/ipfs/boxo/verifcid"
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 )
@@ -42,8 +43,11 @@ type Placer struct {
 	files   []*outFile
 	dirs    []string // folders to make, below dir, parents first
 	links   []symlink
-	entries map[string]bool // every folder entry planned, below dir
-	made    []string        // folders this placer made, to remove on Abort
+	// entries holds every folder entry planned, below dir, by its path
+	// in lower case, with the name as given: two names that differ only
+	// in case are one file on a case-insensitive file system.
+	entries map[string]string
+	made    []string // folders this placer made, to remove on Abort
 	// fresh are the folders (below dir, "." for dir) that did not exist
 	// when planned: nothing of an earlier run or of the user's can be in
 	// them, so their files are written without looking first.
@@ -51,12 +55,20 @@ type Placer struct {
 	// real are the folders known to exist as real folders now.
 	real     map[string]bool
 	spots    int   // places planned so far, for the budget
+	nentries int   // of spots, folder entries
 	planned  bool  // every node is placed: total is known, progress is told
 	released bool  // the target is no longer claimed
 	total    int64 // file bytes planned so far
-	done     int64 // file bytes in place
-	res      ExportResult
-	err      error // the first failure: every later call returns it
+	// need is the bytes planned that are not on disk yet (see needSpace);
+	// free is what the target had free, -1 if unknown.
+	need      int64
+	free      int64
+	freeKnown bool
+	folds     int8  // the target folds case: 0 not asked yet, 1 yes, 2 no
+	memo      memo  // the block being placed, decoded
+	done      int64 // file bytes in place
+	res       ExportResult
+	err       error // the first failure: every later call returns it
 }
 
 // Placed says a leaf's bytes are now at Off in the file at Path (absolute),
@@ -97,6 +109,9 @@ func NewPlacer(root cid.Cid, dir, name string, o ExportOptions) (*Placer, error)
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
+		return nil, fmt.Errorf("export %s: %w", root, err)
+	}
+	if err := checkCID(root); err != nil {
 		return nil, fmt.Errorf("export %s: %w", root, err)
 	}
 	if !claim(filepath.Join(abs, name)) {
@@ -147,6 +162,25 @@ func (p *Placer) place(c cid.Cid, data []byte, fresh bool) ([]Placed, error) {
 		return nil, nil
 	}
 	delete(p.waiting, h)
+	// A node waited for at many places is decoded once, and the entries
+	// and blocks it would add at all of them are counted before any is
+	// planned: two small folders can name each other's entries hundreds
+	// of millions of times.
+	p.memo = memo{}
+	defer func() { p.memo = memo{} }()
+	if c.Type() == cid.DagProtobuf {
+		p.memo.nd, p.memo.fsn, p.memo.err = decodeUnixFS(c, data)
+		p.memo.set = true
+		if p.memo.err == nil && len(spots) > 1 {
+			n := len(spots) * len(p.memo.nd.Links())
+			p.nentries += n // counted again as each is planned
+			err := p.budgetFor(n)
+			p.nentries -= n
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
 	var out []Placed
 	first := fresh
 	for _, s := range spots {
@@ -171,7 +205,7 @@ func (p *Placer) fill(data []byte, s spot) (string, []Placed, error) {
 	case entrySpot:
 		return p.entry(data, s)
 	case shardSpot:
-		nd, fsn, err := decodeUnixFS(s.c, data)
+		nd, fsn, err := p.decode(s.c, data)
 		if err != nil {
 			return "", nil, fmt.Errorf("%s: %w", s.rel, err)
 		}
@@ -189,7 +223,7 @@ func (p *Placer) fill(data []byte, s spot) (string, []Placed, error) {
 // planned as files by planRawEntry).
 func (p *Placer) entry(data []byte, s spot) (string, []Placed, error) {
 	rel := s.rel
-	nd, fsn, err := decodeUnixFS(s.c, data)
+	nd, fsn, err := p.decode(s.c, data)
 	if err != nil {
 		return "", nil, fmt.Errorf("%s: %w", rel, err)
 	}
@@ -248,8 +282,11 @@ func (p *Placer) shard(nd *dag.ProtoNode, fsn *ft.FSNode, rel string) ([]Placed,
 		case len(l.Name) < pad:
 			return out, fmt.Errorf("%s: %w %q: not a HAMT link name", rel, ErrUnsafeName, l.Name)
 		case len(l.Name) == pad:
-			if err := p.budget(); err != nil {
+			if err := p.budget(false); err != nil {
 				return out, err
+			}
+			if err := checkCID(l.Cid); err != nil {
+				return out, fmt.Errorf("%s: %w", rel, err)
 			}
 			p.wait(spot{c: l.Cid, rel: rel, kind: shardSpot})
 		default:
@@ -264,8 +301,23 @@ func (p *Placer) shard(nd *dag.ProtoNode, fsn *ft.FSNode, rel string) ([]Placed,
 }
 
 // maxDirDepth bounds how deep folders may nest: far past what people
-// make, and short of what a path can hold.
-const maxDirDepth = 1024
+// make (a deep node_modules reaches a few dozen), and shallow enough that
+// a get refuses a chain of folders within seconds, though it must fetch
+// each level before it sees the next.
+const maxDirDepth = 256
+
+// maxPathLen is the longest path Linux takes (PATH_MAX less its NUL).
+const maxPathLen = 4095
+
+// elide shortens a path too long to read in one line of an error.
+func elide(rel string) string {
+	const keep = 60
+	if len(rel) <= 3*keep {
+		return rel
+	}
+	head, tail := rel[:keep], rel[len(rel)-keep:]
+	return fmt.Sprintf("%s…%s (%d bytes)", strings.ToValidUTF8(head, ""), strings.ToValidUTF8(tail, ""), len(rel))
+}
 
 // planEntry records that the entry name of the folder at rel is c. A
 // name twice in a folder, in one node or in two shards of it, is the same
@@ -277,20 +329,32 @@ func (p *Placer) planEntry(rel, name string, c cid.Cid) ([]Placed, error) {
 	if isPartName(name) {
 		return nil, fmt.Errorf("%s: %w %q: the name pollen gives a file it is writing", rel, ErrUnsafeName, name)
 	}
-	if err := p.budget(); err != nil {
+	if err := checkCID(c); err != nil {
+		return nil, fmt.Errorf("%s: %q: %w", rel, name, err)
+	}
+	if err := p.budget(true); err != nil {
 		return nil, err
 	}
 	if strings.Count(rel, string(filepath.Separator)) >= maxDirDepth {
-		return nil, fmt.Errorf("%s: %w: folders nested more than %d deep", rel, ErrTooLarge, maxDirDepth)
+		return nil, fmt.Errorf("%s: %w: folders nested more than %d deep", elide(rel), ErrTooLarge, maxDirDepth)
 	}
 	child := filepath.Join(rel, name)
-	if p.entries[child] {
-		return nil, fmt.Errorf("%s: %w %q: appears twice", rel, ErrUnsafeName, name)
+	if len(p.dir)+1+len(child) > maxPathLen {
+		return nil, fmt.Errorf("%s: %w: a path longer than %d bytes", elide(rel), ErrTooLarge, maxPathLen)
+	}
+	folded := strings.ToLower(child)
+	if twin, ok := p.entries[folded]; ok {
+		if twin == name {
+			return nil, fmt.Errorf("%s: %w %q: appears twice", rel, ErrUnsafeName, name)
+		}
+		if p.caseInsensitive() {
+			return nil, fmt.Errorf("%s: %w %q and %q: one file on %s, which ignores case", rel, ErrUnsafeName, twin, name, p.dir)
+		}
 	}
 	if p.entries == nil {
-		p.entries = map[string]bool{}
+		p.entries = map[string]string{}
 	}
-	p.entries[child] = true
+	p.entries[folded] = name
 	if c.Type() == cid.Raw {
 		return p.planRawEntry(child, c)
 	}
@@ -326,17 +390,54 @@ func (p *Placer) planRawEntry(rel string, c cid.Cid) ([]Placed, error) {
 	return nil, nil
 }
 
-// budget counts one more place, and fails past the export's budget.
-func (p *Placer) budget() error {
+// budget counts one more place (an entry, when entry is set), and fails
+// past the export's budget.
+func (p *Placer) budget(entry bool) error {
 	p.spots++
+	if entry {
+		p.nentries++
+	}
+	return p.budgetFor(0)
+}
+
+// budgetFor fails if n more places would pass the export's budget: a
+// folder entry costs about 450 bytes of memory until Finish, a block
+// inside a file about 150, so blocks may be blocksPerEntry times as
+// many as entries.
+func (p *Placer) budgetFor(n int) error {
 	max := p.o.MaxEntries
 	if max <= 0 {
 		max = DefaultMaxEntries
 	}
-	if p.spots > max {
-		return fmt.Errorf("%w: more than %d entries and blocks", ErrTooLarge, max)
+	if p.nentries > max {
+		return fmt.Errorf("%w: more than %d files and folders (raise it with --max-entries)", ErrTooLarge, max)
+	}
+	if p.spots+n > max*blocksPerEntry {
+		return fmt.Errorf("%w: more than %d blocks (raise it with --max-entries)", ErrTooLarge, max*blocksPerEntry)
 	}
 	return nil
+}
+
+// blocksPerEntry is the blocks an export may plan per entry of its
+// budget: a budget of 1 Mi entries allows 16 Mi blocks, a 4 TiB file of
+// Kubo's 256 KiB blocks.
+const blocksPerEntry = 16
+
+// memo is the block place is filling, decoded once.
+type memo struct {
+	set bool
+	nd  *dag.ProtoNode
+	fsn *ft.FSNode
+	err error
+}
+
+// decode decodes a dag-pb UnixFS node: the one place decoded, when a
+// spot reads it as dag-pb too.
+func (p *Placer) decode(c cid.Cid, data []byte) (*dag.ProtoNode, *ft.FSNode, error) {
+	if p.memo.set && c.Type() == cid.DagProtobuf {
+		return p.memo.nd, p.memo.fsn, p.memo.err
+	}
+	return decodeUnixFS(c, data)
 }
 
 func (p *Placer) wait(s spot) {
@@ -394,6 +495,17 @@ func (p *Placer) existsErr(f *outFile) error {
 func (p *Placer) sameLink(rel, target string) bool {
 	t, err := os.Readlink(filepath.Join(p.dir, rel))
 	return err == nil && t == target
+}
+
+// checkCID refuses a CID boxo would not fetch: a hash function it does
+// not trust, a digest too short to be safe, or an identity CID over 128
+// bytes (its bytes are in the CID itself, so a small DAG could name
+// megabytes through one).
+func checkCID(c cid.Cid) error {
+	if err := verifcid.ValidateCid(verifcid.DefaultAllowlist, c); err != nil {
+		return fmt.Errorf("%w: %v", ErrUnsafeCID, err)
+	}
+	return nil
 }
 
 // decodeUnixFS decodes a dag-pb UnixFS node.

@@ -149,10 +149,11 @@ func (a *API) shareAsync(add func(context.Context, string, pollen.AddOptions) (p
 // get starts a transfer: POST /api/v1/get {"ref": TICKET or CID, "force": bool}.
 func (a *API) get(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		Ref   string   `json:"ref"`
-		Force bool     `json:"force"`
-		Dir   string   `json:"dir"`  // absolute; default DownloadDir
-		From  []string `json:"from"` // peer multiaddrs to dial first
+		Ref        string   `json:"ref"`
+		Force      bool     `json:"force"`
+		MaxEntries int      `json:"max_entries"`
+		Dir        string   `json:"dir"`  // absolute; default DownloadDir
+		From       []string `json:"from"` // peer multiaddrs to dial first
 	}
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || strings.TrimSpace(req.Ref) == "" {
 		apiError(w, http.StatusBadRequest, `want {"ref": "TICKET or CID"}`)
@@ -163,7 +164,7 @@ func (a *API) get(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusBadRequest, "%v", err)
 		return
 	}
-	opts.Force, opts.Stall = req.Force, time.Minute
+	opts.Force, opts.Stall, opts.MaxEntries = req.Force, time.Minute, req.MaxEntries
 	dir := a.DownloadDir
 	if req.Dir != "" {
 		if !filepath.IsAbs(req.Dir) {

@@ -35,6 +35,7 @@ seed' or 'pollen share').`,
 		flags: func(fs *flag.FlagSet, o *opts) {
 			fs.StringVar(&o.out, "o", ".", "folder to write into")
 			fs.BoolVar(&o.force, "force", false, "replace existing files")
+			fs.IntVar(&o.maxEntries, "max-entries", 0, fmt.Sprintf("refuse content of more files and folders than this (default %d)", pollen.DefaultMaxEntries))
 			fs.Var(&o.from, "from", "dial this peer first, /ip4/.../p2p/ID (repeatable)")
 			fs.BoolVar(&o.seed, "seed", false, "keep serving after the download, until Ctrl-C")
 			fs.DurationVar(&o.timeout, "timeout", time.Minute, "give up when no block arrives for this long")
@@ -59,7 +60,7 @@ func runGet(ctx context.Context, e *env, o *opts, args []string) error {
 		}
 		gopts.From = append(gopts.From, *p)
 	}
-	gopts.Force, gopts.Stall = o.force, o.timeout
+	gopts.Force, gopts.Stall, gopts.MaxEntries = o.force, o.timeout, o.maxEntries
 	if c := daemonAPI(o); c != nil { // the daemon fetches, and serves on
 		return getVia(ctx, e, c, args[0], o.out, o)
 	}

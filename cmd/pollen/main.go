@@ -73,12 +73,13 @@ type command struct {
 // opts holds every flag any command takes; each command registers the
 // ones it uses.
 type opts struct {
-	repo   string
-	quiet  bool
-	hidden bool
-	out    string
-	force  bool
-	drop   bool
+	repo       string
+	quiet      bool
+	hidden     bool
+	out        string
+	force      bool
+	maxEntries int
+	drop       bool
 
 	// network
 	listen    list

@@ -1,0 +1,65 @@
+package chunker
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+)
+
+// ErrNoSpace is wrapped when a DAG declares more bytes than the target's
+// file system has free.
+var ErrNoSpace = errors.New("not enough free space")
+
+// spaceMargin is left free on the target: a get that fills a disk to the
+// last byte leaves the user's other programs failing.
+const spaceMargin = 64 << 20
+
+// needSpace counts n more bytes to write and refuses once the bytes
+// planned pass what the target's file system had free when planning
+// began (less spaceMargin). A DAG states every file's size before any of
+// its blocks are fetched, so a DAG that declares terabytes is refused
+// before it writes anything. Called with mu held.
+func (p *Placer) needSpace(n int64) error {
+	p.need += n
+	if !p.freeKnown {
+		p.free, p.freeKnown = freeSpace(p.dir), true
+	}
+	if p.free < 0 || p.need <= p.free-spaceMargin {
+		return nil
+	}
+	return fmt.Errorf("%w: the files need %s, %s free on %s", ErrNoSpace, humanBytes(p.need), humanBytes(max(p.free, 0)), p.dir)
+}
+
+// freeSpace is the bytes an unprivileged user can still write on the
+// file system of dir (or of its nearest existing parent), -1 if unknown.
+func freeSpace(dir string) int64 {
+	for {
+		n, err := statFree(dir)
+		if err == nil {
+			return n
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return -1
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return -1
+		}
+		dir = parent
+	}
+}
+
+// humanBytes prints bytes as people read them.
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit && exp < 5; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
