@@ -54,6 +54,7 @@ var (
 	ErrNotLocal   = errors.New("not in the local store")
 	ErrUnsafeName = chunker.ErrUnsafeName
 	ErrExists     = chunker.ErrExists
+	ErrDiskFull   = blockstore.ErrDiskFull
 )
 
 // Config configures Open. The zero value works: the network, when

@@ -20,6 +20,9 @@ import (
 // incomplete are kept as far as they are reachable.
 func (s *Store) GC(ctx context.Context) (GCResult, error) {
 	var res GCResult
+	if err := s.space.writable(); err != nil {
+		return res, fmt.Errorf("gc: %w", err)
+	}
 	recs, err := s.Records()
 	if err != nil {
 		return res, fmt.Errorf("gc: %w", err)
