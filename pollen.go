@@ -54,9 +54,10 @@ var (
 	ErrNotLocal   = errors.New("not in the local store")
 	ErrUnsafeName = chunker.ErrUnsafeName
 	ErrExists     = chunker.ErrExists
-	ErrTooLarge   = chunker.ErrTooLarge  // past an export budget (MaxEntries, depth, path length)
-	ErrNoSpace    = chunker.ErrNoSpace   // the files need more than the target has free
-	ErrUnsafeCID  = chunker.ErrUnsafeCID // a link to a CID boxo would not fetch
+	ErrTooLarge   = chunker.ErrTooLarge    // past an export budget (MaxEntries, depth, path length)
+	ErrNoSpace    = chunker.ErrNoSpace     // the files need more than the target has free
+	ErrUnsafeCID  = chunker.ErrUnsafeCID   // a link to a CID boxo would not fetch
+	ErrDiskFull   = blockstore.ErrDiskFull // the repo's disk is full
 )
 
 // DefaultMaxEntries is the files and folders a get takes unless told

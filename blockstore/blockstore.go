@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -57,6 +58,7 @@ type Store struct {
 	db    *badger.DB
 	log   *slog.Logger
 	packs *packDir // nil in memory
+	space *space   // nil in memory
 
 	holds  holds
 	gcMu   sync.Mutex   // one GC at a time
@@ -69,6 +71,17 @@ type Store struct {
 func (s *Store) writing() func() {
 	s.dropMu.RLock()
 	return s.dropMu.RUnlock
+}
+
+// begin admits a write (see space.admit) and marks it under way (see
+// writing); the caller calls done once it is written.
+func (s *Store) begin(data, index int64, grow bool) (done func(), err error) {
+	admitted, err := s.space.admit(data, index, grow)
+	if err != nil {
+		return nil, err
+	}
+	w := s.writing()
+	return func() { w(); admitted() }, nil
 }
 
 var (
@@ -117,7 +130,9 @@ type VerifyResult struct {
 }
 
 // Open opens (or creates) the store in dir: Badger in dir/index, blocks of
-// packThreshold bytes or more in dir/packs.
+// packThreshold bytes or more in dir/packs. When the disk is too full for
+// Badger to open for writing, the store opens read-only (its writes fail
+// with ErrDiskFull) if it can, else Open fails with ErrDiskFull.
 func Open(dir string, o Options) (*Store, error) {
 	logger := o.Logger
 	if logger == nil {
@@ -144,18 +159,32 @@ func Open(dir string, o Options) (*Store, error) {
 		// 1 MiB; bigger blocks are split in two (values.go).
 		opts = opts.WithDir("").WithValueDir("").WithValueThreshold(maxInline + 1)
 	} else {
-		packs, err := openPackDir(filepath.Join(dir, "packs"), o.SyncFiles)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("open block store %s: %w", dir, err)
+		}
+		s.space = newSpace(dir, opts)
+		readOnly, err := s.space.beforeOpen()
 		if err != nil {
 			return nil, fmt.Errorf("open block store %s: %w", dir, err)
 		}
+		if readOnly != nil {
+			logger.Warn("opening the block store read-only", "err", readOnly)
+			opts = opts.WithReadOnly(true)
+		}
+		packs, err := openPackDir(filepath.Join(dir, "packs"), o.SyncFiles)
+		if err != nil {
+			return nil, fmt.Errorf("open block store %s: %w", dir, s.space.noSpace(err))
+		}
+		packs.space = s.space
 		s.packs = packs
 	}
 	db, err := badger.Open(opts)
 	if err != nil {
 		s.packs.close()
-		return nil, fmt.Errorf("open block store %s: %w", dir, err)
+		return nil, fmt.Errorf("open block store %s: %w", dir, s.space.noSpace(err))
 	}
 	s.db = db
+	s.space.keepSpare()
 	return s, nil
 }
 
@@ -166,8 +195,9 @@ func (s *Store) Close() error {
 		err = ferr
 	}
 	if err != nil {
-		return fmt.Errorf("close block store: %w", err)
+		return fmt.Errorf("close block store: %w", s.space.noSpace(err))
 	}
+	s.space.keepSpare()
 	return nil
 }
 
@@ -177,10 +207,10 @@ func (s *Store) Sync() error {
 	// Block files first: an index entry must never be durable before the
 	// bytes it points to.
 	if err := s.packs.sync(); err != nil {
-		return fmt.Errorf("sync block store: %w", err)
+		return fmt.Errorf("sync block store: %w", s.space.noSpace(err))
 	}
 	if err := s.db.Sync(); err != nil {
-		return fmt.Errorf("sync block store: %w", err)
+		return fmt.Errorf("sync block store: %w", s.space.noSpace(err))
 	}
 	return nil
 }
@@ -319,12 +349,15 @@ func (s *Store) PutMany(_ context.Context, bs []blocks.Block) error {
 		hs[i], data[i] = b.Cid().Hash(), b.RawData()
 	}
 	if err := s.setBlocks(wb, hs, data); err != nil {
+		if err = s.space.noSpace(err); errors.Is(err, ErrDiskFull) {
+			return fmt.Errorf("put blocks: %w", err)
+		}
 		// Badger's message can carry a whole value; keep its first line.
 		msg, _, _ := strings.Cut(err.Error(), "\n")
 		return fmt.Errorf("put blocks: %s", msg)
 	}
 	if err := wb.Flush(); err != nil {
-		return fmt.Errorf("put blocks: %w", err)
+		return fmt.Errorf("put blocks: %w", s.space.noSpace(err))
 	}
 	return nil
 }
@@ -438,13 +471,15 @@ func (s *Store) PutRecord(r Record) error {
 	if err != nil {
 		return fmt.Errorf("put record %s: %w", r.Root, err)
 	}
-	done := s.writing()
-	err = s.db.Update(func(txn *badger.Txn) error {
-		return txn.Set(recordKey(r.Kind, r.Root), v)
-	})
-	done()
+	k := recordKey(r.Kind, r.Root)
+	done, err := s.begin(0, indexBytes(1, len(k)+len(v)), true)
 	if err != nil {
 		return fmt.Errorf("put record %s: %w", r.Root, err)
+	}
+	err = s.db.Update(func(txn *badger.Txn) error { return txn.Set(k, v) })
+	done()
+	if err != nil {
+		return fmt.Errorf("put record %s: %w", r.Root, s.space.noSpace(err))
 	}
 	return s.Sync()
 }
@@ -453,8 +488,12 @@ func (s *Store) PutRecord(r Record) error {
 // whether there were any.
 func (s *Store) DeleteRecords(root cid.Cid) (bool, error) {
 	found := false
-	done := s.writing()
-	err := s.db.Update(func(txn *badger.Txn) error {
+	done, err := s.begin(0, indexBytes(2, 2*len(recordKey(KindPin, root))), false)
+	if err != nil {
+		return false, fmt.Errorf("remove %s: %w", root, err)
+	}
+	defer done()
+	err = s.db.Update(func(txn *badger.Txn) error {
 		for _, k := range []Kind{KindShare, KindPin} {
 			key := recordKey(k, root)
 			if _, err := txn.Get(key); errors.Is(err, badger.ErrKeyNotFound) {
@@ -471,7 +510,7 @@ func (s *Store) DeleteRecords(root cid.Cid) (bool, error) {
 	})
 	done()
 	if err != nil {
-		return false, fmt.Errorf("remove %s: %w", root, err)
+		return false, fmt.Errorf("remove %s: %w", root, s.space.noSpace(err))
 	}
 	return found, s.Sync()
 }

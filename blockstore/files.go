@@ -76,6 +76,15 @@ func (s *Store) AddFileRefs(_ context.Context, path string, refs []FileRef) erro
 	if err != nil {
 		return fmt.Errorf("add file references: %w", err)
 	}
+	kv := 0
+	for _, i := range set {
+		kv += len(prefixBlock) + len(refs[i].Cid.Hash()) + 2*binary.MaxVarintLen64 + len(path)
+	}
+	done, err := s.space.admit(0, indexBytes(len(set), kv), true)
+	if err != nil {
+		return fmt.Errorf("add file references: %w", err)
+	}
+	defer done()
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
 	for _, i := range set {
@@ -86,7 +95,7 @@ func (s *Store) AddFileRefs(_ context.Context, path string, refs []FileRef) erro
 		}
 	}
 	if err := wb.Flush(); err != nil {
-		return fmt.Errorf("add file references: %w", err)
+		return fmt.Errorf("add file references: %w", s.space.noSpace(err))
 	}
 	return nil
 }
@@ -140,7 +149,11 @@ func (s *Store) missingIfChanged(c cid.Cid, err error) error {
 // dropChanged deletes h's index entry if it is still the reference r,
 // whose file changed.
 func (s *Store) dropChanged(h mh.Multihash, r fileRef) {
-	defer s.writing()()
+	done, err := s.begin(0, indexBytes(1, len(blockKey(h))), false)
+	if err != nil {
+		return // a later read finds it changed again
+	}
+	defer done()
 	s.db.Update(func(txn *badger.Txn) error {
 		item, err := txn.Get(blockKey(h))
 		if err != nil || item.UserMeta() != metaFile {

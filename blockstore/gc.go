@@ -25,6 +25,9 @@ func (s *Store) GC(ctx context.Context) (GCResult, error) {
 	s.gcMu.Lock()
 	defer s.gcMu.Unlock()
 	var res GCResult
+	if err := s.space.writable(); err != nil {
+		return res, fmt.Errorf("gc: %w", err)
+	}
 	roots, since := s.held()
 	recs, err := s.Records()
 	if err != nil {

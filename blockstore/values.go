@@ -38,6 +38,8 @@ const (
 	packThreshold = 1 << 10   // blocks this big or bigger go to packs
 	maxPackSize   = 256 << 20 // a pack is sealed past this size; GC works a pack at a time
 	maxInline     = 1<<20 - 1 // the biggest value in-memory Badger accepts
+	maxLocLen     = 3 * binary.MaxVarintLen64
+	maxHashLen    = 2 + 64 // a multihash of sha2-512, the longest kind in use
 )
 
 func blockKey(h mh.Multihash) []byte { return key(prefixBlock, h) }
@@ -142,12 +144,26 @@ func (s *Store) valueSize(txn *badger.Txn, item *badger.Item) (int64, error) {
 // so a crash in between leaves only dead bytes in a pack, which GC drops.
 func (s *Store) setBlocks(wb *badger.WriteBatch, hs []mh.Multihash, data [][]byte) error {
 	var big [][]byte
-	for _, d := range data {
+	var bigBytes int64
+	kv := 0 // index keys and values
+	for i, d := range data {
+		kv += len(prefixBlock) + len(hs[i])
 		if s.packs != nil && len(d) >= packThreshold {
 			big = append(big, d)
+			bigBytes += int64(len(d))
+			kv += maxLocLen
+		} else {
+			kv += len(d)
 		}
 	}
-	locs, err := s.packs.append(big)
+	done, err := s.space.admit(bigBytes, indexBytes(len(data), kv), true)
+	if err != nil {
+		return err
+	}
+	// The index entries reach Badger at the batch's Flush, after done:
+	// they are small beside the slack.
+	defer done()
+	locs, err := s.packs.write(big)
 	if err != nil {
 		return err
 	}
@@ -174,7 +190,11 @@ func (s *Store) setBlocks(wb *badger.WriteBatch, hs []mh.Multihash, data [][]byt
 // deleteBlock removes a block's index entry (and tail, if split). A packed
 // block's bytes stay dead in its pack until GC rewrites the pack.
 func (s *Store) deleteBlock(h mh.Multihash) error {
-	defer s.writing()()
+	done, err := s.begin(0, indexBytes(2, 2*len(blockKey(h))), false)
+	if err != nil {
+		return err
+	}
+	defer done()
 	return s.db.Update(func(txn *badger.Txn) error {
 		if s.packs == nil {
 			if err := txn.Delete(tailKey(h)); err != nil {
@@ -193,7 +213,7 @@ func (s *Store) diskUsage() int64 {
 	}
 	var n int64
 	filepath.WalkDir(filepath.Dir(s.packs.dir), func(_ string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+		if err != nil || d.IsDir() || d.Name() == spareName {
 			return nil
 		}
 		if info, err := d.Info(); err == nil {
@@ -232,6 +252,7 @@ type packDir struct {
 	curSize int64
 	dirty   bool
 	readers map[uint64]*os.File
+	space   *space // admits appends; nil admits all
 
 	// gc is held for reading by every read and for writing while GC moves
 	// blocks out of packs and deletes them.
@@ -297,9 +318,26 @@ func (p *packDir) openCurrent(id uint64) error {
 
 func (p *packDir) closeCurrent() error { return p.cur.Close() }
 
-// append writes blocks to the current pack, sealing it and starting the
-// next when it is full, and returns where each went.
+// append writes blocks to the current pack, as write does, once there is
+// room for them and their index entries beside Badger's headroom: GC
+// moves blocks with it, to free space.
 func (p *packDir) append(data [][]byte) ([]loc, error) {
+	var n int64
+	for _, d := range data {
+		n += int64(len(d))
+	}
+	done, err := p.space.admit(n, indexBytes(len(data), len(data)*(len(prefixBlock)+maxHashLen+maxLocLen)), false)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	return p.write(data)
+}
+
+// write writes blocks to the current pack, sealing it and starting the
+// next when it is full, and returns where each went. The caller has
+// admitted them.
+func (p *packDir) write(data [][]byte) ([]loc, error) {
 	if len(data) == 0 {
 		return nil, nil
 	}
@@ -313,7 +351,7 @@ func (p *packDir) append(data [][]byte) ([]loc, error) {
 			}
 		}
 		if _, err := p.cur.WriteAt(d, p.curSize); err != nil {
-			return nil, err
+			return nil, p.space.noSpace(err)
 		}
 		locs = append(locs, loc{pack: p.curID, off: p.curSize, size: int64(len(d))})
 		p.curSize += int64(len(d))
