@@ -492,7 +492,6 @@ func (s *Store) DeleteRecords(root cid.Cid) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("remove %s: %w", root, err)
 	}
-	defer done()
 	err = s.db.Update(func(txn *badger.Txn) error {
 		for _, k := range []Kind{KindShare, KindPin} {
 			key := recordKey(k, root)
