@@ -210,7 +210,7 @@ func (p *Placer) write(f *outFile, data []byte, off int64) (string, error) {
 		return "", err
 	}
 	if _, err := f.f.WriteAt(data, off); err != nil {
-		return "", fmt.Errorf("%s: %w", f.rel, err)
+		return "", fmt.Errorf("%s: %w", f.rel, diskFull(err, p.dir))
 	}
 	f.st.wrote(off, off+int64(len(data)))
 	p.progress(int64(len(data)))

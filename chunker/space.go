@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"syscall"
 )
 
 // ErrNoSpace is wrapped when a DAG declares more bytes than the target's
@@ -13,7 +14,7 @@ var ErrNoSpace = errors.New("not enough free space")
 
 // spaceMargin is left free on the target: a get that fills a disk to the
 // last byte leaves the user's other programs failing.
-const spaceMargin = 64 << 20
+const spaceMargin = 16 << 20
 
 // needSpace counts n more bytes to write and refuses once the bytes
 // planned pass what the target's file system had free when planning
@@ -28,7 +29,8 @@ func (p *Placer) needSpace(n int64) error {
 	if p.free < 0 || p.need <= p.free-spaceMargin {
 		return nil
 	}
-	return fmt.Errorf("%w: the files need %s, %s free on %s", ErrNoSpace, humanBytes(p.need), humanBytes(max(p.free, 0)), p.dir)
+	return fmt.Errorf("%w: the files need %s or more, and %s is free on %s (pollen leaves %s of it free)",
+		ErrNoSpace, humanBytes(p.need), humanBytes(max(p.free, 0)), p.dir, humanBytes(spaceMargin))
 }
 
 // freeSpace is the bytes an unprivileged user can still write on the
@@ -62,4 +64,13 @@ func humanBytes(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// diskFull says so when a write failed for want of space (another
+// program may have filled the disk since the export was planned).
+func diskFull(err error, dir string) error {
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return fmt.Errorf("%w: the disk of %s is full (%v)", ErrNoSpace, dir, err)
+	}
+	return err
 }
