@@ -32,7 +32,8 @@ type Transfer struct {
 	ETA     float64          `json:"eta"`  // seconds left at that rate; 0 when unknown
 	Stalled bool             `json:"stalled"`
 	Peers   map[string]int64 `json:"peers"`
-	State   string           `json:"state"` // "running", "done", "failed"
+	Damaged int              `json:"damaged,omitempty"` // blocks peers sent damaged, dropped and fetched again
+	State   string           `json:"state"`             // "running", "done", "failed"
 	Error   string           `json:"error,omitempty"`
 	Path    string           `json:"path,omitempty"`
 	Started time.Time        `json:"started"`
@@ -188,7 +189,7 @@ func (a *API) get(w http.ResponseWriter, r *http.Request) {
 	opts.Fetch = func(p pollen.FetchProgress) {
 		a.transfers.update(func() {
 			now := time.Now()
-			t.Done, t.Total, t.Here = p.Done, p.Total, p.Here
+			t.Done, t.Total, t.Here, t.Damaged = p.Done, p.Total, p.Here, p.Damaged
 			t.m.setMoved(p.Received(), now)
 			t.m.set(p.Done, p.Total, now)
 			for id, n := range p.Peers {

@@ -227,6 +227,7 @@ func getVia(ctx context.Context, e *env, c *apiClient, ref, dir string, o *opts)
 		return err
 	}
 	fmt.Fprintf(e.stdout, "saved %s (by the daemon, %s)\n", ui.Escape(t.Path), humanize.IBytes(uint64(t.Total)))
+	noteDamaged(e, t.Damaged)
 	return nil
 }
 

@@ -117,6 +117,10 @@ func runGet(ctx context.Context, e *env, o *opts, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "saved %s (%d %s, %s)\n", ui.Escape(res.Path), res.Files, plural(res.Files, "file", "files"), humanize.IBytes(uint64(res.Size)))
+	mu.Lock()
+	damaged := last.Damaged
+	mu.Unlock()
+	noteDamaged(e, damaged)
 	if o.seed {
 		serve(ctx, e, node)
 	}
@@ -130,4 +134,13 @@ func parseCID(s string) (cid.Cid, error) {
 		return cid.Undef, usagef("%v", err)
 	}
 	return c, nil
+}
+
+// noteDamaged tells the user that peers sent damaged blocks: what was
+// saved is whole (each was fetched again from another peer), but a peer
+// has a failing disk or lies.
+func noteDamaged(e *env, n int) {
+	if n > 0 {
+		fmt.Fprintf(e.stderr, "note: %d %s arrived damaged from a peer; dropped and fetched again from others\n", n, plural(n, "block", "blocks"))
+	}
 }
