@@ -70,7 +70,7 @@ func (n *Node) StartNetwork() error {
 	if err != nil {
 		return err
 	}
-	cfg := exchange.Config{Logger: n.log, Misbehaving: sw.Block}
+	cfg := exchange.Config{Logger: n.log, Misbehaving: sw.Block, StoreChecksReads: true}
 	nw := &netState{swarm: sw}
 	if sw.Routing != nil {
 		cfg.Routing = sw.Routing

@@ -135,14 +135,21 @@ func readFileRef(r fileRef, h mh.Multihash, buf []byte) error {
 	return nil
 }
 
-// missingIfChanged turns a changed file-referenced block into a missing
-// one: its index entry is dropped, so it is fetched again.
+// missingIfChanged turns a changed file-referenced block, or a damaged
+// stored one, into a missing one: its index entry is dropped, so it is
+// fetched again.
 func (s *Store) missingIfChanged(c cid.Cid, err error) error {
 	var ce *changedError
-	if !errors.As(err, &ce) {
+	var de *damagedError
+	switch {
+	case errors.As(err, &ce):
+		s.dropChanged(c.Hash(), ce.r)
+	case errors.As(err, &de):
+		s.log.Warn("a stored block is damaged; dropped it", "cid", c)
+		s.deleteBlock(de.h)
+	default:
 		return err
 	}
-	s.dropChanged(c.Hash(), ce.r)
 	return ipld.ErrNotFound{Cid: c}
 }
 

@@ -12,7 +12,8 @@ import (
 // timestamps say when), so neither the blocks a download found here nor
 // those it is writing (children before the parent that will reach them,
 // file references) are swept. Blocks written while a GC runs are kept by
-// that GC the same way.
+// that GC the same way, and a hold that begins while GC deletes waits
+// for it, so what a get finds here stays.
 type holds struct {
 	mu    sync.Mutex
 	next  int

@@ -1,6 +1,7 @@
 package blockstore
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -83,8 +84,21 @@ func decodeLoc(item *badger.Item) (loc, error) {
 }
 
 // value calls fn with the whole block behind item, valid only during the
-// call: a packed block is read into a pooled buffer.
+// call: a packed block is read into a pooled buffer. The bytes are
+// checked against the key first: a *damagedError (or, for a file
+// reference, a *changedError) if they no longer match, so that no reader
+// (a peer, an export) ever gets bytes a disk damaged.
 func (s *Store) value(txn *badger.Txn, item *badger.Item, fn func([]byte) error) error {
+	if item.UserMeta() != metaFile { // readFileRef checks those
+		h := keyHash(item)
+		inner := fn
+		fn = func(data []byte) error {
+			if !matches(h, data) {
+				return &damagedError{mh.Multihash(bytes.Clone(h))}
+			}
+			return inner(data)
+		}
+	}
 	switch item.UserMeta() {
 	case metaPacked:
 		l, err := decodeLoc(item)
@@ -239,6 +253,24 @@ func (e *changedError) Error() string {
 }
 
 func (e *changedError) Unwrap() error { return errCorrupt }
+
+// damagedError is a stored block whose bytes no longer hash to its key;
+// it counts as damaged for Verify and as missing for readers.
+type damagedError struct{ h mh.Multihash }
+
+func (e *damagedError) Error() string { return fmt.Sprintf("%v: %s", errCorrupt, e.h.B58String()) }
+
+func (e *damagedError) Unwrap() error { return errCorrupt }
+
+// matches reports whether data hashes to h.
+func matches(h mh.Multihash, data []byte) bool {
+	dec, err := mh.Decode(h)
+	if err != nil {
+		return false
+	}
+	got, err := mh.Sum(data, dec.Code, dec.Length)
+	return err == nil && string(got) == string(h)
+}
 
 // packDir holds the pack files NNNNNNNN.pack: big blocks one after the
 // other, appended by one writer at a time and read with pread.

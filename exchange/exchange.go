@@ -31,6 +31,10 @@ type Config struct {
 	Routing routing.ContentRouting
 	// Logger receives diagnostics; nil discards them.
 	Logger *slog.Logger
+	// StoreChecksReads says the store re-hashes every block it returns
+	// and never returns damaged bytes (boxo's HashOnRead, pollen's
+	// store): the exchange then serves blocks without hashing them again.
+	StoreChecksReads bool
 }
 
 // Exchange is Bitswap (client and server) on a host, over a store.
@@ -42,6 +46,7 @@ type Exchange struct {
 
 	h           host.Host
 	misbehaving func(peer.ID)
+	checked     bool // the store checks what it returns (Config.StoreChecksReads)
 	notes       storedLog
 	load        budget // what peers' streams hold while served
 
@@ -89,7 +94,7 @@ func New(h host.Host, store bstore.Blockstore, cfg Config) *Exchange {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	e := &Exchange{
-		store: store, routing: cfg.Routing, log: cfg.Logger, h: h, misbehaving: cfg.Misbehaving,
+		store: store, routing: cfg.Routing, log: cfg.Logger, h: h, misbehaving: cfg.Misbehaving, checked: cfg.StoreChecksReads,
 		stats: map[peer.ID]*PeerStats{}, judged: map[peer.ID]*judgement{},
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())

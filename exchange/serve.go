@@ -121,6 +121,9 @@ func (e *Exchange) view(ctx context.Context, c cid.Cid, fn func([]byte) error) e
 // block is dropped from the store and reported missing, so the getter
 // asks another peer and a later get here fetches it again.
 func (e *Exchange) intact(ctx context.Context, c cid.Cid, data []byte) error {
+	if e.checked {
+		return nil
+	}
 	got, err := c.Prefix().Sum(data)
 	if err == nil && got.Equals(c) {
 		return nil
