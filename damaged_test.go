@@ -37,10 +37,11 @@ func flipPacks(t *testing.T, repo string) {
 	}
 }
 
-// A seeder whose disk damaged a block: the getter takes that block from
-// an honest seeder and the rest from both, and the damaged seeder drops
-// the block instead of serving it again. With only the damaged seeder,
-// the get keeps every good block and says which one nobody had.
+// A seeder whose disk damaged a block: with only that seeder, the get
+// keeps every good block and says what nobody sent; beside an honest
+// seeder, the getter drops the damaged block, takes it from the honest
+// one, and keeps both connected; the damaged seeder's scrub then drops
+// the block.
 func TestDamagedSeederAndAnHonestOne(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -89,8 +90,19 @@ func TestDamagedSeederAndAnHonestOne(t *testing.T) {
 		t.Fatal("the file differs")
 	}
 	t.Logf("from the damaged seeder %d bytes, from the honest one %d", last.Peers[onlyDamaged[0].ID], last.Peers[from[1].ID])
+	connected := false
+	for _, p := range getter.Peers() {
+		connected = connected || p.ID == onlyDamaged[0].ID
+	}
+	if !connected {
+		t.Error("the getter cut off a seeder for one damaged block")
+	}
+	res, err := damaged.Scrub(ctx)
+	if err != nil || len(res.Dropped) == 0 {
+		t.Errorf("scrub of the damaged seeder dropped %v, %v", res.Dropped, err)
+	}
 	if v, _ := damaged.Verify(ctx, false); len(v.Corrupt) > 0 {
-		t.Errorf("the damaged seeder still holds %d damaged blocks after serving", len(v.Corrupt))
+		t.Errorf("the damaged seeder still holds %d damaged blocks after its scrub", len(v.Corrupt))
 	}
 	if v, _ := getter.Verify(ctx, false); len(v.Corrupt) > 0 {
 		t.Errorf("the getter holds %d damaged blocks", len(v.Corrupt))

@@ -1,6 +1,7 @@
 package blockstore
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -266,6 +267,20 @@ func (s *Store) View(_ context.Context, c cid.Cid, fn func([]byte) error) error 
 	}))
 }
 
+// ServeView is View for serving peers: the bytes of blocks the store
+// holds itself are not re-hashed on the way out, which would cost a get
+// over loopback 28% of its speed; Scrub finds those a disk damaged, and a
+// getter drops a damaged block and asks another peer. A file reference
+// is checked, as on every read.
+func (s *Store) ServeView(_ context.Context, c cid.Cid, fn func([]byte) error) error {
+	if data, ok := fixed(c); ok {
+		return fn(data)
+	}
+	return s.missingIfChanged(c, s.lookup(c, func(txn *badger.Txn, item *badger.Item) error {
+		return s.valueChecked(txn, item, false, fn)
+	}))
+}
+
 // Get returns the block. A missing block gives ipld.ErrNotFound.
 func (s *Store) Get(_ context.Context, c cid.Cid) (blocks.Block, error) {
 	if data, ok := fixed(c); ok {
@@ -288,8 +303,11 @@ func (s *Store) Get(_ context.Context, c cid.Cid) (blocks.Block, error) {
 				data = make([]byte, r.size)
 				err = readFileRef(r, keyHash(item), data)
 			}
-		default: // split: value joins head and tail in a buffer of its own
-			err = s.value(txn, item, func(b []byte) error { data = b; return nil })
+		default: // split: value joins head and tail (and checks them) in a buffer of its own
+			return s.value(txn, item, func(b []byte) error { data = b; return nil })
+		}
+		if err == nil && item.UserMeta() != metaFile && !matches(keyHash(item), data) {
+			err = &damagedError{mh.Multihash(bytes.Clone(keyHash(item)))}
 		}
 		return err
 	})

@@ -86,10 +86,17 @@ func decodeLoc(item *badger.Item) (loc, error) {
 // value calls fn with the whole block behind item, valid only during the
 // call: a packed block is read into a pooled buffer. The bytes are
 // checked against the key first: a *damagedError (or, for a file
-// reference, a *changedError) if they no longer match, so that no reader
-// (a peer, an export) ever gets bytes a disk damaged.
+// reference, a *changedError) if they no longer match, so that an export
+// never writes bytes a disk damaged.
 func (s *Store) value(txn *badger.Txn, item *badger.Item, fn func([]byte) error) error {
-	if item.UserMeta() != metaFile { // readFileRef checks those
+	return s.valueChecked(txn, item, true, fn)
+}
+
+// valueChecked is value, checking the bytes of blocks the store holds
+// itself only when check is set. A file reference's bytes are always
+// checked: its file is the user's, who may change it at any time.
+func (s *Store) valueChecked(txn *badger.Txn, item *badger.Item, check bool, fn func([]byte) error) error {
+	if check && item.UserMeta() != metaFile { // readFileRef checks those
 		h := keyHash(item)
 		inner := fn
 		fn = func(data []byte) error {

@@ -1,6 +1,7 @@
 package exchange
 
 import (
+	"bytes"
 	"context"
 	"sync"
 	"time"
@@ -228,8 +229,17 @@ type serverStore struct {
 	e *Exchange
 }
 
-// Get hands Bitswap's server a block checked as ProtoBlocks' are.
+// Get hands Bitswap's server a block read as ProtoBlocks' are (see view).
 func (s serverStore) Get(ctx context.Context, c cid.Cid) (blocks.Block, error) {
+	if ss, ok := s.Blockstore.(servingStore); ok {
+		var b blocks.Block
+		err := ss.ServeView(ctx, c, func(data []byte) error {
+			var err error
+			b, err = blocks.NewBlockWithCid(bytes.Clone(data), c)
+			return err
+		})
+		return b, err
+	}
 	b, err := s.Blockstore.Get(ctx, c)
 	if err != nil {
 		return nil, err

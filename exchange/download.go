@@ -64,6 +64,9 @@ func (e *Exchange) Fetch(ctx context.Context, root cid.Cid, o FetchOptions) erro
 			have = fmt.Sprintf("%d of %d bytes here", d.p.Done, d.p.Total)
 		}
 		d.mu.Unlock()
+		if n := d.damaged.Load(); n > 0 {
+			have += fmt.Sprintf("; %d blocks arrived damaged and were dropped", n)
+		}
 		return fmt.Errorf("%w for %s (%s)", ErrStalled, o.Stall, have)
 	}
 	if err != nil {

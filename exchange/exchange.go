@@ -31,10 +31,6 @@ type Config struct {
 	Routing routing.ContentRouting
 	// Logger receives diagnostics; nil discards them.
 	Logger *slog.Logger
-	// StoreChecksReads says the store re-hashes every block it returns
-	// and never returns damaged bytes (boxo's HashOnRead, pollen's
-	// store): the exchange then serves blocks without hashing them again.
-	StoreChecksReads bool
 }
 
 // Exchange is Bitswap (client and server) on a host, over a store.
@@ -46,7 +42,6 @@ type Exchange struct {
 
 	h           host.Host
 	misbehaving func(peer.ID)
-	checked     bool // the store checks what it returns (Config.StoreChecksReads)
 	notes       storedLog
 	load        budget // what peers' streams hold while served
 
@@ -94,7 +89,7 @@ func New(h host.Host, store bstore.Blockstore, cfg Config) *Exchange {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	e := &Exchange{
-		store: store, routing: cfg.Routing, log: cfg.Logger, h: h, misbehaving: cfg.Misbehaving, checked: cfg.StoreChecksReads,
+		store: store, routing: cfg.Routing, log: cfg.Logger, h: h, misbehaving: cfg.Misbehaving,
 		stats: map[peer.ID]*PeerStats{}, judged: map[peer.ID]*judgement{},
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())

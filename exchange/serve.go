@@ -94,11 +94,20 @@ func (e *Exchange) sendBlocks(s network.Stream, w *bufio.Writer, p peer.ID, cs [
 	return w.Flush()
 }
 
-// view calls fn with c's bytes, valid only during the call, once they
-// are checked against c (see intact): through the store's View where it
-// has one (pollen's reads packed blocks into a reused buffer), else
-// through Get.
+// A servingStore checks its blocks itself (pollen's: file references on
+// every read, its own copies by a background scrub), and says how to
+// read them for a peer.
+type servingStore interface {
+	ServeView(ctx context.Context, c cid.Cid, fn func([]byte) error) error
+}
+
+// view calls fn with c's bytes, valid only during the call: through a
+// servingStore's ServeView, else checked against c (see intact) and read
+// through the store's View where it has one, else through Get.
 func (e *Exchange) view(ctx context.Context, c cid.Cid, fn func([]byte) error) error {
+	if s, ok := e.store.(servingStore); ok {
+		return s.ServeView(ctx, c, fn)
+	}
 	checked := func(data []byte) error {
 		if err := e.intact(ctx, c, data); err != nil {
 			return err
@@ -121,7 +130,7 @@ func (e *Exchange) view(ctx context.Context, c cid.Cid, fn func([]byte) error) e
 // block is dropped from the store and reported missing, so the getter
 // asks another peer and a later get here fetches it again.
 func (e *Exchange) intact(ctx context.Context, c cid.Cid, data []byte) error {
-	if e.checked {
+	if _, ok := e.store.(servingStore); ok {
 		return nil
 	}
 	got, err := c.Prefix().Sum(data)
