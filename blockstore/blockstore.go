@@ -1,7 +1,6 @@
 package blockstore
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -61,9 +60,10 @@ type Store struct {
 	packs *packDir // nil in memory
 	space *space   // nil in memory
 
-	holds  holds
-	gcMu   sync.Mutex   // one GC at a time
-	dropMu sync.RWMutex // writers share it; GC's DropPrefix takes it alone
+	holds    holds
+	sweeping sync.RWMutex // Has shares it; GC's sweep takes it alone
+	gcMu     sync.Mutex   // one GC at a time
+	dropMu   sync.RWMutex // writers share it; GC's DropPrefix takes it alone
 }
 
 // writing marks a write to Badger under way until the returned func is
@@ -221,6 +221,10 @@ func (s *Store) Has(_ context.Context, c cid.Cid) (bool, error) {
 	if _, ok := fixed(c); ok {
 		return true, nil
 	}
+	// A get decides by Has to use a block rather than fetch it: not
+	// while GC's sweep deletes (see sweep).
+	s.sweeping.RLock()
+	defer s.sweeping.RUnlock()
 	err := s.db.View(func(txn *badger.Txn) error {
 		item, err := txn.Get(blockKey(c.Hash()))
 		if err == nil && item.UserMeta() == metaFile {
@@ -307,7 +311,7 @@ func (s *Store) Get(_ context.Context, c cid.Cid) (blocks.Block, error) {
 			return s.value(txn, item, func(b []byte) error { data = b; return nil })
 		}
 		if err == nil && item.UserMeta() != metaFile && !matches(keyHash(item), data) {
-			err = &damagedError{mh.Multihash(bytes.Clone(keyHash(item)))}
+			err = newDamaged(item)
 		}
 		return err
 	})

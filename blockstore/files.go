@@ -146,7 +146,7 @@ func (s *Store) missingIfChanged(c cid.Cid, err error) error {
 		s.dropChanged(c.Hash(), ce.r)
 	case errors.As(err, &de):
 		s.log.Warn("a stored block is damaged; dropped it", "cid", c)
-		s.deleteBlock(de.h)
+		s.dropDamaged(de)
 	default:
 		return err
 	}

@@ -90,8 +90,9 @@ func (s *Store) mark(ctx context.Context, root cid.Cid, live map[string]struct{}
 		if _, ok := live[string(c.Hash())]; ok {
 			continue
 		}
-		// Leaves are only looked up, not read; a damaged node is kept
-		// (verify reports it) but leads nowhere.
+		// Leaves are only looked up, not read. A node that cannot be read
+		// stops GC before it deletes anything: what it links to cannot be
+		// told from garbage.
 		err := s.lookup(c, func(txn *badger.Txn, item *badger.Item) error {
 			live[string(c.Hash())] = struct{}{}
 			if c.Type() != cid.DagProtobuf {
@@ -107,8 +108,8 @@ func (s *Store) mark(ctx context.Context, root cid.Cid, live map[string]struct{}
 				}
 				return nil
 			})
-			if errors.Is(err, errCorrupt) {
-				return nil
+			if errors.As(err, new(*damagedError)) {
+				return fmt.Errorf("%w: %s, a node of kept content: nothing removed ('pollen verify --drop' drops it, then get the content again)", errCorrupt, c)
 			}
 			return err
 		})
@@ -313,12 +314,17 @@ func (s *Store) eachPacked(fn func(key []byte, l loc) error) error {
 }
 
 // sweep deletes the dead blocks. A get may have begun, or ended with its
-// record, since GC read the roots, relying on blocks it found here: new
-// holds wait while the sweep runs, and what the holds and records reach
-// now is kept.
+// record, or found more blocks here, since GC read the roots: new holds
+// and Has wait while the sweep runs, and what the holds and records
+// reach now is kept.
 func (s *Store) sweep(ctx context.Context, dead []mh.Multihash, live map[string]struct{}, res *GCResult) error {
 	s.holds.mu.Lock()
 	defer s.holds.mu.Unlock()
+	// A get that found a block here by Has before this point stored the
+	// parent it found it through first, so the marks below reach it;
+	// one that asks from now on waits, and finds it gone.
+	s.sweeping.Lock()
+	defer s.sweeping.Unlock()
 	var roots []cid.Cid
 	for _, h := range s.holds.roots {
 		roots = append(roots, h.root)

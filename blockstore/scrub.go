@@ -46,15 +46,19 @@ func (s *Store) Scrub(ctx context.Context, rate int64) (ScrubResult, error) {
 		for _, k := range keys {
 			h := mh.Multihash(k[len(prefixBlock):])
 			n, damaged, err := s.scrubOne(h)
+			if errors.Is(err, errCorrupt) { // unreadable, not proven damaged: verify says which
+				s.log.Warn("scrub: a stored block is unreadable", "cid", cid.NewCidV1(cid.Raw, h), "err", err)
+				err = nil
+			}
 			if err != nil {
 				return res, fmt.Errorf("scrub: %w", err)
 			}
 			res.Checked++
 			res.Bytes += n
-			if damaged {
+			if damaged != nil {
 				c := cid.NewCidV1(cid.Raw, h)
 				s.log.Warn("scrub: a stored block is damaged; dropped it", "cid", c)
-				if err := s.deleteBlock(h); err != nil {
+				if err := s.dropDamaged(damaged); err != nil {
 					return res, fmt.Errorf("scrub: drop %s: %w", c, err)
 				}
 				res.Dropped = append(res.Dropped, c)
@@ -91,9 +95,21 @@ func (s *Store) keysAfter(after []byte, n int) ([][]byte, error) {
 }
 
 // scrubOne re-hashes one block the store holds itself: its size, and
-// whether its bytes are damaged. A block gone meanwhile, or a file
-// reference, counts as nothing.
-func (s *Store) scrubOne(h mh.Multihash) (int64, bool, error) {
+// what says its bytes are damaged, if they are. A block gone meanwhile,
+// or a file reference, counts as nothing; a pack GC removed meanwhile
+// (the block moved) is read again.
+func (s *Store) scrubOne(h mh.Multihash) (int64, *damagedError, error) {
+	for try := 0; ; try++ {
+		n, damaged, err := s.scrubRead(h)
+		if err == nil || try == 2 {
+			return n, damaged, err
+		}
+	}
+}
+
+// scrubRead is one try of scrubOne: an error that is not damage (a pack
+// that is gone, an I/O error) is returned as it is.
+func (s *Store) scrubRead(h mh.Multihash) (int64, *damagedError, error) {
 	var n int64
 	err := s.db.View(func(txn *badger.Txn) error {
 		item, err := txn.Get(blockKey(h))
@@ -107,12 +123,12 @@ func (s *Store) scrubOne(h mh.Multihash) (int64, bool, error) {
 	})
 	var de *damagedError
 	switch {
-	case errors.As(err, &de), errors.Is(err, errCorrupt):
-		return n, true, nil
+	case errors.As(err, &de):
+		return n, de, nil
 	case errors.Is(err, badger.ErrKeyNotFound):
-		return 0, false, nil
+		return 0, nil, nil
 	default:
-		return n, false, err
+		return n, nil, err
 	}
 }
 

@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	dag "github.com/ipfs/boxo/ipld/merkledag"
 	blocks "github.com/ipfs/go-block-format"
+	ipldfmt "github.com/ipfs/go-ipld-format"
 
+	"github.com/pollen-p2p/pollen/blockstore"
 	"github.com/pollen-p2p/pollen/blockstore/storetest"
 )
 
@@ -81,5 +85,32 @@ func TestGetRefusesDamagedBytes(t *testing.T) {
 	}
 	if ok, _ := s.Has(ctx, b.Cid()); ok {
 		t.Error("a damaged block read by Get is still stored")
+	}
+}
+
+// A damaged node of kept content stops GC before it removes anything:
+// what the node links to cannot be told from garbage.
+func TestGCStopsAtADamagedNode(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, false)
+	leaf := storetest.Block(1, 300<<10)
+	nd := dag.NodeWithData(bytes.Repeat([]byte("n"), 2000)) // big enough for a pack
+	nd.AddRawLink("", &ipldfmt.Link{Cid: leaf.Cid(), Size: uint64(len(leaf.RawData()))})
+	garbage := storetest.Block(2, 300<<10)
+	s.PutMany(ctx, []blocks.Block{leaf, nd, garbage})
+	s.PutRecord(blockstore.Record{Root: nd.Cid(), Kind: blockstore.KindPin})
+	// The node went in after the leaf: damage its bytes in the pack.
+	packs, _ := filepath.Glob(filepath.Join(dir, "packs", "*.pack"))
+	f, _ := os.OpenFile(packs[0], os.O_RDWR, 0)
+	f.WriteAt([]byte("XX"), 300<<10+100)
+	f.Close()
+	_, err := s.GC(ctx)
+	if err == nil || !strings.Contains(err.Error(), nd.Cid().String()) {
+		t.Fatalf("GC past a damaged node of kept content: %v", err)
+	}
+	for _, b := range []blocks.Block{leaf, garbage} {
+		if ok, _ := s.Has(ctx, b.Cid()); !ok {
+			t.Error("GC removed a block though it stopped")
+		}
 	}
 }

@@ -101,7 +101,7 @@ func (s *Store) valueChecked(txn *badger.Txn, item *badger.Item, check bool, fn 
 		inner := fn
 		fn = func(data []byte) error {
 			if !matches(h, data) {
-				return &damagedError{mh.Multihash(bytes.Clone(h))}
+				return newDamaged(item)
 			}
 			return inner(data)
 		}
@@ -262,8 +262,47 @@ func (e *changedError) Error() string {
 func (e *changedError) Unwrap() error { return errCorrupt }
 
 // damagedError is a stored block whose bytes no longer hash to its key;
-// it counts as damaged for Verify and as missing for readers.
-type damagedError struct{ h mh.Multihash }
+// it counts as damaged for Verify and as missing for readers. It keeps
+// the index entry it was read through, so that only that entry is
+// dropped: GC may have moved the block meanwhile.
+type damagedError struct {
+	h     mh.Multihash
+	entry []byte
+}
+
+func newDamaged(item *badger.Item) *damagedError {
+	entry, _ := item.ValueCopy(nil)
+	return &damagedError{h: mh.Multihash(bytes.Clone(keyHash(item))), entry: entry}
+}
+
+// dropDamaged deletes h's index entry if it is still the one a read
+// found damaged.
+func (s *Store) dropDamaged(e *damagedError) error {
+	done, err := s.begin(0, indexBytes(2, 2*len(blockKey(e.h))), false)
+	if err != nil {
+		return err
+	}
+	defer done()
+	return s.db.Update(func(txn *badger.Txn) error {
+		item, err := txn.Get(blockKey(e.h))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		cur, err := item.ValueCopy(nil)
+		if err != nil || !bytes.Equal(cur, e.entry) {
+			return err
+		}
+		if s.packs == nil {
+			if err := txn.Delete(tailKey(e.h)); err != nil {
+				return err
+			}
+		}
+		return txn.Delete(blockKey(e.h))
+	})
+}
 
 func (e *damagedError) Error() string { return fmt.Sprintf("%v: %s", errCorrupt, e.h.B58String()) }
 

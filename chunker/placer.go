@@ -44,7 +44,7 @@ type Placer struct {
 	dirs    []string // folders to make, below dir, parents first
 	links   []symlink
 	// entries holds every folder entry planned, below dir, by its path
-	// in lower case, with the name as given: two names that differ only
+	// in lower case, with the path as given: two paths that differ only
 	// in case are one file on a case-insensitive file system.
 	entries map[string]string
 	made    []string // folders this placer made, to remove on Abort
@@ -172,10 +172,15 @@ func (p *Placer) place(c cid.Cid, data []byte, fresh bool) ([]Placed, error) {
 		p.memo.nd, p.memo.fsn, p.memo.err = decodeUnixFS(c, data)
 		p.memo.set = true
 		if p.memo.err == nil && len(spots) > 1 {
+			// A folder's links are entries; a file node's are blocks.
 			n := len(spots) * len(p.memo.nd.Links())
-			p.nentries += n // counted again as each is planned
+			entries := 0
+			if t := p.memo.fsn.Type(); t == ft.TDirectory || t == ft.THAMTShard {
+				entries = n
+			}
+			p.nentries += entries // counted again as each is planned
 			err := p.budgetFor(n)
-			p.nentries -= n
+			p.nentries -= entries
 			if err != nil {
 				return nil, err
 			}
@@ -344,17 +349,17 @@ func (p *Placer) planEntry(rel, name string, c cid.Cid) ([]Placed, error) {
 	}
 	folded := strings.ToLower(child)
 	if twin, ok := p.entries[folded]; ok {
-		if twin == name {
+		if twin == child {
 			return nil, fmt.Errorf("%s: %w %q: appears twice", rel, ErrUnsafeName, name)
 		}
 		if p.caseInsensitive() {
-			return nil, fmt.Errorf("%s: %w %q and %q: one file on %s, which ignores case", rel, ErrUnsafeName, twin, name, p.dir)
+			return nil, fmt.Errorf("%s: %w %q and %q: one file on %s, which ignores case", rel, ErrUnsafeName, twin, child, p.dir)
 		}
 	}
 	if p.entries == nil {
 		p.entries = map[string]string{}
 	}
-	p.entries[folded] = name
+	p.entries[folded] = child
 	if c.Type() == cid.Raw {
 		return p.planRawEntry(child, c)
 	}

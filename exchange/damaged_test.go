@@ -62,10 +62,15 @@ func TestDamagedStoredBlockIsDroppedNotServed(t *testing.T) {
 	damage(t, dbs, leaves[5])
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	for _, e := range []*Exchange{damaged, honest} {
-		if err := getter.h.Connect(ctx, peer.AddrInfo{ID: e.h.ID(), Addrs: e.h.Addrs()}); err != nil {
-			t.Fatal(err)
-		}
+	// Asked of the damaged seeder alone, the block is not sent.
+	if err := getter.h.Connect(ctx, peerInfo(damaged)); err != nil {
+		t.Fatal(err)
+	}
+	if err := getter.Fetch(ctx, leaves[5].Cid(), FetchOptions{Stall: 2 * time.Second}); err == nil {
+		t.Fatal("fetched a block only a damaged store holds")
+	}
+	if err := getter.h.Connect(ctx, peerInfo(honest)); err != nil {
+		t.Fatal(err)
 	}
 	if err := getter.Fetch(ctx, root, FetchOptions{Stall: 20 * time.Second}); err != nil {
 		t.Fatal(err)

@@ -15,8 +15,8 @@ import (
 // asked of another peer, and the rest of what it holds is still good.
 
 const (
-	// maxDamaged is the damaged blocks a pollen peer may send before it
-	// is cut off; each costs at most one block of bandwidth.
+	// maxDamaged is the different damaged blocks a pollen peer may send
+	// before it is cut off; each costs at most one block of bandwidth.
 	maxDamaged = 3
 
 	// A peer is cut off at the second block nobody asked for: Bitswap
@@ -29,8 +29,12 @@ const (
 // judgement counts the blocks a peer sent that nobody asked for, and the
 // damaged ones it sent for blocks that were asked for.
 type judgement struct {
-	unasked, damaged int
-	banned           bool
+	unasked int
+	// damaged holds the blocks the peer sent damaged, each once: a seeder
+	// with one bad block sends it to every get until its scrub finds it,
+	// and is not cut off for that; three different ones are not chance.
+	damaged map[string]struct{}
+	banned  bool
 }
 
 // judgementOf returns p's judgement, made on first use. Called with mu
@@ -49,8 +53,11 @@ func (e *Exchange) judgementOf(p peer.ID) *judgement {
 func (e *Exchange) damaged(p peer.ID, c cid.Cid) bool {
 	e.mu.Lock()
 	j := e.judgementOf(p)
-	j.damaged++
-	ban := j.damaged >= maxDamaged
+	if j.damaged == nil {
+		j.damaged = map[string]struct{}{}
+	}
+	j.damaged[string(c.Hash())] = struct{}{}
+	ban := len(j.damaged) >= maxDamaged
 	e.mu.Unlock()
 	e.log.Warn("peer sent a damaged block; asking others for it", "peer", p, "cid", c)
 	if ban {
