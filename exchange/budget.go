@@ -42,6 +42,7 @@ type budget struct {
 // load is what one peer's streams hold.
 type load struct {
 	haves, blocks, cids int
+	leases              []*lease // oldest first
 }
 
 // open counts a stream of kind for p, unless p has as many as it may.
@@ -89,9 +90,20 @@ func (b *budget) close(p peer.ID, kind streamKind) {
 	}
 }
 
-// take counts n CIDs listed by p, unless that passes p's share or the
-// total; give returns them.
-func (b *budget) take(p peer.ID, n int) bool {
+// A lease is CIDs a stream holds, taken by take and given back by give.
+type lease struct {
+	p       peer.ID
+	n       int
+	cancel  func() // ends the stream that holds them
+	evicted bool   // given back already, by an eviction
+}
+
+// take counts n CIDs listed by p's stream, unless that passes p's share;
+// cancel ends that stream. Past the total, a peer holding less than a
+// fair share (the total over the peers holding any) is let in by
+// evicting the streams of the peer that holds the most: a few
+// identities that fill the total do not shut honest getters out.
+func (b *budget) take(p peer.ID, n int, cancel func()) (*lease, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	perPeer, total := b.perPeerCIDs, b.totalCIDs
@@ -102,20 +114,68 @@ func (b *budget) take(p peer.ID, n int) bool {
 		total = maxCIDsTotal
 	}
 	l := b.peers[p]
-	if l == nil || l.cids+n > perPeer || b.cids+n > total {
-		return false
+	if l == nil || l.cids+n > perPeer {
+		return nil, false
+	}
+	if b.cids+n > total && !b.evictFor(l, n, total) {
+		return nil, false
 	}
 	l.cids += n
 	b.cids += n
-	return true
+	le := &lease{p: p, n: n, cancel: cancel}
+	l.leases = append(l.leases, le)
+	return le, true
 }
 
-func (b *budget) give(p peer.ID, n int) {
+// evictFor makes room for n more CIDs of the peer with load l by ending
+// the streams of the peer holding the most, if l holds less than a fair
+// share and that peer more. Called with mu held.
+func (b *budget) evictFor(l *load, n, total int) bool {
+	holders := 1
+	if l.cids > 0 {
+		holders = 0
+	}
+	var top *load
+	for _, o := range b.peers {
+		if o.cids > 0 {
+			holders++
+			if top == nil || o.cids > top.cids {
+				top = o
+			}
+		}
+	}
+	fair := total / holders
+	if l.cids+n > fair || top == nil || top == l || top.cids <= fair {
+		return false
+	}
+	for len(top.leases) > 0 && b.cids+n > total {
+		le := top.leases[0]
+		top.leases = top.leases[1:]
+		le.evicted = true
+		top.cids -= le.n
+		b.cids -= le.n
+		le.cancel()
+	}
+	return b.cids+n <= total
+}
+
+// give returns a lease's CIDs, unless an eviction did.
+func (b *budget) give(le *lease) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if l := b.peers[p]; l != nil {
-		l.cids -= n
-		b.cids -= n
+	if le.evicted {
+		return
+	}
+	le.evicted = true
+	if l := b.peers[le.p]; l != nil {
+		l.cids -= le.n
+		b.cids -= le.n
+		for i, o := range l.leases {
+			if o == le {
+				l.leases = append(l.leases[:i], l.leases[i+1:]...)
+				break
+			}
+		}
 	}
 }
 

@@ -17,6 +17,7 @@ func TestBudgetCountsStreamsAndCIDs(t *testing.T) {
 	var b budget
 	b.perPeerCIDs, b.totalCIDs = 100, 150
 	a, c := peer.ID("a"), peer.ID("c")
+	nop := func() {}
 	for range maxHavesPerPeer {
 		if !b.open(a, haveStream) {
 			t.Fatal("refused a have stream within the budget")
@@ -28,20 +29,25 @@ func TestBudgetCountsStreamsAndCIDs(t *testing.T) {
 	if !b.open(a, blocksStream) || !b.open(c, haveStream) {
 		t.Error("one kind's limit refused the other kind, or another peer")
 	}
-	if !b.take(a, 100) || b.take(a, 1) {
+	la, ok := b.take(a, 100, nop)
+	if _, over := b.take(a, 1, nop); !ok || over {
 		t.Error("the per-peer CID limit is wrong")
 	}
-	if !b.take(c, 50) || b.take(c, 1) {
+	lc, ok := b.take(c, 50, nop)
+	if _, over := b.take(c, 30, nop); !ok || over { // past a fair share: no eviction
 		t.Error("the total CID limit is wrong")
 	}
-	if b.take("stranger", 1) {
+	if _, ok := b.take("stranger", 1, nop); ok {
 		t.Error("took CIDs for a peer with no stream open")
 	}
-	b.give(a, 100)
-	if !b.take(c, 50) {
-		t.Error("given-back CIDs were not free again")
+	b.give(la)
+	b.give(la) // twice is once
+	lc2, ok := b.take(c, 50, nop)
+	if !ok || b.held() != 100 {
+		t.Errorf("given-back CIDs were not free again: held %d", b.held())
 	}
-	b.give(c, 100)
+	b.give(lc)
+	b.give(lc2)
 	for range maxHavesPerPeer {
 		b.close(a, haveStream)
 	}
@@ -49,6 +55,38 @@ func TestBudgetCountsStreamsAndCIDs(t *testing.T) {
 	b.close(c, haveStream)
 	if b.held() != 0 || len(b.peers) != 0 {
 		t.Errorf("after every stream closed: %d CIDs held, %d peers known", b.held(), len(b.peers))
+	}
+}
+
+// When a few peers hold the whole total, a peer below a fair share gets
+// in by ending the streams of the one holding the most; one above it
+// does not.
+func TestBudgetEvictsTheLargestForAFairShare(t *testing.T) {
+	var b budget
+	b.perPeerCIDs, b.totalCIDs = 100, 150
+	hog, other, honest := peer.ID("hog"), peer.ID("other"), peer.ID("honest")
+	for _, p := range []peer.ID{hog, other, honest} {
+		b.open(p, haveStream)
+	}
+	var ended []string
+	hog1, _ := b.take(hog, 60, func() { ended = append(ended, "hog1") })
+	b.take(hog, 40, func() { ended = append(ended, "hog2") })
+	b.take(other, 50, func() { ended = append(ended, "other") })
+	if _, ok := b.take(honest, 60, func() {}); ok {
+		t.Error("a peer asking past a fair share (50) evicted others")
+	}
+	if _, ok := b.take(honest, 10, func() {}); !ok {
+		t.Fatal("a peer below a fair share was shut out by a full total")
+	}
+	if len(ended) != 1 || ended[0] != "hog1" {
+		t.Errorf("ended %v, want the largest holder's oldest stream", ended)
+	}
+	if b.held() > 150 {
+		t.Errorf("held %d past the total", b.held())
+	}
+	b.give(hog1) // its handler returns after the eviction: nothing twice
+	if b.held() != 100 {
+		t.Errorf("held %d after the evicted stream gave back, want 100", b.held())
 	}
 }
 
@@ -61,6 +99,7 @@ func TestFloodIsBoundedAndLeavesNothing(t *testing.T) {
 		t.Skip("a 10 s flood; under the race detector it starves the honest get of CPU")
 	}
 	seeder, sbs := testExchange(t)
+	total := maxCIDsTotal
 	root, _ := fileDAG(t, sbs, 8)
 	target := peerInfo(seeder)
 	var before runtime.MemStats
@@ -89,8 +128,8 @@ func TestFloodIsBoundedAndLeavesNothing(t *testing.T) {
 		var m runtime.MemStats
 		runtime.ReadMemStats(&m)
 		peak = max(peak, m.HeapInuse)
-		if held := seeder.load.held(); held > maxCIDsTotal {
-			t.Fatalf("the seeder holds %d listed CIDs, over its total of %d", held, maxCIDsTotal)
+		if held := seeder.load.held(); held > total {
+			t.Fatalf("the seeder holds %d listed CIDs, over its total of %d", held, total)
 		}
 		for _, p := range flooders {
 			seeder.load.mu.Lock()
@@ -145,3 +184,49 @@ func serving() int {
 }
 
 func peerInfo(e *Exchange) peer.AddrInfo { return peer.AddrInfo{ID: e.h.ID(), Addrs: e.h.Addrs()} }
+
+// Two identities whose have-subscriptions hold the whole total do not
+// shut an honest getter out of pollen's protocols: it is below a fair
+// share, so the largest holder's oldest subscription makes room.
+func TestHonestGetterGetsAFairShare(t *testing.T) {
+	seeder, sbs := testExchange(t)
+	seeder.load.totalCIDs = 2 * maxList
+	root, _ := fileDAG(t, sbs, 8)
+	target := peerInfo(seeder)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	var haves hostile.Flood
+	for range 2 {
+		h, err := hostile.NewHost()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer h.Close()
+		wg.Add(1)
+		go func() { defer wg.Done(); hostile.Have(ctx, h, target, 1, maxList, &haves) }()
+	}
+	for deadline := time.Now().Add(10 * time.Second); seeder.load.held() < 2*maxList; {
+		if time.Now().After(deadline) {
+			t.Fatalf("the flooders hold %d CIDs, want the total %d", seeder.load.held(), 2*maxList)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	getter, _ := testExchange(t)
+	if err := getter.h.Connect(ctx, target); err != nil {
+		t.Fatal(err)
+	}
+	fctx, fcancel := context.WithTimeout(ctx, 30*time.Second)
+	defer fcancel()
+	if err := getter.Fetch(fctx, root, FetchOptions{Stall: 20 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	if bs := getter.Bitswap(); bs.BlocksReceived-bs.DupBlocksReceived > 1 {
+		t.Errorf("%d blocks came over Bitswap: pollen's protocols shut the honest getter out", bs.BlocksReceived-bs.DupBlocksReceived)
+	}
+	if held := seeder.load.held(); held > 2*maxList {
+		t.Errorf("held %d past the total", held)
+	}
+}

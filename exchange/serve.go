@@ -50,7 +50,8 @@ func (e *Exchange) serveBlocks(s network.Stream) {
 			}
 			return
 		}
-		if !e.load.take(p, n) {
+		le, ok := e.load.take(p, n, func() { s.Reset() })
+		if !ok {
 			s.Reset()
 			return
 		}
@@ -59,7 +60,7 @@ func (e *Exchange) serveBlocks(s network.Stream) {
 		if err == nil {
 			err = e.sendBlocks(s, w, p, cs)
 		}
-		e.load.give(p, n)
+		e.load.give(le)
 		if err != nil {
 			s.Reset()
 			return
@@ -165,11 +166,16 @@ func (e *Exchange) serveHave(s network.Stream) {
 	w := bufio.NewWriterSize(s, 16<<10)
 	s.SetReadDeadline(time.Now().Add(ioTimeout))
 	n, err := readCount(r)
-	if err != nil || !e.load.take(p, n) {
+	if err != nil {
 		s.Reset()
 		return
 	}
-	defer e.load.give(p, n)
+	le, ok := e.load.take(p, n, func() { s.Reset() })
+	if !ok {
+		s.Reset()
+		return
+	}
+	defer e.load.give(le)
 	cs, err := readCIDList(r, n)
 	if err != nil {
 		s.Reset()
