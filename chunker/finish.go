@@ -86,6 +86,7 @@ func (p *Placer) finish(ctx context.Context, src Source) error {
 			p.moved(batch)
 			return err
 		}
+		f.leaves = nil // the batch holds them until Renamed is told
 		if m.To != "" {
 			batch = append(batch, m)
 		}
@@ -243,7 +244,7 @@ func (p *Placer) Abort(clean bool) {
 		if f.f != nil {
 			f.st.wait()
 			f.f.Close()
-			f.f = nil
+			f.f, f.st = nil, nil
 		}
 		if f.src != nil {
 			f.src.Close()

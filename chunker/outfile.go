@@ -26,7 +26,7 @@ type outFile struct {
 	pending int      // spots of it not filled yet, its own root's included
 	leaves  []Placed // its raw leaves and where they are in it, for Renamed
 	f       *os.File // its temporary file, open for writing; nil until written
-	st      stream   // f's writes, pushed to disk as they fill it
+	st      *stream  // f's writes, pushed to disk as they fill it; nil once closed
 	made    bool     // this run made the temporary file
 	src     *os.File // a file already there to adopt leaves from, or nil
 	keep    bool     // src is the file at rel itself, which must hold the DAG's bytes
@@ -250,7 +250,9 @@ func (p *Placer) filled(f *outFile) error {
 	if cerr := f.f.Close(); err == nil {
 		err = cerr
 	}
-	f.f = nil
+	// A get may hold a million done files until Finish: nothing of the
+	// closed file stays reachable.
+	f.f, f.st = nil, nil
 	if err != nil {
 		return fmt.Errorf("%s: %w", f.rel, err)
 	}
@@ -296,7 +298,7 @@ func (p *Placer) open(f *outFile) error {
 		return fmt.Errorf("%s: %w", f.rel, err)
 	}
 	f.f, f.made = w, f.made || made
-	f.st = stream{f: w}
+	f.st = &stream{f: w}
 	return nil
 }
 
