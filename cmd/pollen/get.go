@@ -29,7 +29,9 @@ only what is still missing when run again.
 
 Each file is written under a temporary name and renamed when complete.
 Existing files are never replaced without --force, names that could leave
-DIR are refused, and nothing is written through a symlink. The blocks are
+DIR are refused, and nothing is written through a symlink. Content that
+needs more than DIR's free space, or holds more files and folders than
+--max-entries, is refused before anything is written. The blocks are
 kept, so this node serves them on (now with --seed, or later with 'pollen
 seed' or 'pollen share').`,
 		flags: func(fs *flag.FlagSet, o *opts) {
