@@ -56,6 +56,8 @@ func (e *Exchange) Fetch(ctx context.Context, root cid.Cid, o FetchOptions) erro
 		p.Peers = d.peerBytes()
 		p.Damaged = int(d.damaged.Load())
 		o.Report(p)
+	} else if err != nil {
+		d.report() // the last word, whatever came after the last block
 	}
 	if err != nil && d.stalled.Load() {
 		d.mu.Lock()
