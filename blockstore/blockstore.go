@@ -2,7 +2,6 @@ package blockstore
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
@@ -89,23 +87,6 @@ var (
 	_ bstore.Blockstore = (*Store)(nil)
 	_ bstore.Viewer     = (*Store)(nil)
 )
-
-// Kind tells why a root is kept.
-type Kind string
-
-const (
-	KindShare Kind = "share" // the user shares it
-	KindPin   Kind = "pin"   // the user fetched or pinned it; kept and reseeded
-)
-
-// Record is a root the store keeps, with what the user knows it by.
-type Record struct {
-	Root  cid.Cid   `json:"root"`
-	Kind  Kind      `json:"kind"`
-	Name  string    `json:"name"`
-	Size  uint64    `json:"size"` // content bytes (UnixFS file size)
-	Added time.Time `json:"added"`
-}
 
 // Stat summarises what the store holds.
 type Stat struct {
@@ -475,117 +456,6 @@ func (s *Store) Stat(context.Context) (Stat, error) {
 	return st, nil
 }
 
-func recordKey(k Kind, c cid.Cid) []byte {
-	p := prefixShare
-	if k == KindPin {
-		p = prefixPin
-	}
-	return append([]byte(p), c.Bytes()...)
-}
-
-// PutRecord adds or replaces a share or pin record and syncs: it is a
-// commit point.
-func (s *Store) PutRecord(r Record) error {
-	if r.Kind != KindShare && r.Kind != KindPin {
-		return fmt.Errorf("put record %s: unknown kind %q", r.Root, r.Kind)
-	}
-	v, err := json.Marshal(r)
-	if err != nil {
-		return fmt.Errorf("put record %s: %w", r.Root, err)
-	}
-	k := recordKey(r.Kind, r.Root)
-	done, err := s.begin(0, indexBytes(1, len(k)+len(v)), true)
-	if err != nil {
-		return fmt.Errorf("put record %s: %w", r.Root, err)
-	}
-	err = s.db.Update(func(txn *badger.Txn) error { return txn.Set(k, v) })
-	done()
-	if err != nil {
-		return fmt.Errorf("put record %s: %w", r.Root, s.space.noSpace(err))
-	}
-	return s.Sync()
-}
-
-// DeleteRecords removes the share and pin records of root and reports
-// whether there were any.
-func (s *Store) DeleteRecords(root cid.Cid) (bool, error) {
-	found := false
-	done, err := s.begin(0, indexBytes(2, 2*len(recordKey(KindPin, root))), false)
-	if err != nil {
-		return false, fmt.Errorf("remove %s: %w", root, err)
-	}
-	err = s.db.Update(func(txn *badger.Txn) error {
-		for _, k := range []Kind{KindShare, KindPin} {
-			key := recordKey(k, root)
-			if _, err := txn.Get(key); errors.Is(err, badger.ErrKeyNotFound) {
-				continue
-			} else if err != nil {
-				return err
-			}
-			found = true
-			if err := txn.Delete(key); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	done()
-	if err != nil {
-		return false, fmt.Errorf("remove %s: %w", root, s.space.noSpace(err))
-	}
-	return found, s.Sync()
-}
-
-// RecordsOf returns the share and pin records of root, if any.
-func (s *Store) RecordsOf(root cid.Cid) ([]Record, error) {
-	var out []Record
-	err := s.db.View(func(txn *badger.Txn) error {
-		for _, k := range []Kind{KindShare, KindPin} {
-			item, err := txn.Get(recordKey(k, root))
-			if errors.Is(err, badger.ErrKeyNotFound) {
-				continue
-			} else if err != nil {
-				return err
-			}
-			var r Record
-			if err := item.Value(func(v []byte) error { return json.Unmarshal(v, &r) }); err != nil {
-				return err
-			}
-			out = append(out, r)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("records of %s: %w", root, err)
-	}
-	return out, nil
-}
-
-// Records lists shares then pins, each in key order.
-func (s *Store) Records() ([]Record, error) {
-	var out []Record
-	err := s.db.View(func(txn *badger.Txn) error {
-		for _, p := range []string{prefixShare, prefixPin} {
-			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(p), PrefetchValues: true})
-			for it.Rewind(); it.Valid(); it.Next() {
-				var r Record
-				if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &r) }); err != nil {
-					it.Close()
-					return fmt.Errorf("record %x: %w", it.Item().Key(), err)
-				}
-				out = append(out, r)
-			}
-			it.Close()
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list records: %w", err)
-	}
-	return out, nil
-}
-
-// badgerLogger forwards Badger's log lines to slog.
 type badgerLogger struct{ l *slog.Logger }
 
 func (b badgerLogger) Errorf(f string, a ...any) {

@@ -1,0 +1,143 @@
+package blockstore
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/ipfs/go-cid"
+)
+
+// Share and pin records: the roots the store keeps, and what the user
+// knows them by.
+
+// Kind tells why a root is kept.
+type Kind string
+
+const (
+	KindShare Kind = "share" // the user shares it
+	KindPin   Kind = "pin"   // the user fetched or pinned it; kept and reseeded
+)
+
+// Record is a root the store keeps, with what the user knows it by.
+type Record struct {
+	Root  cid.Cid   `json:"root"`
+	Kind  Kind      `json:"kind"`
+	Name  string    `json:"name"`
+	Size  uint64    `json:"size"` // content bytes (UnixFS file size)
+	Added time.Time `json:"added"`
+}
+
+func recordKey(k Kind, c cid.Cid) []byte {
+	p := prefixShare
+	if k == KindPin {
+		p = prefixPin
+	}
+	return append([]byte(p), c.Bytes()...)
+}
+
+// PutRecord adds or replaces a share or pin record and syncs: it is a
+// commit point.
+func (s *Store) PutRecord(r Record) error {
+	if r.Kind != KindShare && r.Kind != KindPin {
+		return fmt.Errorf("put record %s: unknown kind %q", r.Root, r.Kind)
+	}
+	v, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("put record %s: %w", r.Root, err)
+	}
+	k := recordKey(r.Kind, r.Root)
+	done, err := s.begin(0, indexBytes(1, len(k)+len(v)), true)
+	if err != nil {
+		return fmt.Errorf("put record %s: %w", r.Root, err)
+	}
+	err = s.db.Update(func(txn *badger.Txn) error { return txn.Set(k, v) })
+	done()
+	if err != nil {
+		return fmt.Errorf("put record %s: %w", r.Root, s.space.noSpace(err))
+	}
+	return s.Sync()
+}
+
+// DeleteRecords removes the share and pin records of root and reports
+// whether there were any.
+func (s *Store) DeleteRecords(root cid.Cid) (bool, error) {
+	found := false
+	done, err := s.begin(0, indexBytes(2, 2*len(recordKey(KindPin, root))), false)
+	if err != nil {
+		return false, fmt.Errorf("remove %s: %w", root, err)
+	}
+	err = s.db.Update(func(txn *badger.Txn) error {
+		for _, k := range []Kind{KindShare, KindPin} {
+			key := recordKey(k, root)
+			if _, err := txn.Get(key); errors.Is(err, badger.ErrKeyNotFound) {
+				continue
+			} else if err != nil {
+				return err
+			}
+			found = true
+			if err := txn.Delete(key); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	done()
+	if err != nil {
+		return false, fmt.Errorf("remove %s: %w", root, s.space.noSpace(err))
+	}
+	return found, s.Sync()
+}
+
+// RecordsOf returns the share and pin records of root, if any.
+func (s *Store) RecordsOf(root cid.Cid) ([]Record, error) {
+	var out []Record
+	err := s.db.View(func(txn *badger.Txn) error {
+		for _, k := range []Kind{KindShare, KindPin} {
+			item, err := txn.Get(recordKey(k, root))
+			if errors.Is(err, badger.ErrKeyNotFound) {
+				continue
+			} else if err != nil {
+				return err
+			}
+			var r Record
+			if err := item.Value(func(v []byte) error { return json.Unmarshal(v, &r) }); err != nil {
+				return err
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("records of %s: %w", root, err)
+	}
+	return out, nil
+}
+
+// Records lists shares then pins, each in key order.
+func (s *Store) Records() ([]Record, error) {
+	var out []Record
+	err := s.db.View(func(txn *badger.Txn) error {
+		for _, p := range []string{prefixShare, prefixPin} {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(p), PrefetchValues: true})
+			for it.Rewind(); it.Valid(); it.Next() {
+				var r Record
+				if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &r) }); err != nil {
+					it.Close()
+					return fmt.Errorf("record %x: %w", it.Item().Key(), err)
+				}
+				out = append(out, r)
+			}
+			it.Close()
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list records: %w", err)
+	}
+	return out, nil
+}
+
+// badgerLogger forwards Badger's log lines to slog.
