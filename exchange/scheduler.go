@@ -36,7 +36,7 @@ type itemState struct {
 	asked   int       // requests in flight
 	got     bool      // arrived, being stored
 	done    bool      // stored
-	bitswap bool      // handed to Bitswap
+	bitswap bool      // handed to Bitswap (a pollen peer that gets it is asked too: the first copy wins)
 	orphan  time.Time // since when no pollen peer holds it nor is asked
 }
 
@@ -238,7 +238,7 @@ func (s *scheduler) next(id peer.ID) int {
 		i := int(c.i)
 		st := &s.state[i]
 		switch {
-		case st.got || st.bitswap || !p.has[i] || st.asked > 0 || p.asking[i]:
+		case st.got || !p.has[i] || st.asked > 0 || p.asking[i]:
 			p.cands.pop() // offered again if its request is dropped
 			continue
 		case int(c.holders) != st.holders || c.rank != s.rank[i]:
@@ -269,7 +269,7 @@ func (s *scheduler) endgame(p *speer) int {
 	dup, dupRank := -1, int32(math.MaxInt32)
 	for i := range s.state {
 		st := &s.state[i]
-		if st.got || st.bitswap || !p.has[i] || p.asking[i] || st.asked != 1 {
+		if st.got || !p.has[i] || p.asking[i] || st.asked != 1 {
 			continue
 		}
 		if s.rank[i] < dupRank {

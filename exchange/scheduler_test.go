@@ -188,6 +188,25 @@ func TestScheduler(t *testing.T) {
 				t.Errorf("a picks %v, want only 1", got)
 			}
 		}},
+		{"a block handed to Bitswap is asked of a pollen peer that gets it later", func(t *testing.T) {
+			s := sched(2)
+			s.addPeer(a, 100*mb)
+			s.haves(a, []int{1})
+			if got := s.orphans(time.Unix(0, 0)); !slices.Equal(got, []int{0}) {
+				t.Fatalf("to Bitswap %v, want [0]", got)
+			}
+			s.addPeer(b, 100*mb) // another getter, which fetched block 0
+			s.haves(b, []int{0})
+			if got := picks(s, b, 2); !slices.Equal(got, []int{0}) {
+				t.Errorf("b picks %v, want [0]: Bitswap may be asking a slow seeder", got)
+			}
+			if first := s.answered(b, 0, true, mb); !first || !s.stored(0) {
+				t.Error("b's copy was not the first")
+			}
+			if got := s.orphans(time.Unix(0, 0)); len(got) != 0 {
+				t.Errorf("handed again: %v", got)
+			}
+		}},
 		{"a silent peer does not hold blocks back from Bitswap for long", func(t *testing.T) {
 			s := sched(1)
 			s.addPeer(a, 100*mb) // never answers
