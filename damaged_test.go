@@ -49,13 +49,9 @@ func TestDamagedSeederAndAnHonestOne(t *testing.T) {
 	if err := testdata.WriteFile(src, 5, 12*testdata.MiB); err != nil {
 		t.Fatal(err)
 	}
-	damaged, honest, getter, alone := openNode(t), openNode(t), openNode(t), openNode(t)
+	nodes := onlineNodes(t, 4)
+	damaged, honest, getter, alone := nodes[0], nodes[1], nodes[2], nodes[3]
 	var share pollen.AddResult
-	for _, n := range []*pollen.Node{damaged, honest, getter, alone} {
-		if err := n.StartNetwork(); err != nil {
-			t.Fatal(err)
-		}
-	}
 	for _, n := range []*pollen.Node{damaged, honest} {
 		var err error
 		if share, err = n.Share(ctx, src, pollen.AddOptions{}); err != nil {

@@ -26,12 +26,8 @@ func TestGCDuringDownloads(t *testing.T) {
 	if err := testdata.Tree(src, 11, testdata.TreeOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	seeder, getter := openNode(t), openNode(t)
-	for _, n := range []*pollen.Node{seeder, getter} {
-		if err := n.StartNetwork(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	nodes := onlineNodes(t, 2)
+	seeder, getter := nodes[0], nodes[1]
 	tree, err := seeder.Share(ctx, src, pollen.AddOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -15,24 +14,6 @@ import (
 	"github.com/pollen-p2p/pollen"
 	"github.com/pollen-p2p/pollen/internal/testdata"
 )
-
-// mountSmall mounts a tmpfs of size for the test, unmounted at its end.
-func mountSmall(t *testing.T, size string) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a small tmpfs to fill needs root")
-	}
-	dir := t.TempDir()
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size="+size); err != nil {
-		t.Skipf("cannot mount a tmpfs here: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := syscall.Unmount(dir, 0); err != nil {
-			syscall.Unmount(dir, syscall.MNT_DETACH)
-		}
-	})
-	return dir
-}
 
 // A get into a folder on a disk too small is refused before it writes;
 // one whose disk another program fills while it runs stops with a clear
@@ -48,19 +29,15 @@ func TestGetIntoAFullDisk(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	seeder, getter := openNode(t), openNode(t)
-	for _, n := range []*pollen.Node{seeder, getter} {
-		if err := n.StartNetwork(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	nodes := onlineNodes(t, 2)
+	seeder, getter := nodes[0], nodes[1]
 	share, err := seeder.Share(ctx, src, pollen.AddOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	from := []peer.AddrInfo{seeder.Ticket(share.Root).Peer}
 
-	small := mountSmall(t, "40m")
+	small := testdata.SmallDisk(t, "40m")
 	_, err = getter.Get(ctx, share.Root, small, pollen.GetOptions{From: from, Stall: 20 * time.Second})
 	if !errors.Is(err, pollen.ErrNoSpace) {
 		t.Fatalf("get of 48 MiB into 40 MiB = %v, want ErrNoSpace", err)
@@ -70,7 +47,7 @@ func TestGetIntoAFullDisk(t *testing.T) {
 		t.Errorf("left %v on the small disk", left)
 	}
 
-	disk := mountSmall(t, "200m")
+	disk := testdata.SmallDisk(t, "200m")
 	filler := filepath.Join(disk, "filler")
 	var once sync.Once
 	fill := func() {

@@ -23,6 +23,19 @@ func openNode(t *testing.T) *pollen.Node {
 	return n
 }
 
+// onlineNodes opens n nodes on loopback with their networks started.
+func onlineNodes(t *testing.T, n int) []*pollen.Node {
+	t.Helper()
+	out := make([]*pollen.Node, n)
+	for i := range out {
+		out[i] = openNode(t)
+		if err := out[i].StartNetwork(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
 // openNodeNoCleanup opens a node on loopback that the test closes itself.
 func openNodeNoCleanup(t *testing.T) *pollen.Node {
 	t.Helper()

@@ -15,29 +15,9 @@ import (
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 	mh "github.com/multiformats/go-multihash"
-)
 
-// smallDisk mounts a tmpfs of size (as mount(8) writes it) for the test
-// and unmounts it at the end, failed or not.
-func smallDisk(t *testing.T, size string) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a small tmpfs to fill needs root")
-	}
-	dir := t.TempDir()
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size="+size); err != nil {
-		t.Skipf("cannot mount a tmpfs here: %v", err)
-	}
-	// Registered after t.TempDir's cleanup, so it runs before it; stores
-	// opened later are closed before it.
-	t.Cleanup(func() {
-		if err := syscall.Unmount(dir, 0); err != nil {
-			t.Errorf("unmount %s: %v", dir, err)
-			syscall.Unmount(dir, syscall.MNT_DETACH)
-		}
-	})
-	return dir
-}
+	"github.com/pollen-p2p/pollen/internal/testdata"
+)
 
 // fillDisk writes a file beside dir until the disk is full, as another
 // program would, and returns its path.
@@ -118,7 +98,7 @@ func fillStore(t *testing.T, s *Store) (int, error) {
 }
 
 func TestDiskFullRefusesWrites(t *testing.T) {
-	disk := smallDisk(t, "96m")
+	disk := testdata.SmallDisk(t, "96m")
 	dir := filepath.Join(disk, "blocks")
 	ctx := context.Background()
 	s, err := Open(dir, Options{})
@@ -158,7 +138,7 @@ func TestDiskFullRefusesWrites(t *testing.T) {
 }
 
 func TestDiskFilledFromOutside(t *testing.T) {
-	disk := smallDisk(t, "96m")
+	disk := testdata.SmallDisk(t, "96m")
 	dir := filepath.Join(disk, "blocks")
 	ctx := context.Background()
 	s, err := Open(dir, Options{})
@@ -226,7 +206,7 @@ func TestDiskFilledFromOutside(t *testing.T) {
 // TestCrashedStoreOnFullDisk opens a store that a process left without
 // closing it, so that Badger must replay its log, on a full disk.
 func TestCrashedStoreOnFullDisk(t *testing.T) {
-	disk := smallDisk(t, "96m")
+	disk := testdata.SmallDisk(t, "96m")
 	dir := filepath.Join(disk, "blocks")
 	ctx := context.Background()
 	crash := func() cid.Cid {
@@ -300,7 +280,7 @@ func TestHelperCrash(t *testing.T) {
 // A pack write that meets a full disk anyway (the disk filled between
 // the check and the write) is ErrDiskFull too.
 func TestPackWriteOnFullDisk(t *testing.T) {
-	disk := smallDisk(t, "1m")
+	disk := testdata.SmallDisk(t, "1m")
 	p, err := openPackDir(filepath.Join(disk, "packs"), false)
 	if err != nil {
 		t.Fatal(err)
@@ -315,7 +295,7 @@ func TestPackWriteOnFullDisk(t *testing.T) {
 // Blocks under packThreshold live in Badger itself, so filling the disk
 // with them fills its logs and tables, and makes it flush and compact.
 func TestDiskFullWithSmallBlocks(t *testing.T) {
-	disk := smallDisk(t, "160m")
+	disk := testdata.SmallDisk(t, "160m")
 	dir := filepath.Join(disk, "blocks")
 	ctx := context.Background()
 	s, err := Open(dir, Options{})

@@ -1,10 +1,8 @@
 package exchange
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/binary"
 	"testing"
 	"time"
 
@@ -92,44 +90,15 @@ func TestDamagedStoredBlockIsDroppedNotServed(t *testing.T) {
 // halfLiar serves a store's blocks over ProtoHave and ProtoBlocks, but
 // other bytes for the blocks lie names.
 func halfLiar(t *testing.T, bs bstore.Blockstore, lie map[cid.Cid]bool) peer.AddrInfo {
-	h := testHost(t)
-	h.SetStreamHandler(ProtoHave, func(s network.Stream) {
-		cs, err := readCIDs(bufio.NewReader(s))
+	h := fakePeer(t, func(c cid.Cid) ([]byte, bool) {
+		b, err := bs.Get(context.Background(), c)
 		if err != nil {
-			s.Reset()
-			return
+			return nil, false
 		}
-		all := make([]int, len(cs))
-		for i := range all {
-			all[i] = i
+		if lie[c] {
+			return bytes.Repeat([]byte("lies "), len(b.RawData())/5), true
 		}
-		writeIndexes(bufio.NewWriter(s), all)
-		s.Close()
-	})
-	h.SetStreamHandler(ProtoBlocks, func(s network.Stream) {
-		r, w := bufio.NewReader(s), bufio.NewWriter(s)
-		for {
-			cs, err := readCIDs(r)
-			if err != nil {
-				s.Reset()
-				return
-			}
-			for _, c := range cs {
-				b, err := bs.Get(context.Background(), c)
-				if err != nil {
-					w.WriteByte(0)
-					continue
-				}
-				data := b.RawData()
-				if lie[c] {
-					data = bytes.Repeat([]byte("lies "), len(data)/5)
-				}
-				w.WriteByte(1)
-				w.Write(binary.AppendUvarint(nil, uint64(len(data))))
-				w.Write(data)
-			}
-			w.Flush()
-		}
+		return b.RawData(), true
 	})
 	return peer.AddrInfo{ID: h.ID(), Addrs: h.Addrs()}
 }

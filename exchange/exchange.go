@@ -106,8 +106,8 @@ func New(h host.Host, store bstore.Blockstore, cfg Config) *Exchange {
 		bitswap.ProviderSearchDelay(providerSearchDelay),
 		bitswap.WithTracer((*tracer)(e)),
 	)
-	h.SetStreamHandler(ProtoBlocks, e.handle(e.serveBlocks))
-	h.SetStreamHandler(ProtoHave, e.handle(e.serveHave))
+	h.SetStreamHandler(ProtoBlocks, e.handle(blocksStream, e.serveBlocks))
+	h.SetStreamHandler(ProtoHave, e.handle(haveStream, e.serveHave))
 	return e
 }
 
@@ -136,14 +136,21 @@ func (e *Exchange) enter() bool {
 }
 
 // handle makes a stream handler one the exchange owns: Close resets its
-// stream and waits for it.
-func (e *Exchange) handle(serve func(network.Stream)) network.StreamHandler {
+// stream and waits for it. A stream past its peer's share of the serving
+// budget is reset at once.
+func (e *Exchange) handle(kind streamKind, serve func(network.Stream)) network.StreamHandler {
 	return func(s network.Stream) {
 		if !e.enter() {
 			s.Reset()
 			return
 		}
 		defer e.wg.Done()
+		p := s.Conn().RemotePeer()
+		if !e.load.open(p, kind) {
+			s.Reset()
+			return
+		}
+		defer e.load.close(p, kind)
 		stop := context.AfterFunc(e.ctx, func() { s.Reset() })
 		defer stop()
 		serve(s)

@@ -34,11 +34,6 @@ const (
 func (e *Exchange) serveBlocks(s network.Stream) {
 	defer s.Close()
 	p := s.Conn().RemotePeer()
-	if !e.load.open(p, blocksStream) {
-		s.Reset()
-		return
-	}
-	defer e.load.close(p, blocksStream)
 	r := bufio.NewReader(s)
 	w := bufio.NewWriterSize(s, 64<<10)
 	for {
@@ -157,11 +152,6 @@ func (e *Exchange) has(ctx context.Context, c cid.Cid) bool {
 func (e *Exchange) serveHave(s network.Stream) {
 	defer s.Close()
 	p := s.Conn().RemotePeer()
-	if !e.load.open(p, haveStream) {
-		s.Reset()
-		return
-	}
-	defer e.load.close(p, haveStream)
 	r := bufio.NewReader(s)
 	w := bufio.NewWriterSize(s, 16<<10)
 	s.SetReadDeadline(time.Now().Add(ioTimeout))

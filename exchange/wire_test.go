@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"testing"
 	"time"
@@ -38,9 +39,9 @@ func testExchange(t *testing.T) (*Exchange, bstore.Blockstore) {
 	return e, bs
 }
 
-// pollenLiar speaks ProtoHave and ProtoBlocks: it says it holds every
-// block and answers every request with other bytes.
-func pollenLiar(t *testing.T) host.Host {
+// fakePeer speaks ProtoHave, saying it holds every block, and
+// ProtoBlocks, answering each CID with what answer gives.
+func fakePeer(t *testing.T, answer func(cid.Cid) ([]byte, bool)) host.Host {
 	h := testHost(t)
 	h.SetStreamHandler(ProtoHave, func(s network.Stream) {
 		cs, err := readCIDs(bufio.NewReader(s))
@@ -63,16 +64,27 @@ func pollenLiar(t *testing.T) host.Host {
 				s.Reset()
 				return
 			}
-			for range cs {
-				lie := bytes.Repeat([]byte("lies "), 300)
+			for _, c := range cs {
+				data, ok := answer(c)
+				if !ok {
+					w.WriteByte(0)
+					continue
+				}
 				w.WriteByte(1)
-				w.Write([]byte{byte(len(lie)&0x7f | 0x80), byte(len(lie) >> 7)})
-				w.Write(lie)
+				w.Write(binary.AppendUvarint(nil, uint64(len(data))))
+				w.Write(data)
 			}
 			w.Flush()
 		}
 	})
 	return h
+}
+
+// pollenLiar says it holds every block and answers every request with
+// other bytes.
+func pollenLiar(t *testing.T) host.Host {
+	lie := bytes.Repeat([]byte("lies "), 300)
+	return fakePeer(t, func(cid.Cid) ([]byte, bool) { return lie, true })
 }
 
 func TestPollenLiarIsCutOffAndNothingStored(t *testing.T) {

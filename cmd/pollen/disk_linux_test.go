@@ -8,27 +8,9 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-)
 
-// smallDisk mounts a tmpfs of size for the test and unmounts it at the
-// end, failed or not.
-func smallDisk(t *testing.T, size string) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("mounting a small tmpfs to fill needs root")
-	}
-	dir := t.TempDir()
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size="+size); err != nil {
-		t.Skipf("cannot mount a tmpfs here: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := syscall.Unmount(dir, 0); err != nil {
-			t.Errorf("unmount %s: %v", dir, err)
-			syscall.Unmount(dir, syscall.MNT_DETACH)
-		}
-	})
-	return dir
-}
+	"github.com/pollen-p2p/pollen/internal/testdata"
+)
 
 // room is the free space on disk, counting the spare file the store keeps
 // there as free: gc makes it again when it frees enough.
@@ -58,7 +40,7 @@ func randomFile(t *testing.T, path string, n int) {
 // then from outside: each command fails with one line or works, none
 // crashes, and rm and gc give the space back.
 func TestDiskFull(t *testing.T) {
-	disk := smallDisk(t, "96m")
+	disk := testdata.SmallDisk(t, "96m")
 	repo := filepath.Join(disk, "repo")
 	src := t.TempDir()
 	small, big := filepath.Join(src, "small.bin"), filepath.Join(src, "big.bin")
