@@ -83,15 +83,27 @@ func (n *Node) StartNetwork() error {
 	}
 	nw.ex = exchange.New(sw.Host, n.store, cfg)
 	n.net = nw
-	n.wg.Add(1)
-	go func() {
-		defer n.wg.Done()
-		n.scrubber()
-	}()
 	return nil
 }
 
-// A node that serves scrubs its store now and then, slowly: serving does
+// ScrubWhileServing starts, once, the scrub that a node serving for a
+// long time runs (see scrubber); Close stops it. A get that ends soon
+// has no use for it, and its disk reads would compete with the get's.
+func (n *Node) ScrubWhileServing() {
+	n.scrubOnce.Do(func() {
+		if n.ctx.Err() != nil { // closed
+			return
+		}
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			n.scrubber()
+		}()
+	})
+}
+
+// A node that serves scrubs its store now and then, slowly (once
+// ScrubWhileServing is called): serving does
 // not re-hash what it sends (see blockstore.ServeView), so this is how it
 // finds blocks its disk damaged before too many getters are sent them.
 const (

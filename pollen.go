@@ -92,6 +92,7 @@ type Node struct {
 	unlock func() error
 	// importing is shared by running Adds and taken alone by GC.
 	importing sync.RWMutex
+	scrubOnce sync.Once // the scrubber started (ScrubWhileServing)
 
 	ctx    context.Context // ends at Close
 	cancel context.CancelFunc

@@ -280,6 +280,7 @@ func openOnline(o *opts) (*pollen.Node, error) {
 // serve prints where the node can be reached and serves until ctx ends
 // (Ctrl-C), then says what it sent.
 func serve(ctx context.Context, e *env, node *pollen.Node) {
+	node.ScrubWhileServing()
 	printNode(e.stdout, node)
 	fmt.Fprintln(e.stderr, "serving; press Ctrl-C to stop")
 	<-ctx.Done()
