@@ -107,12 +107,12 @@ func (n *Node) ScrubWhileServing() {
 // not re-hash what it sends (see blockstore.ServeView), so this is how it
 // finds blocks its disk damaged before too many getters are sent them.
 const (
-	scrubAfter = time.Minute    // after going online
+	scrubAfter = time.Minute    // after it starts serving
 	scrubEvery = 24 * time.Hour // between passes
 	scrubRate  = 16 << 20       // bytes a second: ~1% of a core, a slow disk's spare reads
 )
 
-// scrubber runs a scrub pass scrubAfter going online and every scrubEvery
+// scrubber runs a scrub pass scrubAfter it starts and every scrubEvery
 // after, until the node closes.
 func (n *Node) scrubber() {
 	wait := scrubAfter
