@@ -1,8 +1,6 @@
 package chunker
 
 import (
-	"errors"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,23 +24,13 @@ func (p *Placer) caseInsensitive() bool {
 // probeFolds makes a file in dir (or its nearest existing parent) and
 // reports whether its name in upper case finds it.
 func probeFolds(dir string) bool {
-	for {
-		f, err := os.CreateTemp(dir, ".pollen-case-probe-*")
-		if err == nil {
-			name := f.Name()
-			f.Close()
-			defer os.Remove(name)
-			base := filepath.Base(name)
-			_, err := os.Lstat(filepath.Join(filepath.Dir(name), strings.ToUpper(base)))
-			return err == nil
-		}
-		if !errors.Is(err, fs.ErrNotExist) {
-			return false // cannot tell: let the export find out
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return false
-		}
-		dir = parent
+	f, err := os.CreateTemp(nearestExisting(dir), ".pollen-case-probe-*")
+	if err != nil {
+		return false // cannot tell: let the export find out
 	}
+	name := f.Name()
+	f.Close()
+	defer os.Remove(name)
+	_, err = os.Lstat(filepath.Join(filepath.Dir(name), strings.ToUpper(filepath.Base(name))))
+	return err == nil
 }

@@ -4,8 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"syscall"
+
+	"github.com/dustin/go-humanize"
 )
 
 // ErrNoSpace is wrapped when a DAG declares more bytes than the target's
@@ -30,40 +33,32 @@ func (p *Placer) needSpace(n int64) error {
 		return nil
 	}
 	return fmt.Errorf("%w: the files need %s or more, and %s is free on %s (pollen leaves %s of it free)",
-		ErrNoSpace, humanBytes(p.need), humanBytes(max(p.free, 0)), p.dir, humanBytes(spaceMargin))
+		ErrNoSpace, humanize.IBytes(uint64(p.need)), humanize.IBytes(uint64(max(p.free, 0))), p.dir, humanize.IBytes(spaceMargin))
 }
 
 // freeSpace is the bytes an unprivileged user can still write on the
 // file system of dir (or of its nearest existing parent), -1 if unknown.
 func freeSpace(dir string) int64 {
+	n, err := statFree(nearestExisting(dir))
+	if err != nil {
+		return -1
+	}
+	return n
+}
+
+// nearestExisting is dir, or its nearest parent that exists: the file
+// system a get into dir will write on.
+func nearestExisting(dir string) string {
 	for {
-		n, err := statFree(dir)
-		if err == nil {
-			return n
-		}
-		if !errors.Is(err, fs.ErrNotExist) {
-			return -1
+		if _, err := os.Lstat(dir); !errors.Is(err, fs.ErrNotExist) {
+			return dir
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return -1
+			return dir
 		}
 		dir = parent
 	}
-}
-
-// humanBytes prints bytes as people read them.
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit && exp < 5; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 // diskFull says so when a write failed for want of space (another

@@ -45,9 +45,8 @@ func (e *Exchange) serveBlocks(s network.Stream) {
 			}
 			return
 		}
-		le, ok := e.load.take(p, n, func() { s.Reset() })
+		le, ok := e.lease(s, n)
 		if !ok {
-			s.Reset()
 			return
 		}
 		s.SetReadDeadline(time.Now().Add(ioTimeout))
@@ -97,6 +96,16 @@ type servingStore interface {
 	ServeView(ctx context.Context, c cid.Cid, fn func([]byte) error) error
 }
 
+// lease counts a list of n CIDs from s's peer against the serving
+// budget (see budget.take); a stream past it is reset.
+func (e *Exchange) lease(s network.Stream, n int) (*lease, bool) {
+	le, ok := e.load.take(s.Conn().RemotePeer(), n, func() { s.Reset() })
+	if !ok {
+		s.Reset()
+	}
+	return le, ok
+}
+
 // view calls fn with c's bytes, valid only during the call: through a
 // servingStore's ServeView, else checked against c (see intact) and read
 // through the store's View where it has one, else through Get.
@@ -126,9 +135,6 @@ func (e *Exchange) view(ctx context.Context, c cid.Cid, fn func([]byte) error) e
 // block is dropped from the store and reported missing, so the getter
 // asks another peer and a later get here fetches it again.
 func (e *Exchange) intact(ctx context.Context, c cid.Cid, data []byte) error {
-	if _, ok := e.store.(servingStore); ok {
-		return nil
-	}
 	got, err := c.Prefix().Sum(data)
 	if err == nil && got.Equals(c) {
 		return nil
@@ -151,7 +157,6 @@ func (e *Exchange) has(ctx context.Context, c cid.Cid) bool {
 // with nothing new, within the serving budget.
 func (e *Exchange) serveHave(s network.Stream) {
 	defer s.Close()
-	p := s.Conn().RemotePeer()
 	r := bufio.NewReader(s)
 	w := bufio.NewWriterSize(s, 16<<10)
 	s.SetReadDeadline(time.Now().Add(ioTimeout))
@@ -160,9 +165,8 @@ func (e *Exchange) serveHave(s network.Stream) {
 		s.Reset()
 		return
 	}
-	le, ok := e.load.take(p, n, func() { s.Reset() })
+	le, ok := e.lease(s, n)
 	if !ok {
-		s.Reset()
 		return
 	}
 	defer e.load.give(le)
