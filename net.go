@@ -288,12 +288,20 @@ type download struct {
 
 var _ exchange.Sink = (*download)(nil)
 
-// Put places blocks that arrived, then makes each present in the store:
-// every leaf written to a file as a reference to it (a small file's too:
-// kept in Badger as well, a folder of many small files would be written
-// twice and cost Badger's compactions), the rest stored.
+// Put places leaves that arrived, then makes each block present in the
+// store: every leaf written to a file as a reference to it (a small
+// file's too: kept in Badger as well, a folder of many small files would
+// be written twice and cost Badger's compactions), the rest stored. Nodes
+// are placed when the walk reaches them (Local), not as they come: the
+// placer plans no further ahead than the walk.
 func (d *download) Put(ctx context.Context, bl []blocks.Block) error {
-	placed, err := d.p.Put(bl)
+	var leaves []blocks.Block
+	for _, b := range bl {
+		if b.Cid().Type() == cid.Raw {
+			leaves = append(leaves, b)
+		}
+	}
+	placed, err := d.p.Put(leaves)
 	if rerr := d.refer(ctx, placed); err == nil {
 		err = rerr
 	}
@@ -316,11 +324,14 @@ func (d *download) Put(ctx context.Context, bl []blocks.Block) error {
 	return d.n.store.PutMany(ctx, keep)
 }
 
-// Local shows the placer a node found in the store; the leaves it adopts
-// from files an earlier get left are recorded at once, so the fetch does
-// not ask for them.
+// Wants says whether the placer waits for c.
+func (d *download) Wants(c cid.Cid) bool { return d.p.Waits(c) }
+
+// Local places a block found in the store; the leaves a node's planning
+// adopts from files an earlier get left are recorded at once, so the
+// fetch does not ask for them.
 func (d *download) Local(ctx context.Context, b blocks.Block) error {
-	placed, err := d.p.Put([]blocks.Block{b})
+	placed, err := d.p.Local(b)
 	if rerr := d.refer(ctx, placed); err == nil {
 		err = rerr
 	}

@@ -257,14 +257,12 @@ func (n *Node) Complete(ctx context.Context, root cid.Cid) error {
 // the first block the store lacks, before anything is written.
 func (n *Node) ensureLocal(ctx context.Context, root cid.Cid) error {
 	stack := []cid.Cid{root}
-	seen := map[string]bool{} // a block may occur any number of times: look once
+	// A node may occur any number of times: read once. Leaves are only
+	// looked up, so what this holds grows with the nodes, not the files.
+	seen := map[string]bool{}
 	for len(stack) > 0 {
 		c := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if seen[string(c.Hash())] {
-			continue
-		}
-		seen[string(c.Hash())] = true
 		if c.Type() != cid.DagProtobuf {
 			ok, err := n.store.Has(ctx, c)
 			if err != nil {
@@ -275,6 +273,10 @@ func (n *Node) ensureLocal(ctx context.Context, root cid.Cid) error {
 			}
 			continue
 		}
+		if seen[string(c.Hash())] {
+			continue
+		}
+		seen[string(c.Hash())] = true
 		nd, err := n.dag.Get(ctx, c)
 		if ipld.IsNotFound(err) {
 			return missing(root, c)

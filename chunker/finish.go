@@ -7,9 +7,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 
+	ft "github.com/ipfs/boxo/ipld/unixfs"
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 )
@@ -43,79 +45,42 @@ func (p *Placer) Finish(ctx context.Context, src Source) (ExportResult, error) {
 }
 
 func (p *Placer) finish(ctx context.Context, src Source) error {
-	for _, leaves := range []bool{false, true} {
-		if leaves {
-			p.planned = true
-		}
-		for {
-			batch := p.waitingOf(leaves)
-			if len(batch) == 0 {
-				break
-			}
-			for _, c := range batch {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-				if len(p.waiting[string(c.Hash())]) == 0 {
-					continue
-				}
-				b, err := src.Get(ctx, c)
-				if err != nil {
-					return fmt.Errorf("%s: %w", p.where(c), err)
-				}
-				if _, err := p.place(c, b.RawData(), false); err != nil {
-					return err
-				}
-			}
-		}
+	p.planned = true
+	if err := p.fillFrom(ctx, src); err != nil {
+		return err
 	}
-	for _, f := range p.files {
-		if !f.done {
-			return fmt.Errorf("%s: incomplete", f.rel)
-		}
-	}
-	for _, rel := range p.dirs {
-		if err := p.makeDirs(rel); err != nil {
-			return err
-		}
+	for f := range p.writing {
+		return fmt.Errorf("%s: incomplete", f.rel)
 	}
 	var batch []Moved
-	for _, f := range p.files {
-		m, err := p.rename(f)
+	err := p.journal.each(func(r record) error {
+		switch r.kind {
+		case dirRecord:
+			return p.makeDirs(r.rel)
+		case linkRecord:
+			return p.symlink(r.rel, r.target)
+		}
+		m, err := p.rename(r)
 		if err != nil {
 			p.moved(batch)
 			return err
 		}
-		f.leaves = nil // the batch holds them until Renamed is told
 		if m.To != "" {
 			batch = append(batch, m)
 		}
 		if len(batch) >= movedBatch {
-			if err := p.moved(batch); err != nil {
-				return err
-			}
+			err = p.moved(batch)
 			batch = nil
 		}
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	if err := p.moved(batch); err != nil {
 		return err
 	}
-	if len(p.links) > 0 {
-		if err := p.makeDirs("."); err != nil {
-			return err
-		}
-	}
-	for _, l := range p.links {
-		if !p.sameLink(l.rel, l.target) {
-			if err := p.checkFree(l.rel, false); err != nil {
-				return err
-			}
-			if err := os.Symlink(l.target, filepath.Join(p.dir, l.rel)); err != nil {
-				return err
-			}
-		}
-		p.res.Symlinks++
-	}
+	p.journal.close()
 	p.res.Path = filepath.Join(p.dir, p.name)
 	if p.o.Progress != nil && p.total > 0 { // all of it in place, even if none was written now
 		p.o.Progress.Progress(p.total, p.total)
@@ -123,35 +88,89 @@ func (p *Placer) finish(ctx context.Context, src Source) error {
 	return nil
 }
 
-// waitingOf lists the blocks waited for that are leaves (or, !leaves,
-// nodes), in the order of their places.
-func (p *Placer) waitingOf(leaves bool) []cid.Cid {
+// fillFrom fills every place still waiting from src, depth first: what a
+// node plans is filled before the places planned before it, so what
+// waits is bounded by the DAG's depth and its folders' width.
+func (p *Placer) fillFrom(ctx context.Context, src Source) error {
+	if p.o.Progress != nil && p.root.Defined() {
+		if b, err := src.Get(ctx, p.root); err == nil {
+			p.declared = declaredSize(b)
+		}
+	}
+	p.trail = p.waitingNow()
+	p.trailing = true
+	defer func() { p.trail, p.trailing = nil, false }()
+	for len(p.trail) > 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		h := p.trail[len(p.trail)-1]
+		p.trail = p.trail[:len(p.trail)-1]
+		spots := p.waiting[h]
+		if len(spots) == 0 {
+			continue
+		}
+		c := spots[0].c
+		b, err := src.Get(ctx, c)
+		if err != nil {
+			return fmt.Errorf("%s: %w", p.where(c), err)
+		}
+		mark := len(p.trail)
+		if _, err := p.place(c, b.RawData(), false); err != nil {
+			return err
+		}
+		slices.Reverse(p.trail[mark:]) // the first planned on top
+	}
+	return nil
+}
+
+// declaredSize is the bytes a root says its DAG holds: a file node's
+// size, else the sizes its links declare (a little more than the files:
+// they count the nodes too).
+func declaredSize(b blocks.Block) int64 {
+	if b.Cid().Type() != cid.DagProtobuf {
+		return int64(len(b.RawData()))
+	}
+	nd, fsn, err := decodeUnixFS(b.Cid(), b.RawData())
+	if err != nil {
+		return 0
+	}
+	if t := fsn.Type(); t == ft.TFile || t == ft.TRaw {
+		return int64(fsn.FileSize())
+	}
+	var n int64
+	for _, l := range nd.Links() {
+		n += int64(l.Size)
+	}
+	return n
+}
+
+// waitingNow lists the blocks waited for, the first place last, in the
+// order of their places.
+func (p *Placer) waitingNow() []string {
 	type item struct {
-		c   cid.Cid
+		h   string
 		key string
 		off int64
 	}
 	var items []item
-	for _, spots := range p.waiting {
+	for h, spots := range p.waiting {
 		s := spots[0]
-		if (s.c.Type() == cid.Raw) != leaves {
-			continue
-		}
 		key := s.rel
 		if s.file != nil {
 			key = s.file.rel
 		}
-		items = append(items, item{s.c, key, s.off})
+		items = append(items, item{h, key, s.off})
 	}
 	sort.Slice(items, func(i, j int) bool {
 		if items[i].key != items[j].key {
-			return items[i].key < items[j].key
+			return items[i].key > items[j].key
 		}
-		return items[i].off < items[j].off
+		return items[i].off > items[j].off
 	})
-	out := make([]cid.Cid, len(items))
+	out := make([]string, len(items))
 	for i, it := range items {
-		out[i] = it.c
+		out[i] = it.h
 	}
 	return out
 }
@@ -166,6 +185,21 @@ func (p *Placer) where(c cid.Cid) string {
 	return c.String()
 }
 
+// symlink makes the symlink at rel unless it is there already.
+func (p *Placer) symlink(rel, target string) error {
+	p.res.Symlinks++
+	if p.sameLink(rel, target) {
+		return nil
+	}
+	if err := p.makeDirs(filepath.Dir(rel)); err != nil {
+		return err
+	}
+	if err := p.checkFree(rel, false); err != nil {
+		return err
+	}
+	return os.Symlink(target, filepath.Join(p.dir, rel))
+}
+
 // movedBatch is how many files are given to Renamed at a time.
 const movedBatch = 1024
 
@@ -174,7 +208,7 @@ const movedBatch = 1024
 // to replace anything, like the rename it stands for, and leaves the
 // temporary name in place until moved has pointed the store at the new
 // one: whatever the store names stays there, whenever the process dies.
-func (p *Placer) rename(f *outFile) (Moved, error) {
+func (p *Placer) rename(f record) (Moved, error) {
 	p.res.Files++
 	p.res.Size += f.size
 	if f.keep {
@@ -240,7 +274,7 @@ func (p *Placer) Abort(clean bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	defer p.release()
-	for _, f := range p.files {
+	for f := range p.writing {
 		if f.f != nil {
 			f.st.wait()
 			f.f.Close()
@@ -254,6 +288,15 @@ func (p *Placer) Abort(clean bool) {
 			os.Remove(p.partName(f.rel))
 		}
 	}
+	if clean {
+		p.journal.each(func(r record) error {
+			if r.kind == fileRecord && r.made {
+				os.Remove(p.partName(r.rel))
+			}
+			return nil
+		})
+	}
+	p.journal.close()
 	if clean {
 		for i := len(p.made) - 1; i >= 0; i-- {
 			os.Remove(p.made[i]) // only if empty

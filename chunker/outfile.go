@@ -48,7 +48,7 @@ const maxLeaf = 4 << 20
 func (p *Placer) newFile(rel string, size int64) (*outFile, error) {
 	f := &outFile{rel: rel, size: size, pending: 1}
 	if p.fresh[filepath.Dir(rel)] {
-		p.files = append(p.files, f)
+		p.writing[f] = true
 		p.total += max(size, 0)
 		return f, p.needSpace(max(size, 0))
 	}
@@ -72,7 +72,7 @@ func (p *Placer) newFile(rel string, size int64) (*outFile, error) {
 			src.Close()
 		}
 	}
-	p.files = append(p.files, f)
+	p.writing[f] = true
 	if size > 0 {
 		p.total += size
 		there := int64(0) // bytes of the file, or of its part file, on disk
@@ -220,12 +220,13 @@ func (p *Placer) write(f *outFile, data []byte, off int64) (string, error) {
 func (p *Placer) progress(n int64) {
 	p.done += n
 	if p.o.Progress != nil && p.planned {
-		p.o.Progress.Progress(p.done, max(p.total, p.done))
+		p.o.Progress.Progress(p.done, max(p.total, p.declared, p.done))
 	}
 }
 
 // filled notes one spot of f filled; the last one completes it: its
-// temporary file is cut to length and closed. Called with mu held.
+// temporary file is cut to length and closed, and it goes to the journal
+// until Finish names it. Called with mu held.
 func (p *Placer) filled(f *outFile) error {
 	f.pending--
 	if f.pending > 0 || f.done {
@@ -236,27 +237,31 @@ func (p *Placer) filled(f *outFile) error {
 		f.src.Close()
 		f.src = nil
 	}
-	if f.keep {
-		return nil
+	if !f.keep {
+		if err := p.open(f); err != nil { // an empty file is made here
+			return err
+		}
+		var err error
+		if !f.made { // an earlier run's file may be longer
+			err = f.f.Truncate(f.size)
+		}
+		f.st.wait()
+		if cerr := f.f.Close(); err == nil {
+			err = cerr
+		}
+		f.f, f.st = nil, nil
+		if err != nil {
+			return fmt.Errorf("%s: %w", f.rel, err)
+		}
 	}
-	if err := p.open(f); err != nil { // an empty file is made here
-		return err
+	delete(p.writing, f)
+	r := record{kind: fileRecord, rel: f.rel, size: f.size, keep: f.keep, made: f.made}
+	if !f.keep { // a file kept told the store where its leaves are already
+		r.leaves = f.leaves
 	}
-	var err error
-	if !f.made { // an earlier run's file may be longer
-		err = f.f.Truncate(f.size)
-	}
-	f.st.wait()
-	if cerr := f.f.Close(); err == nil {
-		err = cerr
-	}
-	// A get may hold a million done files until Finish: nothing of the
-	// closed file stays reachable.
-	f.f, f.st = nil, nil
-	if err != nil {
-		return fmt.Errorf("%s: %w", f.rel, err)
-	}
-	return nil
+	err := p.journal.add(r)
+	f.leaves = nil
+	return err
 }
 
 // adopt keeps the leaf at s if the file an earlier run left (or the file

@@ -36,18 +36,23 @@ import (
 // A Placer is safe for concurrent use.
 type Placer struct {
 	dir, name string
+	root      cid.Cid
 	o         ExportOptions
 
 	mu      sync.Mutex
 	waiting map[string][]spot // multihash → places its block goes, not yet filled
-	files   []*outFile
-	dirs    []string // folders to make, below dir, parents first
-	links   []symlink
-	// entries holds every folder entry planned, below dir, by its path
-	// in lower case, with the path as given: two paths that differ only
-	// in case are one file on a case-insensitive file system.
-	entries map[string]string
-	made    []string // folders this placer made, to remove on Abort
+	// writing holds the files planned and not complete; complete ones
+	// are in the journal until Finish names them.
+	writing map[*outFile]bool
+	journal journal
+	// hamt holds the names of each sharded folder (by path below dir)
+	// while shards of it wait: its entries come in many nodes.
+	hamt map[string]*hamtDir
+	// trail lists, while Finish fills what waits, the blocks waited for
+	// in the order their places were planned, so it goes depth first.
+	trail    []string
+	trailing bool
+	made     []string // folders this placer made, to remove on Abort
 	// fresh are the folders (below dir, "." for dir) that did not exist
 	// when planned: nothing of an earlier run or of the user's can be in
 	// them, so their files are written without looking first.
@@ -56,7 +61,8 @@ type Placer struct {
 	real     map[string]bool
 	spots    int   // places planned so far, for the budget
 	nentries int   // of spots, folder entries
-	planned  bool  // every node is placed: total is known, progress is told
+	planned  bool  // Finish runs: progress is told
+	declared int64 // file bytes the root declares, for progress
 	released bool  // the target is no longer claimed
 	total    int64 // file bytes planned so far
 	// need is the bytes planned that are not on disk yet (see needSpace);
@@ -99,7 +105,16 @@ const (
 	partSpot                  // a node or leaf inside a file
 )
 
-type symlink struct{ rel, target string }
+// hamtDir is a sharded folder being planned.
+type hamtDir struct {
+	names   folder
+	pending int // its shard nodes not placed yet
+}
+
+// folder holds the entries planned in one folder by name in lower case,
+// with the name as given: two names that differ only in case are one
+// file on a case-insensitive file system.
+type folder map[string]string
 
 // NewPlacer prepares to write the DAG under root to dir/name; nothing is
 // written until blocks come.
@@ -117,7 +132,9 @@ func NewPlacer(root cid.Cid, dir, name string, o ExportOptions) (*Placer, error)
 	if !claim(filepath.Join(abs, name)) {
 		return nil, fmt.Errorf("export %s: %s: %w: another get is writing there", root, filepath.Join(abs, name), ErrExists)
 	}
-	p := &Placer{dir: abs, name: name, o: o, waiting: map[string][]spot{}, fresh: map[string]bool{}, real: map[string]bool{}}
+	p := &Placer{dir: abs, name: name, root: root, o: o, waiting: map[string][]spot{}, writing: map[*outFile]bool{},
+		hamt: map[string]*hamtDir{}, fresh: map[string]bool{}, real: map[string]bool{}}
+	p.journal.dir = abs
 	if _, err := os.Lstat(abs); errors.Is(err, fs.ErrNotExist) {
 		p.fresh["."] = true
 	}
@@ -151,6 +168,29 @@ func (p *Placer) Put(bl []blocks.Block) ([]Placed, error) {
 		}
 	}
 	return out, nil
+}
+
+// Local places a block that was in the store already: it is not
+// returned as placed (the store has it), but leaves adopted from files
+// already there are.
+func (p *Placer) Local(b blocks.Block) ([]Placed, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.err != nil {
+		return nil, p.err
+	}
+	placed, err := p.place(b.Cid(), b.RawData(), false)
+	if err != nil {
+		p.err = err
+	}
+	return placed, err
+}
+
+// Waits reports whether a place waits for the block c.
+func (p *Placer) Waits(c cid.Cid) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.err == nil && len(p.waiting[string(c.Hash())]) > 0
 }
 
 // place fills every spot waiting for the block with multihash c.Hash().
@@ -246,15 +286,18 @@ func (p *Placer) entry(data []byte, s spot) (string, []Placed, error) {
 				return "", nil, err
 			}
 		}
-		p.links = append(p.links, symlink{rel, target})
-		return "", nil, nil
+		return "", nil, p.journal.add(record{kind: linkRecord, rel: rel, target: target})
 	case ft.TDirectory:
 		if err := p.planDir(rel); err != nil {
 			return "", nil, err
 		}
+		if len(nd.Links()) == 0 {
+			return "", nil, p.journal.add(record{kind: dirRecord, rel: rel})
+		}
 		var out []Placed
+		names := folder{}
 		for _, l := range nd.Links() {
-			placed, err := p.planEntry(rel, l.Name, l.Cid)
+			placed, err := p.planEntry(rel, l.Name, l.Cid, names)
 			out = append(out, placed...)
 			if err != nil {
 				return "", out, err
@@ -265,6 +308,10 @@ func (p *Placer) entry(data []byte, s spot) (string, []Placed, error) {
 		if err := p.planDir(rel); err != nil {
 			return "", nil, err
 		}
+		if p.hamt[rel] == nil {
+			p.hamt[rel] = &hamtDir{names: folder{}}
+		}
+		p.hamt[rel].pending++
 		placed, err := p.shard(nd, fsn, rel)
 		return "", placed, err
 	default:
@@ -281,6 +328,10 @@ func (p *Placer) shard(nd *dag.ProtoNode, fsn *ft.FSNode, rel string) ([]Placed,
 		return nil, fmt.Errorf("%s: HAMT fanout %d is not a power of two up to 65536", rel, fanout)
 	}
 	pad := len(fmt.Sprintf("%X", fanout-1))
+	hd := p.hamt[rel]
+	if hd == nil { // a shard the folder's node did not name
+		return nil, fmt.Errorf("%s: a HAMT shard outside its folder", rel)
+	}
 	var out []Placed
 	for _, l := range nd.Links() {
 		switch {
@@ -293,14 +344,18 @@ func (p *Placer) shard(nd *dag.ProtoNode, fsn *ft.FSNode, rel string) ([]Placed,
 			if err := checkCID(l.Cid); err != nil {
 				return out, fmt.Errorf("%s: %w", rel, err)
 			}
+			hd.pending++
 			p.wait(spot{c: l.Cid, rel: rel, kind: shardSpot})
 		default:
-			placed, err := p.planEntry(rel, l.Name[pad:], l.Cid)
+			placed, err := p.planEntry(rel, l.Name[pad:], l.Cid, hd.names)
 			out = append(out, placed...)
 			if err != nil {
 				return out, err
 			}
 		}
+	}
+	if hd.pending--; hd.pending == 0 {
+		delete(p.hamt, rel)
 	}
 	return out, nil
 }
@@ -324,10 +379,10 @@ func elide(rel string) string {
 	return fmt.Sprintf("%s…%s (%d bytes)", strings.ToValidUTF8(head, ""), strings.ToValidUTF8(tail, ""), len(rel))
 }
 
-// planEntry records that the entry name of the folder at rel is c. A
-// name twice in a folder, in one node or in two shards of it, is the same
-// path planned twice.
-func (p *Placer) planEntry(rel, name string, c cid.Cid) ([]Placed, error) {
+// planEntry records that the entry name of the folder at rel is c; names
+// holds the folder's entries planned so far. A name twice in a folder,
+// in one node or in two shards of it, is the same path planned twice.
+func (p *Placer) planEntry(rel, name string, c cid.Cid, names folder) ([]Placed, error) {
 	if err := CheckName(name); err != nil {
 		return nil, fmt.Errorf("%s: %w", rel, err)
 	}
@@ -347,19 +402,16 @@ func (p *Placer) planEntry(rel, name string, c cid.Cid) ([]Placed, error) {
 	if len(p.dir)+1+len(child) > maxPathLen {
 		return nil, fmt.Errorf("%s: %w: a path longer than %d bytes", elide(rel), ErrTooLarge, maxPathLen)
 	}
-	folded := strings.ToLower(child)
-	if twin, ok := p.entries[folded]; ok {
-		if twin == child {
+	folded := strings.ToLower(name)
+	if twin, ok := names[folded]; ok {
+		if twin == name {
 			return nil, fmt.Errorf("%s: %w %q: appears twice", rel, ErrUnsafeName, name)
 		}
 		if p.caseInsensitive() {
-			return nil, fmt.Errorf("%s: %w %q and %q: one file on %s, which ignores case", rel, ErrUnsafeName, twin, child, p.dir)
+			return nil, fmt.Errorf("%s: %w %q and %q: one file on %s, which ignores case", rel, ErrUnsafeName, filepath.Join(rel, twin), child, p.dir)
 		}
 	}
-	if p.entries == nil {
-		p.entries = map[string]string{}
-	}
-	p.entries[folded] = child
+	names[folded] = name
 	if c.Type() == cid.Raw {
 		return p.planRawEntry(child, c)
 	}
@@ -448,6 +500,9 @@ func (p *Placer) decode(c cid.Cid, data []byte) (*dag.ProtoNode, *ft.FSNode, err
 func (p *Placer) wait(s spot) {
 	h := string(s.c.Hash())
 	p.waiting[h] = append(p.waiting[h], s)
+	if p.trailing {
+		p.trail = append(p.trail, h)
+	}
 }
 
 // planDir checks that the folder at rel can be made (or is a real folder
@@ -455,7 +510,6 @@ func (p *Placer) wait(s spot) {
 func (p *Placer) planDir(rel string) error {
 	if p.fresh[filepath.Dir(rel)] {
 		p.fresh[rel] = true // in a folder that was not there: not there either
-		p.dirs = append(p.dirs, rel)
 		p.res.Dirs++
 		return nil
 	}
@@ -469,7 +523,6 @@ func (p *Placer) planDir(rel string) error {
 	case !fi.IsDir():
 		return fmt.Errorf("%s: %w and is not a folder (pollen never writes through a symlink)", path, ErrExists)
 	}
-	p.dirs = append(p.dirs, rel)
 	p.res.Dirs++
 	return nil
 }

@@ -69,14 +69,12 @@ type blockGetter interface {
 	GetBlocks(context.Context, []cid.Cid) (<-chan blocks.Block, error)
 }
 
-// fetchAll asks for cs in chunks, a few chunks at a time, and returns the
-// links of what arrives.
-func (d *download) fetchAll(ctx context.Context, ls []link) ([]link, error) {
+// fetchAll asks for cs in chunks, a few chunks at a time.
+func (d *download) fetchAll(ctx context.Context, ls []link) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
 		mu    sync.Mutex
-		next  []link
 		first error
 		wg    sync.WaitGroup
 	)
@@ -97,62 +95,57 @@ func (d *download) fetchAll(ctx context.Context, ls []link) ([]link, error) {
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			links, err := d.askBitswap(ctx, chunk)
+			err := d.askBitswap(ctx, chunk)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil && first == nil {
 				first = err
 				cancel()
 			}
-			next = append(next, links...)
 		}()
 	}
 	wg.Wait()
 	if first == nil && len(ls) > 0 {
 		first = ctx.Err()
 	}
-	return next, first
+	return first
 }
 
-// fetch asks the session for cs and returns the links of what arrives.
-// Wants can be lost (a busy server drops those past its queue limit), so
+// askBitswap asks the session for cs until all arrived. Wants can be lost (a busy server drops those past its queue limit), so
 // when none of the rest has arrived for reaskAfter, it cancels them and
 // asks again.
-func (d *download) askBitswap(ctx context.Context, cs []cid.Cid) ([]link, error) {
+func (d *download) askBitswap(ctx context.Context, cs []cid.Cid) error {
 	rest := make(map[string]cid.Cid, len(cs))
 	for _, c := range cs {
 		rest[string(c.Hash())] = c
 	}
-	var next []link
 	sess := d.sess
 	for len(rest) > 0 {
 		want := make([]cid.Cid, 0, len(rest))
 		for _, c := range rest {
 			want = append(want, c)
 		}
-		links, err := d.fetchOnce(ctx, sess, want, rest)
+		err := d.fetchOnce(ctx, sess, want, rest)
 		// Ask again in a fresh session: the old one may hold a peer's
 		// "don't have" for these blocks and never ask it again.
 		sess = d.e.bs.NewSession(ctx)
-		next = append(next, links...)
 		if err != nil {
-			return next, err
+			return err
 		}
 	}
-	return next, nil
+	return nil
 }
 
 // fetchOnce asks for cs once, stores what arrives and strikes it from
 // rest; it returns when all arrived or none has for reaskAfter.
-func (d *download) fetchOnce(ctx context.Context, sess blockGetter, cs []cid.Cid, rest map[string]cid.Cid) ([]link, error) {
+func (d *download) fetchOnce(ctx context.Context, sess blockGetter, cs []cid.Cid, rest map[string]cid.Cid) error {
 	d.e.ask(cs)
 	actx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ch, err := sess.GetBlocks(actx, cs)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var next []link
 	var batch []blocks.Block
 	size := 0
 	idle := time.NewTimer(reaskAfter)
@@ -176,27 +169,22 @@ func (d *download) fetchOnce(ctx context.Context, sess blockGetter, cs []cid.Cid
 			continue
 		}
 		delete(rest, string(b.Cid().Hash()))
-		links, err := linksOf(b)
-		if err != nil {
-			return next, err
-		}
 		d.touch()
 		idle.Reset(reaskAfter)
 		batch = append(batch, b)
 		size += len(b.RawData())
 		if size >= storeBytes || len(batch) >= storeBlocks {
 			if err := d.store(ctx, batch); err != nil {
-				return next, err
+				return err
 			}
 			batch, size = nil, 0
 		}
 		d.got(b.Cid(), len(b.RawData()))
-		next = append(next, links...)
 	}
 	if err := d.store(ctx, batch); err != nil {
-		return next, err
+		return err
 	}
-	return next, ctx.Err()
+	return ctx.Err()
 }
 
 // tracer counts block bytes per peer in both directions.

@@ -25,16 +25,11 @@ const (
 	storeBlocks = 64
 )
 
-// levelPart is the most blocks of a level fetched at once: one ProtoHave
-// list, well inside what a server lets one peer hold (maxCIDsPerPeer)
-// with several downloads from it at once.
-const levelPart = 1 << 15
-
 // Fetch brings every block of the DAG under root into the store.
 func (e *Exchange) Fetch(ctx context.Context, root cid.Cid, o FetchOptions) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	d := &download{e: e, o: o, sess: e.bs.NewSession(ctx), start: e.Stats(), last: time.Now(), counted: map[string]bool{}}
+	d := &download{e: e, o: o, sess: e.bs.NewSession(ctx), start: e.Stats(), last: time.Now()}
 	var watching sync.WaitGroup
 	if o.Stall > 0 {
 		watching.Add(1)
@@ -84,10 +79,13 @@ type download struct {
 	start map[peer.ID]PeerStats
 	rates sync.Map // peer.ID → float64: bytes a second, measured by a level
 
-	mu      sync.Mutex
-	p       Progress
-	counted map[string]bool // multihashes counted in p
-	last    time.Time       // when the last block arrived
+	mu sync.Mutex
+	p  Progress
+	// asked counts, by multihash, the places in the DAG of each block the
+	// walk's window is fetching, not yet arrived: each place adds the
+	// block's bytes to p, as each adds them to the DAG's declared sizes.
+	asked   map[string]int
+	last    time.Time // when the last block arrived
 	stalled atomic.Bool
 	damaged atomic.Int64 // blocks peers sent with wrong bytes, dropped
 
@@ -112,79 +110,6 @@ func (d *download) watchdog(ctx context.Context, cancel context.CancelFunc) {
 			}
 		}
 	}
-}
-
-// run walks the DAG a level at a time: what is stored is read for its
-// links, what is missing is asked for in one go.
-func (d *download) run(ctx context.Context, root cid.Cid) error {
-	rb, err := d.e.store.Get(ctx, root)
-	local := err == nil
-	if local {
-		if err := d.local(ctx, rb); err != nil {
-			return err
-		}
-	} else {
-		if _, err := d.fetchLevel(ctx, []link{{c: root, size: blockGuess}}); err != nil {
-			return err
-		}
-		if rb, err = d.e.store.Get(ctx, root); err != nil {
-			return err
-		}
-	}
-	level, err := linksOf(rb)
-	if err != nil {
-		return err
-	}
-	// The root's size plus the DAG sizes its links declare (Tsize): the
-	// bytes to transfer, known from the first block on.
-	total := int64(len(rb.RawData()))
-	for _, l := range level {
-		total += int64(l.size)
-	}
-	d.mu.Lock()
-	d.p.Total = max(total, d.p.Done, 1)
-	d.mu.Unlock()
-	if local {
-		d.count(root, len(rb.RawData()), true)
-	}
-	d.report()
-	seen := map[cid.Cid]bool{root: true}
-	for len(level) > 0 {
-		var next, missing []link
-		for _, l := range level {
-			c := l.c
-			if seen[c] {
-				continue
-			}
-			seen[c] = true
-			ok, err := d.e.store.Has(ctx, c)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				missing = append(missing, l)
-				continue
-			}
-			links, size, err := d.stored(ctx, c)
-			if err != nil {
-				return err
-			}
-			d.count(c, size, true)
-			next = append(next, links...)
-		}
-		d.report() // once per level: what is here is counted before what comes
-		for len(missing) > 0 {
-			part := missing[:min(len(missing), levelPart)]
-			missing = missing[len(part):]
-			got, err := d.fetchLevel(ctx, part)
-			if err != nil {
-				return err
-			}
-			next = append(next, got...)
-		}
-		level = next
-	}
-	return nil
 }
 
 // store hands received blocks to the sink (or puts them in the store:
@@ -212,53 +137,26 @@ func (d *download) touch() {
 	d.mu.Unlock()
 }
 
-// stored reads a stored block's links (raw leaves have none and are not
-// read) and size, and shows nodes to the sink.
-func (d *download) stored(ctx context.Context, c cid.Cid) ([]link, int, error) {
-	if c.Type() != cid.DagProtobuf {
-		n, err := d.e.store.GetSize(ctx, c)
-		return nil, n, err
-	}
-	b, err := d.e.store.Get(ctx, c)
-	if err != nil {
-		return nil, 0, err
-	}
-	if err := d.local(ctx, b); err != nil {
-		return nil, 0, err
-	}
-	links, err := linksOf(b)
-	return links, len(b.RawData()), err
-}
-
-// local shows a stored node to the sink.
-func (d *download) local(ctx context.Context, b blocks.Block) error {
-	if d.o.Sink == nil || b.Cid().Type() != cid.DagProtobuf {
-		return nil
-	}
-	return d.o.Sink.Local(ctx, b)
-}
-
 // got records a block that arrived, and reports.
 func (d *download) got(c cid.Cid, size int) {
-	d.count(c, size, false)
+	d.mu.Lock()
+	n := d.asked[string(c.Hash())]
+	delete(d.asked, string(c.Hash())) // one copy counts, however many come
+	d.p.Done += int64(n * size)
+	if n > 0 {
+		d.p.Blocks++
+	}
+	d.mu.Unlock()
 	d.report()
 }
 
-// count records a block now present (here: found in the store), once
-// however often it arrives (from a pollen peer and from Bitswap, say), so
-// progress never runs ahead.
-func (d *download) count(c cid.Cid, size int, here bool) {
+// here counts a block found in the store.
+func (d *download) here(size int) {
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.counted[string(c.Hash())] {
-		return
-	}
-	d.counted[string(c.Hash())] = true
 	d.p.Done += int64(size)
+	d.p.Here += int64(size)
 	d.p.Blocks++
-	if here {
-		d.p.Here += int64(size)
-	}
+	d.mu.Unlock()
 }
 
 // report tells progress, once the total is known (the root's links

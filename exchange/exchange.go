@@ -200,9 +200,17 @@ type FetchOptions struct {
 type Sink interface {
 	// Put takes blocks that arrived, checked against their CIDs; they
 	// must be in the store (or where it can find them) when it returns,
-	// for the fetch tells its peers so.
+	// for the fetch tells its peers so. A dag-pb node among them is given
+	// again to Local when the walk reaches it.
 	Put(ctx context.Context, bl []blocks.Block) error
-	// Local is given each dag-pb node of the DAG found in the store.
+	// Wants says whether the sink waits for the block c, so the walk
+	// reads a stored block (and goes below a node) only where it is
+	// needed: a node that occurs many times is read once for each time
+	// the sink asks for it.
+	Wants(c cid.Cid) bool
+	// Local is given each block of the DAG the sink wants, from the
+	// store, when the walk reaches it: every dag-pb node, and the leaves
+	// that were stored already.
 	Local(ctx context.Context, b blocks.Block) error
 }
 

@@ -54,7 +54,6 @@ type level struct {
 	mu      sync.Mutex    // guards the fields below
 	changed chan struct{} // closed and replaced on every change
 	sched   *scheduler
-	next    []link
 	err     error
 }
 
@@ -64,12 +63,12 @@ type lane struct {
 	inflight int64 // bytes asked for, not yet arrived
 }
 
-// fetchLevel brings ls into the store and returns their links.
-func (d *download) fetchLevel(ctx context.Context, ls []link) ([]link, error) {
+// fetchLevel brings ls into the store.
+func (d *download) fetchLevel(ctx context.Context, ls []link) error {
 	// Subscribed before the peers are listed, so none is missed.
 	sub, err := d.e.h.EventBus().Subscribe([]any{new(event.EvtPeerIdentificationCompleted), new(event.EvtPeerProtocolsUpdated)})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	peers := d.e.pollenPeers()
 	if len(peers) == 0 || len(ls) == 0 {
@@ -119,7 +118,7 @@ func (d *download) fetchLevel(ctx context.Context, ls []link) ([]link, error) {
 	cancel()
 	wg.Wait()
 	sub.Close()
-	return lv.next, err
+	return err
 }
 
 // signal wakes everyone waiting on a change; called with mu held.
@@ -379,15 +378,8 @@ func (lv *level) storer(ctx context.Context) {
 			return
 		}
 		lv.mu.Lock()
-		for k, i := range job.idx {
-			if !lv.sched.stored(i) {
-				continue
-			}
-			links, err := linksOf(job.blocks[k])
-			if err != nil && lv.err == nil {
-				lv.err = err
-			}
-			lv.next = append(lv.next, links...)
+		for _, i := range job.idx {
+			lv.sched.stored(i)
 		}
 		lv.signal()
 		lv.mu.Unlock()
@@ -451,10 +443,9 @@ func (lv *level) watch(ctx context.Context, wg *sync.WaitGroup, sub event.Subscr
 
 // bitswap fetches blocks no pollen peer holds from whoever Bitswap finds.
 func (lv *level) bitswap(ctx context.Context, ls []link, idx []int) {
-	next, err := lv.d.fetchAll(ctx, ls)
+	err := lv.d.fetchAll(ctx, ls)
 	lv.mu.Lock()
 	defer lv.mu.Unlock()
-	lv.next = append(lv.next, next...)
 	if err != nil {
 		if !errors.Is(err, context.Canceled) { // the level ended first
 			lv.fail(err)
