@@ -35,6 +35,7 @@ const (
 	valueThreshold   = packThreshold + 1 // so no value ever goes to Badger's value log
 	valueLogFileSize = 64 << 20
 	memTableSize     = 16 << 20 // keys and small values only; keeps RSS low
+	baseTableSize    = 1 << 20
 )
 
 // Options configures Open. The zero value opens an on-disk store.
@@ -130,11 +131,17 @@ func Open(dir string, o Options) (*Store, error) {
 		WithValueThreshold(valueThreshold).
 		WithValueLogFileSize(valueLogFileSize).
 		WithMemTableSize(memTableSize).
+		// Tables of 1 MiB at every level: a compaction holds a builder of
+		// twice a table's size for each of 8 or more tables at once, and
+		// with Badger's default (2 MiB, doubling per level) that passed
+		// the Go heap's limit, which then collected without pause.
+		WithBaseTableSize(baseTableSize).
 		WithNumMemtables(2).
 		WithNumLevelZeroTables(1). // compact L0 at once: deletes reach the value log's discard stats, so GC can reclaim
 		WithNumLevelZeroTablesStall(8).
 		WithNumCompactors(2).
 		WithDetectConflicts(false)
+	opts.TableSizeMultiplier = 1
 	s := &Store{log: logger}
 	if o.InMemory {
 		// With no value log, in-memory Badger keeps values only below

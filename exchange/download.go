@@ -150,9 +150,11 @@ func (d *download) got(c cid.Cid, size int) {
 	d.report()
 }
 
-// here counts a block found in the store.
+// here counts a block found in the store: the walk is moving, so the
+// stall watchdog waits.
 func (d *download) here(size int) {
 	d.mu.Lock()
+	d.last = time.Now()
 	d.p.Done += int64(size)
 	d.p.Here += int64(size)
 	d.p.Blocks++

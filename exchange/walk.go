@@ -81,9 +81,12 @@ func (w *walk) gather(ctx context.Context) ([]link, error) {
 	d.asked = map[string]int{}
 	d.mu.Unlock()
 	var missing []link
-	for len(w.stack) > 0 && len(missing) < window {
+	for steps := 1; len(w.stack) > 0 && len(missing) < window; steps++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
+		}
+		if steps%1024 == 0 {
+			d.touch() // walking what is here is progress too
 		}
 		top := &w.stack[len(w.stack)-1]
 		if !top.read {
