@@ -92,7 +92,9 @@ type Moved struct {
 }
 
 // DefaultMaxEntries is the export budget when ExportOptions.MaxEntries is
-// 0: a million files, in about 450 MiB of memory at most.
+// 0: a million files and folders. Memory no longer grows with them (an
+// export holds the places on its path and a window); the budget bounds
+// the files, inodes and time a stranger's DAG can make a get spend.
 const DefaultMaxEntries = 1 << 20
 
 // ExportResult describes what Export wrote.

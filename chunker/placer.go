@@ -457,10 +457,9 @@ func (p *Placer) budget(entry bool) error {
 	return p.budgetFor(0)
 }
 
-// budgetFor fails if n more places would pass the export's budget: a
-// folder entry costs about 450 bytes of memory until Finish, a block
-// inside a file about 150, so blocks may be blocksPerEntry times as
-// many as entries.
+// budgetFor fails if n more places would pass the export's budget: the
+// files and folders planned, and the blocks, which may be
+// blocksPerEntry times as many.
 func (p *Placer) budgetFor(n int) error {
 	max := p.o.MaxEntries
 	if max <= 0 {
