@@ -18,9 +18,10 @@ import (
 const partSuffix = ".pollen-part"
 
 // Export writes the DAG under root, read from ng, to dir/name (see
-// [Placer]). Every node is read and every name and destination checked
-// before any file is written, so a hostile DAG or an existing file is
-// refused before anything is written.
+// [Placer]), depth first: its memory is bounded by the DAG's depth and
+// the width of its folders. A DAG refused part way (a hostile name, an
+// existing file, a budget) is taken back: the temporary files and the
+// folders it made are removed, and no file got its name.
 func Export(ctx context.Context, ng NodeGetter, root cid.Cid, dir, name string, o ExportOptions) (ExportResult, error) {
 	p, err := NewPlacer(root, dir, name, o)
 	if err != nil {

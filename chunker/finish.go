@@ -27,9 +27,8 @@ type Source interface {
 // Finish fills every place still waiting from src (blocks that were
 // stored already, or arrived before the DAG said where else they go),
 // then moves every file to its own name and makes symlinks and empty
-// folders. Nodes are read before leaves, so a DAG that Finish writes
-// alone (an export from the store) is checked whole before anything is
-// written.
+// folders. It goes depth first (see fillFrom); no file has its name
+// until every file is complete.
 func (p *Placer) Finish(ctx context.Context, src Source) (ExportResult, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -62,7 +61,6 @@ func (p *Placer) finish(ctx context.Context, src Source) error {
 		}
 		m, err := p.rename(r)
 		if err != nil {
-			p.moved(batch)
 			return err
 		}
 		if m.To != "" {
@@ -74,10 +72,12 @@ func (p *Placer) finish(ctx context.Context, src Source) error {
 		}
 		return err
 	})
-	if err != nil {
-		return err
+	// Files linked to their names are told, whatever failed after them:
+	// the store must point at a name that stays.
+	if merr := p.moved(batch); err == nil {
+		err = merr
 	}
-	if err := p.moved(batch); err != nil {
+	if err != nil {
 		return err
 	}
 	p.journal.close()

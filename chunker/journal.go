@@ -2,6 +2,7 @@ package chunker
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -14,15 +15,22 @@ import (
 // A journal keeps what a Placer finished, until Finish gives files their
 // names: the complete files (with where each leaf is in them), the
 // symlinks and the empty folders to make. It is a file beside the
-// target (in its nearest folder that exists), removed as soon as it is made (it lives while it is open), so
-// a get of a million files holds none of them in memory, and a crash
-// leaves nothing behind: the next run adopts the temporary files.
+// target (in its nearest folder that exists), removed as soon as it is
+// made (it lives while it is open), so a get of a million files holds
+// none of them in memory, and a crash leaves nothing behind: the next
+// run adopts the temporary files.
 type journal struct {
 	dir string
-	f   *os.File
-	w   *bufio.Writer
-	buf []byte
+	f   *os.File // nil until the first record is flushed, or when none could be made
+	on  int64    // bytes of f written
+	// buf holds records not written to f yet: all of them when no file
+	// could be made (a read-only target a get has nothing to write to).
+	buf    []byte
+	nofile bool
 }
+
+// flushAt is how many bytes of records are held before they are written.
+const flushAt = 64 << 10
 
 type recordKind byte
 
@@ -43,17 +51,10 @@ type record struct {
 	leaves []Placed // Path unset
 }
 
-// add appends r.
+// add appends r. Its bytes are kept even when writing them fails, so an
+// Abort can still remove what the journal lists.
 func (j *journal) add(r record) error {
-	if j.f == nil {
-		f, err := os.CreateTemp(nearestExisting(j.dir), ".pollen-journal-*")
-		if err != nil {
-			return fmt.Errorf("%w", diskFull(err, j.dir))
-		}
-		os.Remove(f.Name()) // where it cannot be, it goes at close
-		j.f, j.w = f, bufio.NewWriterSize(f, 64<<10)
-	}
-	b := append(j.buf[:0], byte(r.kind))
+	b := append(j.buf, byte(r.kind))
 	b = appendString(b, r.rel)
 	switch r.kind {
 	case linkRecord:
@@ -76,7 +77,31 @@ func (j *journal) add(r record) error {
 		}
 	}
 	j.buf = b
-	if _, err := j.w.Write(b); err != nil {
+	if len(j.buf) < flushAt {
+		return nil
+	}
+	return j.flush()
+}
+
+// flush writes the records held to the file, making it at the first
+// flush; where no file can be made, they stay in memory.
+func (j *journal) flush() error {
+	if len(j.buf) == 0 || j.nofile {
+		return nil
+	}
+	if j.f == nil {
+		f, err := os.CreateTemp(nearestExisting(j.dir), ".pollen-journal-*")
+		if err != nil {
+			j.nofile = true
+			return nil
+		}
+		os.Remove(f.Name()) // where it cannot be, it goes at close
+		j.f = f
+	}
+	n, err := j.f.WriteAt(j.buf, j.on)
+	j.on += int64(n)
+	j.buf = j.buf[:copy(j.buf, j.buf[n:])]
+	if err != nil {
 		return diskFull(err, j.dir)
 	}
 	return nil
@@ -85,17 +110,11 @@ func (j *journal) add(r record) error {
 // each calls fn with every record, in the order they were added, and
 // stops at the first error.
 func (j *journal) each(fn func(record) error) error {
-	if j.f == nil {
-		return nil
+	var src io.Reader = bytes.NewReader(j.buf)
+	if j.f != nil {
+		src = io.MultiReader(io.NewSectionReader(j.f, 0, j.on), src)
 	}
-	if err := j.w.Flush(); err != nil {
-		return diskFull(err, j.dir)
-	}
-	if _, err := j.f.Seek(0, io.SeekStart); err != nil {
-		return err
-	}
-	defer j.f.Seek(0, io.SeekEnd)
-	r := bufio.NewReaderSize(j.f, 64<<10)
+	r := bufio.NewReaderSize(src, 64<<10)
 	for {
 		rec, err := readRecord(r)
 		if errors.Is(err, io.EOF) {
@@ -115,8 +134,8 @@ func (j *journal) close() {
 		name := j.f.Name()
 		j.f.Close()
 		os.Remove(name)
-		j.f, j.w = nil, nil
 	}
+	j.f, j.on, j.buf, j.nofile = nil, 0, nil, false
 }
 
 func readRecord(r *bufio.Reader) (record, error) {

@@ -281,6 +281,9 @@ func (p *Placer) entry(data []byte, s spot) (string, []Placed, error) {
 		return p.part(data, spot{c: s.c, file: f, size: f.size, kind: partSpot})
 	case ft.TSymlink:
 		target := string(fsn.Data())
+		if len(target) > maxPathLen {
+			return "", nil, fmt.Errorf("%s: %w: a symlink to a path longer than %d bytes", elide(rel), ErrTooLarge, maxPathLen)
+		}
 		if !p.sameLink(rel, target) {
 			if err := p.checkFree(rel, false); err != nil {
 				return "", nil, err
@@ -356,6 +359,9 @@ func (p *Placer) shard(nd *dag.ProtoNode, fsn *ft.FSNode, rel string) ([]Placed,
 	}
 	if hd.pending--; hd.pending == 0 {
 		delete(p.hamt, rel)
+		if len(hd.names) == 0 { // nothing in it will make it
+			return out, p.journal.add(record{kind: dirRecord, rel: rel})
+		}
 	}
 	return out, nil
 }

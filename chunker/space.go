@@ -21,9 +21,9 @@ const spaceMargin = 16 << 20
 
 // needSpace counts n more bytes to write and refuses once the bytes
 // planned pass what the target's file system had free when planning
-// began (less spaceMargin). A DAG states every file's size before any of
-// its blocks are fetched, so a DAG that declares terabytes is refused
-// before it writes anything. Called with mu held.
+// began (less spaceMargin). A DAG states a file's size before any of
+// its blocks are fetched, so a file that declares terabytes is refused
+// before it is written. Called with mu held.
 func (p *Placer) needSpace(n int64) error {
 	p.need += n
 	if !p.freeKnown {

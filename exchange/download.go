@@ -85,6 +85,7 @@ type download struct {
 	// walk's window is fetching, not yet arrived: each place adds the
 	// block's bytes to p, as each adds them to the DAG's declared sizes.
 	asked   map[string]int
+	arrived bool      // a block came from a peer
 	last    time.Time // when the last block arrived
 	stalled atomic.Bool
 	damaged atomic.Int64 // blocks peers sent with wrong bytes, dropped
@@ -145,18 +146,23 @@ func (d *download) got(c cid.Cid, size int) {
 	d.p.Done += int64(n * size)
 	if n > 0 {
 		d.p.Blocks++
+		d.arrived = true
 	}
 	d.mu.Unlock()
 	d.report()
 }
 
 // here counts a block found in the store: the walk is moving, so the
-// stall watchdog waits.
+// stall watchdog waits. Until the first block arrives, what is found was
+// here before this download (a resumed get); after, it may be a block
+// this download brought, met again in another place of the DAG.
 func (d *download) here(size int) {
 	d.mu.Lock()
 	d.last = time.Now()
 	d.p.Done += int64(size)
-	d.p.Here += int64(size)
+	if !d.arrived {
+		d.p.Here += int64(size)
+	}
 	d.p.Blocks++
 	d.mu.Unlock()
 }
