@@ -95,6 +95,10 @@ run_getters() {
 		sleep 0.2
 	done
 	tail -1 "$work/times.$n"
+	# What each getter received and from how many peers, for a straggler.
+	for i in $(seq "$n"); do
+		echo "getter $i: $(grep '^get:' "$work/g$i.err" | tail -1 | sed 's/.*(//; s/)$//')" >&2
+	done
 	for i in $(seq "$n"); do
 		cmp -s "$work/data.bin" "$work/o$i/data.bin" || { echo "getter $i: wrong bytes" >&2; exit 1; }
 		ip netns pids "$tag-$i" | xargs -r kill -INT
