@@ -3,11 +3,9 @@ package chunker_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/ipfs/boxo/blockservice"
@@ -43,32 +41,6 @@ type nodeGetterSource struct{ ds ipld.DAGService }
 
 func (s nodeGetterSource) Get(ctx context.Context, c cid.Cid) (blocks.Block, error) {
 	return s.ds.Get(ctx, c)
-}
-
-// Getting a DAG again into a target that already holds it, on a
-// read-only file system: nothing needs writing (every file is kept), so
-// the get succeeds though its journal cannot be a file there.
-func TestGetAgainOntoAReadOnlyCopy(t *testing.T) {
-	if syscall.Geteuid() != 0 {
-		t.Skip("needs root")
-	}
-	ctx := context.Background()
-	ds := dag.NewDAGService(blockservice.New(memStore(), nil))
-	root := orderedDir(t, ds, []string{"a", "b"}, []ipld.Node{fileNode("one"), fileNode("two")})
-	disk := t.TempDir()
-	if err := syscall.Mount("tmpfs", disk, "tmpfs", 0, "size=64m"); err != nil {
-		t.Skip(err)
-	}
-	defer syscall.Unmount(disk, syscall.MNT_DETACH)
-	if _, err := chunker.Export(ctx, ds, root.Cid(), disk, "x", chunker.ExportOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Mount("", disk, "", syscall.MS_REMOUNT|syscall.MS_RDONLY, ""); err != nil {
-		t.Skip(err)
-	}
-	if _, err := chunker.Export(ctx, ds, root.Cid(), disk, "x", chunker.ExportOptions{}); err != nil {
-		t.Errorf("export again onto the same files, read-only: %v", err)
-	}
 }
 
 // A symlink whose place is taken between planning and Finish: the files
@@ -136,50 +108,6 @@ func TestEmptyShardedFolderIsMade(t *testing.T) {
 		if fi, err := os.Lstat(want); err != nil || !fi.IsDir() {
 			t.Errorf("%s: the empty sharded folder was not made (Dirs %d): %v", c.name, res.Dirs, err)
 		}
-	}
-}
-
-// The disk fills while completed files are listed: a clean Abort still
-// removes the temporary files this run made.
-func TestCleanAbortAfterTheDiskFills(t *testing.T) {
-	if syscall.Geteuid() != 0 {
-		t.Skip("needs root")
-	}
-	_ = context.Background()
-	ds := dag.NewDAGService(blockservice.New(memStore(), nil))
-	empty := fileNode("")
-	const n = 3000
-	names, nodes := make([]string, n), make([]ipld.Node, n)
-	for i := range names {
-		names[i], nodes[i] = fmt.Sprintf("f%04d", i), empty
-	}
-	root := orderedDir(t, ds, names, nodes)
-	disk := t.TempDir()
-	if err := syscall.Mount("tmpfs", disk, "tmpfs", 0, "size=32m"); err != nil {
-		t.Skip(err)
-	}
-	defer syscall.Unmount(disk, syscall.MNT_DETACH)
-	p, err := chunker.NewPlacer(root.Cid(), disk, "x", chunker.ExportOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.Put([]blocks.Block{root}); err != nil {
-		t.Fatal(err)
-	}
-	// Something else fills the disk.
-	f, _ := os.Create(filepath.Join(disk, "eater"))
-	for buf := make([]byte, 1<<20); ; {
-		if _, err := f.Write(buf); err != nil {
-			break
-		}
-	}
-	f.Close()
-	_, err = p.Put([]blocks.Block{empty})
-	_ = err // the disk is full: it may fail or not
-	p.Abort(true)
-	left, _ := filepath.Glob(filepath.Join(disk, "x", ".*.pollen-part"))
-	if len(left) > 0 {
-		t.Errorf("a clean abort left %d temporary files", len(left))
 	}
 }
 

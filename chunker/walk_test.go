@@ -2,8 +2,6 @@ package chunker_test
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -13,6 +11,7 @@ import (
 	ipld "github.com/ipfs/go-ipld-format"
 
 	"github.com/pollen-p2p/pollen/chunker"
+	"github.com/pollen-p2p/pollen/internal/testdata"
 )
 
 // depthFirst serves an export and counts the files of the folders it
@@ -42,19 +41,7 @@ func (d *depthFirst) Get(ctx context.Context, c cid.Cid) (ipld.Node, error) {
 // the 3,000 files.
 func TestExportGoesDepthFirst(t *testing.T) {
 	const folders, files = 30, 100
-	src := t.TempDir()
-	for i := range folders {
-		sub := filepath.Join(src, fmt.Sprintf("d%02d", i))
-		if err := os.Mkdir(sub, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		for k := range files {
-			data := fmt.Sprintf("file %d of folder %d\n", k, i)
-			if err := os.WriteFile(filepath.Join(sub, fmt.Sprintf("f%03d", k)), []byte(data), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	src := testdata.Wide(t, folders, files)
 	bs := memStore()
 	res, err := chunker.Import(context.Background(), bs, src, chunker.ImportOptions{})
 	if err != nil {

@@ -2,9 +2,6 @@ package exchange_test
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +12,7 @@ import (
 
 	"github.com/pollen-p2p/pollen/chunker"
 	"github.com/pollen-p2p/pollen/exchange"
+	"github.com/pollen-p2p/pollen/internal/testdata"
 )
 
 // planner is a sink that waits for blocks as a Placer does: every link of
@@ -75,19 +73,7 @@ func (p *planner) Local(_ context.Context, b blocks.Block) error {
 // what is stored already goes depth first and waits for one folder.
 func TestWalkHoldsAWindowNotTheTree(t *testing.T) {
 	const folders, files, win = 30, 100, 150
-	dir := t.TempDir()
-	for i := range folders {
-		sub := filepath.Join(dir, fmt.Sprintf("d%02d", i))
-		if err := os.Mkdir(sub, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		for k := range files {
-			data := fmt.Sprintf("file %d of folder %d\n", k, i)
-			if err := os.WriteFile(filepath.Join(sub, fmt.Sprintf("f%03d", k)), []byte(data), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	dir := testdata.Wide(t, folders, files)
 	seeder, getter := newNode(t), newNode(t)
 	res, err := chunker.Import(context.Background(), seeder.bs, dir, chunker.ImportOptions{})
 	if err != nil {
