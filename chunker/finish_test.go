@@ -12,7 +12,6 @@ import (
 	dag "github.com/ipfs/boxo/ipld/merkledag"
 	ft "github.com/ipfs/boxo/ipld/unixfs"
 	blocks "github.com/ipfs/go-block-format"
-	"github.com/ipfs/go-cid"
 	ipld "github.com/ipfs/go-ipld-format"
 
 	"github.com/pollen-p2p/pollen/chunker"
@@ -37,18 +36,13 @@ func orderedDir(t *testing.T, ds ipld.DAGService, names []string, nodes []ipld.N
 	return n
 }
 
-type nodeGetterSource struct{ ds ipld.DAGService }
-
-func (s nodeGetterSource) Get(ctx context.Context, c cid.Cid) (blocks.Block, error) {
-	return s.ds.Get(ctx, c)
-}
-
 // A symlink whose place is taken between planning and Finish: the files
 // Finish linked to their names before it are told to Renamed, so the
 // store points at names that stay.
 func TestFinishTellsRenamedBeforeALaterFailure(t *testing.T) {
 	ctx := context.Background()
-	ds := dag.NewDAGService(blockservice.New(memStore(), nil))
+	bs := memStore()
+	ds := dag.NewDAGService(blockservice.New(bs, nil))
 	a := fileNode("content of a")
 	sl := symlinkNode("elsewhere")
 	root := orderedDir(t, ds, []string{"a", "b"}, []ipld.Node{a, sl})
@@ -69,7 +63,7 @@ func TestFinishTellsRenamedBeforeALaterFailure(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(out, "x", "b"), []byte("someone's"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err = p.Finish(ctx, nodeGetterSource{ds})
+	_, err = p.Finish(ctx, bs)
 	if !errors.Is(err, chunker.ErrExists) {
 		t.Fatalf("finish: %v, want ErrExists", err)
 	}

@@ -23,12 +23,12 @@ import (
 var window = 1 << 15
 
 // frame is a node on the walk's path: its links, and how far the walk
-// has gone through them. A node not read yet has only its CID.
+// has gone through them. A node not read yet has only its CID (a read
+// one is on the path only while it has links).
 type frame struct {
 	node  cid.Cid
 	here  bool // the node was stored before this download: count it when read
 	links []link
-	read  bool
 	i     int
 }
 
@@ -45,7 +45,7 @@ type walk struct {
 // sink) and hands the sink what it wants, in the walk's order.
 func (d *download) run(ctx context.Context, root cid.Cid) error {
 	w := &walk{d: d, root: root, seen: map[string]bool{}}
-	w.stack = []frame{{links: []link{{c: root, size: blockGuess}}, read: true}}
+	w.stack = []frame{{links: []link{{c: root, size: blockGuess}}}}
 	for first := true; len(w.stack) > 0; first = false {
 		missing, err := w.gather(ctx)
 		if err != nil {
@@ -77,9 +77,14 @@ func (d *download) run(ctx context.Context, root cid.Cid) error {
 // wants them.
 func (w *walk) gather(ctx context.Context) ([]link, error) {
 	d := w.d
-	d.mu.Lock()
-	d.asked = map[string]int{}
-	d.mu.Unlock()
+	// No block arrives while the walk gathers (fetchLevel has returned):
+	// the window's places are counted here and handed over at the end.
+	asked := map[string]int{}
+	defer func() {
+		d.mu.Lock()
+		d.asked = asked
+		d.mu.Unlock()
+	}()
 	var missing []link
 	for steps := 1; len(w.stack) > 0 && len(missing) < window; steps++ {
 		if err := ctx.Err(); err != nil {
@@ -89,7 +94,7 @@ func (w *walk) gather(ctx context.Context) ([]link, error) {
 			d.touch() // walking what is here is progress too
 		}
 		top := &w.stack[len(w.stack)-1]
-		if !top.read {
+		if top.links == nil {
 			c, here := top.node, top.here
 			w.stack = w.stack[:len(w.stack)-1]
 			links, err := w.read(ctx, c, here)
@@ -97,7 +102,7 @@ func (w *walk) gather(ctx context.Context) ([]link, error) {
 				return nil, err
 			}
 			if len(links) > 0 {
-				w.stack = append(w.stack, frame{links: links, read: true})
+				w.stack = append(w.stack, frame{links: links})
 			}
 			continue
 		}
@@ -108,13 +113,8 @@ func (w *walk) gather(ctx context.Context) ([]link, error) {
 		l := top.links[top.i]
 		top.i++
 		h := string(l.c.Hash())
-		d.mu.Lock()
-		n, asked := d.asked[h]
-		if asked {
-			d.asked[h] = n + 1
-		}
-		d.mu.Unlock()
-		if asked {
+		if n, ok := asked[h]; ok {
+			asked[h] = n + 1
 			continue
 		}
 		ok, err := d.e.store.Has(ctx, l.c)
@@ -123,9 +123,7 @@ func (w *walk) gather(ctx context.Context) ([]link, error) {
 		}
 		switch {
 		case !ok:
-			d.mu.Lock()
-			d.asked[h] = 1
-			d.mu.Unlock()
+			asked[h] = 1
 			missing = append(missing, l)
 		case l.c.Type() == cid.DagProtobuf:
 			w.stack = append(w.stack, frame{node: l.c, here: true})
