@@ -88,7 +88,7 @@ run_getters() {
 				fin[$i]=$(echo "$(date +%s.%N) - $start" | bc -l)
 				echo "${fin[$i]}" >>"$work/times.$n"
 			elif ! ip netns pids "$tag-$i" | grep -q .; then
-				echo "getter $i failed: $(tail -1 "$work/g$i.err")" >&2
+				{ echo "getter $i failed:"; tail -30 "$work/g$i.err"; } >&2
 				exit 1
 			fi
 		done

@@ -69,8 +69,66 @@ type blockGetter interface {
 	GetBlocks(context.Context, []cid.Cid) (<-chan blocks.Block, error)
 }
 
-// fetchAll asks for cs in chunks, a few chunks at a time.
-func (d *download) fetchAll(ctx context.Context, ls []link) error {
+// handOver is a level's part in a Bitswap fetch of the blocks it handed
+// over: it may take some back (a pollen peer is asked for them now, and
+// Bitswap's copy would be a duplicate), and it learns which arrived.
+type handOver struct {
+	mu    sync.Mutex
+	taken map[string]struct{} // multihashes taken back, not yet struck
+	wake  chan struct{}       // closed when one is taken back
+	// stored is told of the blocks Bitswap brought, once stored.
+	stored func([]blocks.Block)
+}
+
+func newHandOver(stored func([]blocks.Block)) *handOver {
+	return &handOver{taken: map[string]struct{}{}, wake: make(chan struct{}), stored: stored}
+}
+
+// takeBack strikes c from the wants.
+func (h *handOver) takeBack(c cid.Cid) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.taken[string(c.Hash())] = struct{}{}
+	close(h.wake)
+	h.wake = make(chan struct{})
+}
+
+// give clears c's taking back: it is handed over again.
+func (h *handOver) give(c cid.Cid) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.taken, string(c.Hash()))
+}
+
+// waiting returns a channel closed at the next takeBack.
+func (h *handOver) waiting() <-chan struct{} {
+	if h == nil {
+		return nil
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.wake
+}
+
+// strike deletes from rest what was taken back, and reports whether
+// anything was.
+func (h *handOver) strike(rest map[string]cid.Cid) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	struck := false
+	for k := range rest {
+		if _, ok := h.taken[k]; ok {
+			delete(h.taken, k)
+			delete(rest, k)
+			struck = true
+		}
+	}
+	return struck
+}
+
+// fetchAll asks for cs in chunks, a few chunks at a time. h, when not
+// nil, is the level that handed them over.
+func (d *download) fetchAll(ctx context.Context, ls []link, h *handOver) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
@@ -95,7 +153,7 @@ func (d *download) fetchAll(ctx context.Context, ls []link) error {
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			err := d.askBitswap(ctx, chunk)
+			err := d.askBitswap(ctx, chunk, h)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil && first == nil {
@@ -114,7 +172,7 @@ func (d *download) fetchAll(ctx context.Context, ls []link) error {
 // askBitswap asks the session for cs until all arrived. Wants can be lost (a busy server drops those past its queue limit), so
 // when none of the rest has arrived for reaskAfter, it cancels them and
 // asks again.
-func (d *download) askBitswap(ctx context.Context, cs []cid.Cid) error {
+func (d *download) askBitswap(ctx context.Context, cs []cid.Cid, h *handOver) error {
 	rest := make(map[string]cid.Cid, len(cs))
 	for _, c := range cs {
 		rest[string(c.Hash())] = c
@@ -125,7 +183,7 @@ func (d *download) askBitswap(ctx context.Context, cs []cid.Cid) error {
 		for _, c := range rest {
 			want = append(want, c)
 		}
-		err := d.fetchOnce(ctx, sess, want, rest)
+		err := d.fetchOnce(ctx, sess, want, rest, h)
 		// Ask again in a fresh session: the old one may hold a peer's
 		// "don't have" for these blocks and never ask it again.
 		sess = d.e.bs.NewSession(ctx)
@@ -137,8 +195,9 @@ func (d *download) askBitswap(ctx context.Context, cs []cid.Cid) error {
 }
 
 // fetchOnce asks for cs once, stores what arrives and strikes it from
-// rest; it returns when all arrived or none has for reaskAfter.
-func (d *download) fetchOnce(ctx context.Context, sess blockGetter, cs []cid.Cid, rest map[string]cid.Cid) error {
+// rest; it returns when all arrived, none has for reaskAfter, or h took
+// one back (Bitswap is asked again for the rest).
+func (d *download) fetchOnce(ctx context.Context, sess blockGetter, cs []cid.Cid, rest map[string]cid.Cid, h *handOver) error {
 	d.e.ask(cs)
 	actx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -148,8 +207,19 @@ func (d *download) fetchOnce(ctx context.Context, sess blockGetter, cs []cid.Cid
 	}
 	var batch []blocks.Block
 	size := 0
+	put := func() error {
+		if err := d.store(ctx, batch); err != nil {
+			return err
+		}
+		if h != nil && len(batch) > 0 {
+			h.stored(batch)
+		}
+		batch, size = nil, 0
+		return nil
+	}
 	idle := time.NewTimer(reaskAfter)
 	defer idle.Stop()
+	taken := h.waiting()
 	// After cancel the channel still delivers what already arrived; keep
 	// reading it to the end so that nothing received is lost.
 	for ch != nil {
@@ -164,6 +234,12 @@ func (d *download) fetchOnce(ctx context.Context, sess blockGetter, cs []cid.Cid
 		case <-idle.C:
 			cancel()
 			continue
+		case <-taken:
+			taken = h.waiting()
+			if h.strike(rest) {
+				cancel()
+			}
+			continue
 		}
 		if _, wanted := rest[string(b.Cid().Hash())]; !wanted {
 			continue
@@ -174,14 +250,13 @@ func (d *download) fetchOnce(ctx context.Context, sess blockGetter, cs []cid.Cid
 		batch = append(batch, b)
 		size += len(b.RawData())
 		if size >= storeBytes || len(batch) >= storeBlocks {
-			if err := d.store(ctx, batch); err != nil {
+			if err := put(); err != nil {
 				return err
 			}
-			batch, size = nil, 0
 		}
 		d.got(b.Cid(), len(b.RawData()))
 	}
-	if err := d.store(ctx, batch); err != nil {
+	if err := put(); err != nil {
 		return err
 	}
 	return ctx.Err()

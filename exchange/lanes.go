@@ -55,6 +55,10 @@ type level struct {
 	changed chan struct{} // closed and replaced on every change
 	sched   *scheduler
 	err     error
+	// handed maps the multihashes of the blocks handed to Bitswap, not yet
+	// stored, to their index.
+	handed map[string]int
+	hand   *handOver
 }
 
 // lane is one ProtoBlocks stream to a peer.
@@ -73,7 +77,7 @@ func (d *download) fetchLevel(ctx context.Context, ls []link) error {
 	peers := d.e.pollenPeers()
 	if len(peers) == 0 || len(ls) == 0 {
 		sub.Close() // unread, it would hold up the bus
-		return d.fetchAll(ctx, ls)
+		return d.fetchAll(ctx, ls, nil)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -85,7 +89,9 @@ func (d *download) fetchLevel(ctx context.Context, ls []link) error {
 		d: d, items: ls, storeq: make(chan stored, 8),
 		changed: make(chan struct{}),
 		sched:   newScheduler(sizes, rand.Perm, time.Now()),
+		handed:  map[string]int{},
 	}
+	lv.hand = newHandOver(lv.bitswapStored)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -158,6 +164,7 @@ func (lv *level) addPeer(ctx context.Context, wg *sync.WaitGroup, id peer.ID) {
 		lv.sched.dropPeer(id)
 		lv.signal()
 		lv.mu.Unlock()
+
 		if err != nil && ctx.Err() == nil {
 			lv.d.e.log.Debug("pollen peer", "peer", id, "err", err)
 		}
@@ -259,6 +266,9 @@ func (lv *level) ask(ctx context.Context, id peer.ID, ln *lane, w *bufio.Writer)
 			i := lv.sched.next(id)
 			if i < 0 {
 				break
+			}
+			if lv.sched.takeBack(i) {
+				lv.hand.takeBack(lv.items[i].c)
 			}
 			ln.queue = append(ln.queue, i)
 			ln.inflight += lv.sched.sizes[i]
@@ -425,35 +435,44 @@ func (lv *level) watch(ctx context.Context, wg *sync.WaitGroup, sub event.Subscr
 			lv.d.rates.Store(id, r)
 		}
 		orphans := lv.sched.orphans(time.Now())
+		ls := make([]link, len(orphans))
+		for k, i := range orphans {
+			ls[k] = lv.items[i]
+			lv.handed[string(ls[k].c.Hash())] = i
+			lv.hand.give(ls[k].c)
+		}
 		lv.signal()
 		lv.mu.Unlock()
 		if len(orphans) > 0 {
-			ls := make([]link, len(orphans))
-			for k, i := range orphans {
-				ls[k] = lv.items[i]
-			}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				lv.bitswap(ctx, ls, orphans)
+				lv.bitswap(ctx, ls)
 			}()
 		}
 	}
 }
 
 // bitswap fetches blocks no pollen peer holds from whoever Bitswap finds.
-func (lv *level) bitswap(ctx context.Context, ls []link, idx []int) {
-	err := lv.d.fetchAll(ctx, ls)
+func (lv *level) bitswap(ctx context.Context, ls []link) {
+	err := lv.d.fetchAll(ctx, ls, lv.hand)
+	if err != nil && !errors.Is(err, context.Canceled) { // Canceled: the level ended first
+		lv.mu.Lock()
+		lv.fail(err)
+		lv.mu.Unlock()
+	}
+}
+
+// bitswapStored counts the blocks Bitswap brought, once stored.
+func (lv *level) bitswapStored(bl []blocks.Block) {
 	lv.mu.Lock()
 	defer lv.mu.Unlock()
-	if err != nil {
-		if !errors.Is(err, context.Canceled) { // the level ended first
-			lv.fail(err)
+	for _, b := range bl {
+		h := string(b.Cid().Hash())
+		if i, ok := lv.handed[h]; ok {
+			delete(lv.handed, h)
+			lv.sched.stored(i)
 		}
-		return
-	}
-	for _, i := range idx {
-		lv.sched.stored(i)
 	}
 	lv.signal()
 }

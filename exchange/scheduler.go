@@ -18,8 +18,10 @@ import (
 // writes in order and the disk streams), and in an order of this getter's
 // own once some peer holds only part of it: getters fetching together
 // then ask the seeder for different blocks and trade them. Once every
-// block is asked for, an idle peer may ask again for one another peer is
-// bringing (endgame: the first answer wins).
+// block some peer holds is asked for, an idle peer may ask again for one
+// another peer is bringing (endgame: the first answer wins). Not before:
+// a getter holding a few blocks is idle most of the time, and a second
+// request from it is a copy the swarm pays for twice.
 type scheduler struct {
 	sizes   []int64 // each block's expected size
 	state   []itemState
@@ -28,6 +30,7 @@ type scheduler struct {
 	ordered bool              // rank is the getter's own order, not the DAG's
 	shuffle func(n int) []int // the getter's own order, when needed
 	left    int               // blocks not stored yet
+	free    int               // blocks some peer holds, neither asked for nor arrived
 	since   time.Time         // when the level began
 }
 
@@ -36,7 +39,7 @@ type itemState struct {
 	asked   int       // requests in flight
 	got     bool      // arrived, being stored
 	done    bool      // stored
-	bitswap bool      // handed to Bitswap (a pollen peer that gets it is asked too: the first copy wins)
+	bitswap bool      // handed to Bitswap, until a pollen peer that gets it is asked (Bitswap is told to strike it)
 	orphan  time.Time // since when no pollen peer holds it nor is asked
 }
 
@@ -148,6 +151,24 @@ func newScheduler(sizes []int64, shuffle func(int) []int, now time.Time) *schedu
 	}
 }
 
+// freeNow reports whether block i is free to ask: held, not asked, not
+// arrived.
+func (s *scheduler) freeNow(i int) bool {
+	st := &s.state[i]
+	return !st.got && st.asked == 0 && st.holders > 0
+}
+
+// recount updates free after block i changed; was is freeNow(i) from
+// before the change.
+func (s *scheduler) recount(i int, was bool) {
+	switch now := s.freeNow(i); {
+	case now && !was:
+		s.free++
+	case was && !now:
+		s.free--
+	}
+}
+
 // offer makes block i a candidate again for every peer holding it (its
 // request was dropped, so it is free to ask).
 func (s *scheduler) offer(i int) {
@@ -180,6 +201,7 @@ func (s *scheduler) dropPeer(id peer.ID) {
 	}
 	delete(s.peers, id)
 	for i := range s.sizes {
+		was := s.freeNow(i)
 		if p.has[i] {
 			s.state[i].holders--
 		}
@@ -188,6 +210,7 @@ func (s *scheduler) dropPeer(id peer.ID) {
 				s.offer(i)
 			}
 		}
+		s.recount(i, was)
 	}
 }
 
@@ -200,9 +223,11 @@ func (s *scheduler) haves(id peer.ID, idx []int) {
 	p.answered = true
 	for _, i := range idx {
 		if !p.has[i] {
+			was := s.freeNow(i)
 			p.has[i] = true
 			p.holds++
 			s.state[i].holders++
+			s.recount(i, was)
 			p.cands.push(cand{int32(s.state[i].holders), s.rank[i], int32(i)})
 		}
 	}
@@ -250,14 +275,16 @@ func (s *scheduler) next(id peer.ID) int {
 		best = i
 		break
 	}
-	if best < 0 && p.pending == 0 {
+	if best < 0 && p.pending == 0 && s.free == 0 {
 		best = s.endgame(p) // a second request, only from an idle peer
 	}
 	if best >= 0 {
+		was := s.freeNow(best)
 		p.asking[best] = true
 		p.pending++
 		p.inflight += s.sizes[best]
 		s.state[best].asked++
+		s.recount(best, was)
 	}
 	return best
 }
@@ -284,6 +311,8 @@ func (s *scheduler) endgame(p *speer) int {
 // arrival (the caller stores it; a later copy is dropped).
 func (s *scheduler) answered(id peer.ID, i int, ok bool, n int64) (first bool) {
 	st := &s.state[i]
+	was := s.freeNow(i)
+	defer func() { s.recount(i, was) }()
 	if p := s.peers[id]; p != nil && p.asking[i] {
 		p.asking[i] = false
 		p.pending--
@@ -318,7 +347,9 @@ func (s *scheduler) stored(i int) bool {
 	if st.done {
 		return false
 	}
+	was := s.freeNow(i)
 	st.done, st.got = true, true
+	s.recount(i, was)
 	s.left--
 	return true
 }
@@ -368,6 +399,16 @@ func (s *scheduler) orphans(now time.Time) []int {
 		}
 	}
 	return out
+}
+
+// takeBack reports whether block i, just picked, was handed to Bitswap,
+// and counts it taken back: a pollen peer brings it, and should that
+// fail, it may be handed over again.
+func (s *scheduler) takeBack(i int) bool {
+	st := &s.state[i]
+	was := st.bitswap
+	st.bitswap = false
+	return was
 }
 
 // windowOf is the bytes a peer may have in flight; 0 for a peer not

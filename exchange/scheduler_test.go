@@ -1,6 +1,7 @@
 package exchange
 
 import (
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -115,6 +116,41 @@ func TestScheduler(t *testing.T) {
 				t.Error("a's late copy of 0 counted as first")
 			}
 		}},
+		{"no second request while a block some peer holds is free", func(t *testing.T) {
+			s := sched(4)
+			s.addPeer(a, 0) // the seeder in slow start: one block in flight
+			s.addPeer(b, 100*mb)
+			s.addPeer(c, 100*mb)
+			s.haves(a, all(4))
+			s.haves(b, []int{1, 2})
+			s.haves(c, []int{2})
+			if got := picks(s, a, 4); len(got) != 1 || got[0] == 1 || got[0] == 2 {
+				t.Fatalf("seeder picks %v, want one of the rarest, 0 or 3", got)
+			}
+			if got := picks(s, b, 1); !slices.Equal(got, []int{1}) {
+				t.Fatalf("b picks %v, want 1", got)
+			}
+			if got := picks(s, c, 1); !slices.Equal(got, []int{2}) {
+				t.Fatalf("c picks %v, want 2", got)
+			}
+			s.answered(b, 1, true, mb)
+			// b is idle, but a block waits for the seeder's window: a copy
+			// of 2 from b now would be a copy the swarm pays twice for.
+			if got := picks(s, b, 1); len(got) != 0 {
+				t.Errorf("b picks %v with a block still free", got)
+			}
+			for i := range 4 { // the seeder's one request arrives
+				if s.peers[a].asking[i] {
+					s.answered(a, i, true, mb)
+				}
+			}
+			if got := picks(s, a, 1); len(got) != 1 {
+				t.Fatalf("the seeder picks %v, want the last free block", got)
+			}
+			if got := picks(s, b, 1); !slices.Equal(got, []int{2}) {
+				t.Errorf("with nothing free, idle b picks %v, want a copy of 2", got)
+			}
+		}},
 		{"a slow peer gets a short window, a fast one a long one", func(t *testing.T) {
 			s := sched(40)
 			s.addPeer(a, 0)
@@ -188,7 +224,7 @@ func TestScheduler(t *testing.T) {
 				t.Errorf("a picks %v, want only 1", got)
 			}
 		}},
-		{"a block handed to Bitswap is asked of a pollen peer that gets it later", func(t *testing.T) {
+		{"a block handed to Bitswap is taken back by a pollen peer that gets it later", func(t *testing.T) {
 			s := sched(2)
 			s.addPeer(a, 100*mb)
 			s.haves(a, []int{1})
@@ -200,11 +236,30 @@ func TestScheduler(t *testing.T) {
 			if got := picks(s, b, 2); !slices.Equal(got, []int{0}) {
 				t.Errorf("b picks %v, want [0]: Bitswap may be asking a slow seeder", got)
 			}
+			if !s.takeBack(0) || s.takeBack(0) {
+				t.Error("block 0, asked of b, is not taken back from Bitswap once")
+			}
 			if first := s.answered(b, 0, true, mb); !first || !s.stored(0) {
 				t.Error("b's copy was not the first")
 			}
 			if got := s.orphans(time.Unix(0, 0)); len(got) != 0 {
 				t.Errorf("handed again: %v", got)
+			}
+		}},
+		{"a block taken back that the pollen peer lacks goes to Bitswap again", func(t *testing.T) {
+			s := sched(1)
+			s.addPeer(a, 100*mb)
+			s.haves(a, nil)
+			if got := s.orphans(time.Unix(0, 0)); !slices.Equal(got, []int{0}) {
+				t.Fatalf("to Bitswap %v, want [0]", got)
+			}
+			s.haves(a, []int{0})
+			if got := picks(s, a, 1); !slices.Equal(got, []int{0}) || !s.takeBack(0) {
+				t.Fatalf("a picks %v", got)
+			}
+			s.answered(a, 0, false, 0) // it no longer has it
+			if got := s.orphans(time.Unix(0, 0)); !slices.Equal(got, []int{0}) {
+				t.Errorf("to Bitswap again: %v, want [0]", got)
 			}
 		}},
 		{"a silent peer does not hold blocks back from Bitswap for long", func(t *testing.T) {
@@ -227,5 +282,60 @@ func TestScheduler(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, tc.run)
+	}
+}
+
+// TestSchedulerCountsFreeBlocks plays random events at a scheduler and
+// checks after each that its count of free blocks is what a scan finds:
+// the endgame waits on that count.
+func TestSchedulerCountsFreeBlocks(t *testing.T) {
+	ids := []peer.ID{"a", "b", "c", "d"}
+	for seed := range uint64(200) {
+		r := rand.New(rand.NewPCG(seed, 1))
+		n := 1 + r.IntN(12)
+		s := sched(n)
+		for step := range 200 {
+			id := ids[r.IntN(len(ids))]
+			switch r.IntN(7) {
+			case 0:
+				if !s.known(id) {
+					s.addPeer(id, float64(r.IntN(4))*mb)
+				}
+			case 1:
+				s.dropPeer(id)
+			case 2:
+				if s.known(id) {
+					var idx []int
+					for i := range n {
+						if r.IntN(2) == 0 {
+							idx = append(idx, i)
+						}
+					}
+					s.haves(id, idx)
+				}
+			case 3, 4:
+				s.next(id)
+			case 5:
+				if p := s.peers[id]; p != nil {
+					for i, asking := range p.asking {
+						if asking {
+							s.answered(id, i, r.IntN(3) > 0, mb)
+							break
+						}
+					}
+				}
+			case 6:
+				s.stored(r.IntN(n))
+			}
+			want := 0
+			for i := range n {
+				if s.freeNow(i) {
+					want++
+				}
+			}
+			if s.free != want {
+				t.Fatalf("seed %d step %d: free %d, a scan finds %d", seed, step, s.free, want)
+			}
+		}
 	}
 }
