@@ -30,6 +30,10 @@ type (
 	FetchProgress = exchange.Progress
 	// PeerStats counts the block bytes exchanged with one peer.
 	PeerStats = exchange.PeerStats
+	// RelayLimits is what a relay service allows (see Config).
+	RelayLimits = swarm.RelayLimits
+	// Reach is what the node knows of how peers can reach it.
+	Reach = swarm.Reach
 )
 
 // ParseTicket reads a ticket string.
@@ -60,12 +64,14 @@ func (n *Node) StartNetwork() error {
 		return err
 	}
 	sw, err := swarm.New(swarm.Config{
-		Identity:  key,
-		Listen:    n.cfg.Listen,
-		Offline:   n.cfg.Offline,
-		NoMDNS:    n.cfg.NoMDNS,
-		Bootstrap: n.cfg.Bootstrap,
-		Logger:    n.log,
+		Identity:     key,
+		Listen:       n.cfg.Listen,
+		Offline:      n.cfg.Offline,
+		NoMDNS:       n.cfg.NoMDNS,
+		Bootstrap:    n.cfg.Bootstrap,
+		Relays:       n.cfg.Relays,
+		RelayService: n.cfg.RelayService,
+		Logger:       n.log,
 	})
 	if err != nil {
 		return err
@@ -160,6 +166,15 @@ func (n *Node) Addrs() []ma.Multiaddr {
 		return nw.swarm.Addrs()
 	}
 	return nil
+}
+
+// Reach returns what the node knows of its reachability, and a channel
+// closed when that changes (nil before StartNetwork).
+func (n *Node) Reach() (Reach, <-chan struct{}) {
+	if nw := n.online(); nw != nil {
+		return nw.swarm.Reach()
+	}
+	return Reach{}, nil
 }
 
 // Ticket makes the ticket for root, naming this node and its addresses

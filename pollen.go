@@ -78,6 +78,11 @@ type Config struct {
 	NoMDNS bool
 	// Bootstrap overrides the DHT bootstrap peers (see swarm.Config).
 	Bootstrap []peer.AddrInfo
+	// Relays are relays to use when the node cannot be dialled (see
+	// swarm.Config).
+	Relays []peer.AddrInfo
+	// RelayService, when set, makes the node a relay for others.
+	RelayService *RelayLimits
 }
 
 // Node is an open pollen repository. Its methods are safe for concurrent

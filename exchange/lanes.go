@@ -16,6 +16,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
 )
 
 // A level of a DAG is fetched from pollen peers over ProtoHave and
@@ -164,7 +165,10 @@ func (lv *level) addPeer(ctx context.Context, wg *sync.WaitGroup, id peer.ID) {
 		lv.sched.dropPeer(id)
 		lv.signal()
 		lv.mu.Unlock()
-
+		if errors.Is(err, errDirect) && ctx.Err() == nil {
+			lv.addPeer(ctx, wg, id) // its lanes open again, on the direct connection
+			return
+		}
 		if err != nil && ctx.Err() == nil {
 			lv.d.e.log.Debug("pollen peer", "peer", id, "err", err)
 		}
@@ -175,6 +179,11 @@ func (lv *level) addPeer(ctx context.Context, wg *sync.WaitGroup, id peer.ID) {
 // them until the level is done or the peer fails.
 func (lv *level) runPeer(ctx context.Context, id peer.ID) error {
 	h := lv.d.e.h
+	// A peer behind a NAT may be reached only through a relay whose
+	// connections are "limited" (by time or bytes): pollen's protocols
+	// use them, as far as the relay allows, until a direct connection
+	// (hole punched) takes over. Bitswap does not.
+	ctx = network.WithAllowLimitedConn(ctx, "pollen transfers go through relays that allow them")
 	hs, err := h.NewStream(ctx, id, ProtoHave)
 	if err != nil {
 		return err
@@ -217,6 +226,9 @@ func (lv *level) runPeer(ctx context.Context, id peer.ID) error {
 		}()
 	}
 	run(func() error { return lv.readHaves(id, bufio.NewReader(hs)) })
+	if relayed(hs.Conn()) {
+		run(func() error { return awaitDirect(pctx, h.Network(), id) })
+	}
 	for k, ln := range lanes {
 		s := streams[k]
 		// The level's ctx for reading: a batch read before the peer failed
@@ -236,6 +248,43 @@ func (lv *level) runPeer(ctx context.Context, id peer.ID) error {
 	}
 	g.Wait()
 	return err
+}
+
+// errDirect ends a peer's lanes over a relay once a direct connection to
+// it is up, so that they open again on that one.
+var errDirect = errors.New("a direct connection is up")
+
+// relayed reports whether c goes through a relay.
+func relayed(c network.Conn) bool {
+	for _, p := range c.RemoteMultiaddr() {
+		if p.Code() == ma.P_CIRCUIT {
+			return true
+		}
+	}
+	return false
+}
+
+// directEvery is how often lanes over a relay look for a direct
+// connection to their peer (hole punching makes one, a second or two in).
+const directEvery = 250 * time.Millisecond
+
+// awaitDirect returns errDirect once n has a direct connection to id, or
+// nil when ctx ends.
+func awaitDirect(ctx context.Context, n network.Network, id peer.ID) error {
+	t := time.NewTicker(directEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		for _, c := range n.ConnsToPeer(id) {
+			if !relayed(c) {
+				return errDirect
+			}
+		}
+	}
 }
 
 // readHaves records what the peer says it holds. The server closes the

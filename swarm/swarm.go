@@ -56,6 +56,13 @@ type Config struct {
 	// peers. When set, the DHT runs in server mode and accepts private and
 	// loopback addresses: a private DHT among the given peers.
 	Bootstrap []peer.AddrInfo
+	// Relays are relays to reserve a slot on when this node cannot be
+	// dialled; the bootstrap peers and connected peers that run a relay
+	// service are tried too.
+	Relays []peer.AddrInfo
+	// RelayService, when set, makes this node a relay for others, with
+	// these limits. Only a node others can dial should run one.
+	RelayService *RelayLimits
 	// Logger receives diagnostics; nil discards them.
 	Logger *slog.Logger
 }
@@ -66,12 +73,16 @@ type Swarm struct {
 	// Routing finds and announces providers; nil when offline.
 	Routing routing.Routing
 
-	log    *slog.Logger
-	gater  *gater
-	dht    *dht.IpfsDHT
-	mdns   mdns.Service
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	log       *slog.Logger
+	gater     *gater
+	relays    []peer.AddrInfo
+	bootstrap []peer.AddrInfo
+	ready     chan struct{} // closed once Host is set
+	reach     reach
+	dht       *dht.IpfsDHT
+	mdns      mdns.Service
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
 }
 
 // DefaultListen returns the addresses used when Config.Listen is empty.
@@ -98,11 +109,14 @@ func New(cfg Config) (*Swarm, error) {
 		libp2p.Security(noise.ID, noise.New),
 		libp2p.DefaultTransports,
 		Muxer(),
-		libp2p.EnableRelay(),
 		libp2p.EnableHolePunching(),
 		libp2p.EnableNATService(),
+		libp2p.EnableAutoNATv2(),
 		libp2p.UserAgent("pollen"),
 	}
+	g := &gater{blocked: map[peer.ID]bool{}}
+	s := &Swarm{log: cfg.Logger, gater: g, relays: cfg.Relays, bootstrap: cfg.Bootstrap, ready: make(chan struct{})}
+	opts = append(opts, relayOptions(cfg, s)...)
 	if cfg.Identity != nil {
 		opts = append(opts, libp2p.Identity(cfg.Identity))
 	}
@@ -117,19 +131,23 @@ func New(cfg Config) (*Swarm, error) {
 	if err != nil {
 		return nil, fmt.Errorf("swarm: %w", err)
 	}
-	g := &gater{blocked: map[peer.ID]bool{}}
 	opts = append(opts, libp2p.ResourceManager(rm), libp2p.ConnectionManager(cm), libp2p.ConnectionGater(g))
 	h, err := libp2p.New(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("swarm: %w", err)
 	}
-	s := &Swarm{Host: h, log: cfg.Logger, gater: g}
+	s.Host = h
+	close(s.ready)
 	if err := s.listen(cfg.Listen); err != nil {
 		h.Close()
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
+	if err := s.watchReach(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("swarm: %w", err)
+	}
 	if !cfg.Offline {
 		if err := s.startDHT(ctx, cfg.Bootstrap); err != nil {
 			s.Close()
@@ -224,9 +242,13 @@ func (s *Swarm) Addrs() []ma.Multiaddr {
 	return out
 }
 
-// AddrInfo is this node's ID and addresses, as a ticket carries them.
+// AddrInfo is this node's ID and addresses, as a ticket carries them:
+// the host's, and those through relays it holds a slot on (the host
+// lists them only once AutoNAT says it is private, and a moment after
+// autorelay says they are there).
 func (s *Swarm) AddrInfo() peer.AddrInfo {
-	return peer.AddrInfo{ID: s.Host.ID(), Addrs: s.Host.Addrs()}
+	r, _ := s.Reach()
+	return peer.AddrInfo{ID: s.Host.ID(), Addrs: ma.Unique(append(s.Host.Addrs(), r.RelayAddrs...))}
 }
 
 // Connect dials p (each of its addresses), within ctx.
@@ -239,6 +261,7 @@ func (s *Swarm) Connect(ctx context.Context, p peer.AddrInfo) error {
 	// simultaneous open, where both sides start TLS as the client and both
 	// dials fail. Dial again after a random pause, unless the other side's
 	// dial got through meanwhile.
+	s.readyToPunch(ctx, p)
 	var err error
 	dctx := ctx
 	for try := range dialTries {

@@ -52,6 +52,10 @@ or SIGTERM stop it cleanly.`,
 		flags: func(fs *flag.FlagSet, o *opts) {
 			fs.StringVar(&o.api, "api", defaultAPI, "where the local API listens (127.0.0.1 only)")
 			fs.StringVar(&o.out, "downloads", "", "folder that fetches from the page go to (default ~/Downloads, else REPO/downloads)")
+			fs.BoolVar(&o.relay, "relay", false, "relay for peers that cannot be dialled (run it only where this node can be)")
+			fs.DurationVar(&o.relayDuration, "relay-max-duration", 0, "with --relay: end a relayed connection after this long (0: no limit)")
+			fs.StringVar(&o.relayData, "relay-max-data", "", "with --relay: end a relayed connection after this much data each way, such as 10GiB (default no limit)")
+			fs.IntVar(&o.relayReservations, "relay-max-peers", 0, "with --relay: peers that may hold a slot at once (0: 128)")
 			netFlags(fs, o)
 		},
 		run: runDaemon,

@@ -76,6 +76,7 @@ func runGet(ctx context.Context, e *env, o *opts, args []string) error {
 			return err
 		}
 	}
+	start := time.Now()
 	bar := e.bar("get")
 	var mu sync.Mutex
 	var last pollen.FetchProgress
@@ -103,7 +104,15 @@ func runGet(ctx context.Context, e *env, o *opts, args []string) error {
 			bar.Abort()
 			return err
 		}
+		wctx, stop := context.WithCancel(ctx)
+		watched := make(chan struct{})
+		go func() {
+			defer close(watched)
+			sayPunched(wctx, e, node, start)
+		}()
 		res, err = node.Get(ctx, root, o.out, gopts)
+		stop()
+		<-watched
 	}
 	finish(bar, err)
 	if err != nil && ctx.Err() != nil {
@@ -120,11 +129,12 @@ func runGet(ctx context.Context, e *env, o *opts, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "saved %s (%d %s, %s)\n", ui.Escape(res.Path), res.Files, plural(res.Files, "file", "files"), humanize.IBytes(uint64(res.Size)))
 	mu.Lock()
-	damaged := last.Damaged
+	damaged, got := last.Damaged, last.Peers
 	mu.Unlock()
+	tellRoutes(e, node, got, time.Since(start))
 	noteDamaged(e, damaged)
 	if o.seed {
-		serve(ctx, e, node)
+		serve(ctx, e, node, root)
 	}
 	return nil
 }

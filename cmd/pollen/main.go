@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -16,10 +17,12 @@ import (
 	"runtime/pprof"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/dustin/go-humanize"
+	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 	"golang.org/x/term"
@@ -84,6 +87,7 @@ type opts struct {
 	// network
 	listen    list
 	bootstrap list
+	relays    list
 	from      list
 	offline   bool
 	noMDNS    bool
@@ -91,6 +95,12 @@ type opts struct {
 	timeout   time.Duration
 	wait      time.Duration
 	api       string
+
+	// relay service (daemon)
+	relay             bool
+	relayDuration     time.Duration
+	relayData         string
+	relayReservations int
 }
 
 // list is a repeatable string flag.
@@ -105,6 +115,7 @@ func netFlags(fs *flag.FlagSet, o *opts) {
 	fs.BoolVar(&o.offline, "offline", false, "no DHT and no NAT port mapping: only direct dials and the LAN")
 	fs.BoolVar(&o.noMDNS, "no-mdns", false, "do not look for peers on the LAN")
 	fs.Var(&o.bootstrap, "bootstrap", `DHT bootstrap peer multiaddr instead of the public IPFS ones (repeatable); "none" starts a private DHT`)
+	fs.Var(&o.relays, "use-relay", "relay peer multiaddr to be reached through when this node cannot be dialled (repeatable); bootstrap peers and connected relays are tried too")
 }
 
 // env is what a command may touch of the outside world.
@@ -261,6 +272,27 @@ func openNode(o *opts) (*pollen.Node, error) {
 		}
 		cfg.Bootstrap = append(cfg.Bootstrap, *p)
 	}
+	for _, s := range o.relays {
+		p, err := peer.AddrInfoFromString(s)
+		if err != nil {
+			return nil, usagef("--use-relay %q is not a peer multiaddr (/ip4/.../p2p/ID): %v", s, err)
+		}
+		cfg.Relays = append(cfg.Relays, *p)
+	}
+	if o.relay {
+		lim := pollen.RelayLimits{Duration: o.relayDuration, Reservations: o.relayReservations}
+		if o.relayData != "" {
+			n, err := humanize.ParseBytes(o.relayData)
+			if err != nil || n > math.MaxInt64 {
+				return nil, usagef("--relay-max-data %q: want a size such as 10GiB or 500MB", o.relayData)
+			}
+			lim.Data = int64(n)
+		}
+		if o.relayDuration < 0 || o.relayReservations < 0 {
+			return nil, usagef("relay limits cannot be negative")
+		}
+		cfg.RelayService = &lim
+	}
 	return pollen.Open(dir, cfg)
 }
 
@@ -279,11 +311,18 @@ func openOnline(o *opts) (*pollen.Node, error) {
 
 // serve prints where the node can be reached and serves until ctx ends
 // (Ctrl-C), then says what it sent.
-func serve(ctx context.Context, e *env, node *pollen.Node) {
+func serve(ctx context.Context, e *env, node *pollen.Node, roots ...cid.Cid) {
 	node.ScrubWhileServing()
 	printNode(e.stdout, node)
 	fmt.Fprintln(e.stderr, "serving; press Ctrl-C to stop")
+	var following sync.WaitGroup
+	following.Add(1)
+	go func() {
+		defer following.Done()
+		followReach(ctx, e, node, roots)
+	}()
 	<-ctx.Done()
+	following.Wait()
 	var sent int64
 	peers := 0
 	for _, st := range node.Traffic() {

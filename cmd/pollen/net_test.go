@@ -35,6 +35,33 @@ type server struct {
 	addrs   []string
 	stderr  *syncBuffer
 	stopped bool
+
+	mu      sync.Mutex
+	tickets []string // every ticket printed, in order
+	more    chan struct{}
+}
+
+// waitTicket returns the first ticket printed for which ok holds, or ends
+// the test after d.
+func (s *server) waitTicket(ok func(string) bool, d time.Duration) string {
+	s.t.Helper()
+	deadline := time.After(d)
+	for {
+		s.mu.Lock()
+		for _, tk := range s.tickets {
+			if ok(tk) {
+				s.mu.Unlock()
+				return tk
+			}
+		}
+		more := s.more
+		s.mu.Unlock()
+		select {
+		case <-more:
+		case <-deadline:
+			s.t.Fatalf("no such ticket in %s; stderr:\n%s", d, s.stderr)
+		}
+	}
 }
 
 type syncBuffer struct {
@@ -77,7 +104,7 @@ func startServerCmd(t *testing.T, cmd *exec.Cmd) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &server{t: t, cmd: cmd, stderr: &syncBuffer{}}
+	s := &server{t: t, cmd: cmd, stderr: &syncBuffer{}, more: make(chan struct{})}
 	cmd.Stderr = s.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -100,6 +127,11 @@ func startServerCmd(t *testing.T, cmd *exec.Cmd) *server {
 				if s.ticket == "" {
 					s.ticket = f[1]
 				}
+				s.mu.Lock()
+				s.tickets = append(s.tickets, f[1])
+				close(s.more)
+				s.more = make(chan struct{})
+				s.mu.Unlock()
 			case "page":
 				s.page = f[1]
 			case "address":

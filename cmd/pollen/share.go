@@ -4,6 +4,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+
+	"github.com/ipfs/go-cid"
 )
 
 func init() {
@@ -42,14 +44,16 @@ func runShare(ctx context.Context, e *env, o *opts, args []string) error {
 		return err
 	}
 	defer node.Close()
+	var roots []cid.Cid
 	for _, path := range args {
 		res, err := addPath(ctx, e, o, path, node.Share)
 		if err != nil {
 			return err
 		}
+		roots = append(roots, res.Root)
 		fmt.Fprintf(e.stdout, "CID     %s\n", res.Root)
 		fmt.Fprintf(e.stdout, "ticket  %s\n", node.Ticket(res.Root))
 	}
-	serve(ctx, e, node)
+	serve(ctx, e, node, roots...)
 	return nil
 }

@@ -12,9 +12,14 @@ import (
 	"testing"
 )
 
-// internet is the lab's public address range: TEST-NET-2 (RFC 5737) is
-// routed nowhere, so a lab address is never mistaken for a real one.
-var internet = netip.MustParsePrefix("198.51.100.0/24")
+// internet is the lab's public address range. IANA's special-purpose
+// registry marks 192.0.0.0/24 as never globally reachable, so a lab
+// address is never a real one; yet go-multiaddr's list of unroutable
+// ranges holds only 192.0.0.0/26 of it, so libp2p takes these addresses
+// for public, as its AutoNAT, relays and hole punching need. The
+// documentation ranges (198.51.100.0/24 and its kin) it ignores as
+// unroutable: a lab on them could test none of that.
+var internet = netip.MustParsePrefix("192.0.0.128/25")
 
 // A Lab is one internet with the public nodes and homes a test put on it.
 // Its methods end the test with t.Fatal when something fails, so call them

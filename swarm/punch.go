@@ -1,0 +1,64 @@
+package swarm
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/protocol/holepunch"
+	ma "github.com/multiformats/go-multiaddr"
+)
+
+// Hole punching (DCUtR) starts on the side that a relayed connection
+// reaches: it asks the dialler to punch at once, and gives up at the
+// first refusal. go-libp2p serves the protocol only once the node knows
+// a public address of its own (a peer on the internet told it, through
+// identify), which a getter just started does not: the sharer would ask
+// too early and the transfer stay on the relay. So before dialling a
+// peer through a relay, the dialler connects to the relay itself (it
+// learns its public address there) and waits, briefly, until it can
+// answer.
+
+// punchReadyWait bounds that wait: go-libp2p looks for a public address
+// at 0.25, 0.75, 1.75, 3.75 and 8.75 s.
+const punchReadyWait = 4 * time.Second
+
+// readyToPunch prepares a dial of p through a relay, as above; it does
+// nothing for a peer with no relayed address or already connected.
+func (s *Swarm) readyToPunch(ctx context.Context, p peer.AddrInfo) {
+	if s.Host.Network().Connectedness(p.ID) == network.Connected {
+		return
+	}
+	var relays []peer.AddrInfo
+	for _, a := range p.Addrs {
+		before, _ := ma.SplitFunc(a, func(c ma.Component) bool { return c.Code() == ma.P_CIRCUIT })
+		if len(before) == len(a) {
+			continue // not through a relay
+		}
+		if r, err := peer.AddrInfoFromP2pAddr(before); err == nil && r.ID != s.Host.ID() {
+			relays = append(relays, *r)
+		}
+	}
+	if len(relays) == 0 {
+		return
+	}
+	for _, r := range relays {
+		if s.Host.Network().Connectedness(r.ID) != network.Connected {
+			s.Host.Connect(ctx, r) // a failure is the dial's to report
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, punchReadyWait)
+	defer cancel()
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for !slices.Contains(s.Host.Mux().Protocols(), holepunch.Protocol) {
+		select {
+		case <-ctx.Done():
+			s.log.Debug("dialling through a relay before hole punching is ready", "peer", p.ID)
+			return
+		case <-t.C:
+		}
+	}
+}
