@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	blocks "github.com/ipfs/go-block-format"
@@ -384,33 +385,85 @@ func (d *download) renamed(moved []chunker.Moved) error {
 // fetch dials the given peers, then brings every block of root into the
 // store; its errors say what was tried.
 func (n *Node) fetch(ctx context.Context, nw *netState, root cid.Cid, o GetOptions, sink exchange.Sink) error {
-	var tried []string
-	reached := 0
+	// The given peers are dialled at once, and the fetch starts with the
+	// first that answers; with a DHT, which may know other holders, it
+	// waits no longer than dialHead for one (a sharer that left would
+	// hold every get for its whole dial timeout).
+	var (
+		mu      sync.Mutex
+		tried   []string
+		reached int
+		dials   sync.WaitGroup
+	)
+	first, all := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	dialing, stopDials := context.WithCancel(ctx)
+	defer func() {
+		stopDials()
+		dials.Wait()
+	}()
 	for _, p := range o.From {
-		dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-		err := nw.swarm.Connect(dctx, p)
-		cancel()
-		if err != nil {
-			tried = append(tried, fmt.Sprintf("%s (%s)", p.ID, dialError(err)))
-			continue
-		}
-		reached++
-		tried = append(tried, p.ID.String()+" (connected)")
+		dials.Add(1)
+		go func() {
+			defer dials.Done()
+			dctx, cancel := context.WithTimeout(dialing, dialFor)
+			err := nw.swarm.Find(dctx, p)
+			cancel()
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				tried = append(tried, fmt.Sprintf("%s (%s)", p.ID, dialError(err)))
+				return
+			}
+			reached++
+			tried = append(tried, p.ID.String()+" (connected)")
+			once.Do(func() { close(first) })
+		}()
 	}
-	if len(o.From) > 0 && reached == 0 && nw.swarm.Routing == nil && len(nw.swarm.Host.Network().Peers()) == 0 {
+	go func() {
+		dials.Wait()
+		close(all)
+	}()
+	var head <-chan time.Time
+	if nw.swarm.Routing != nil {
+		head = time.After(dialHead)
+	}
+	select {
+	case <-first:
+	case <-all:
+	case <-head:
+	case <-ctx.Done():
+	}
+	triedSo := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return strings.Join(tried, "; ")
+	}
+	mu.Lock()
+	none := reached == 0
+	mu.Unlock()
+	if len(o.From) > 0 && none && nw.swarm.Routing == nil && len(nw.swarm.Host.Network().Peers()) == 0 {
 		if ok, _ := n.store.Has(ctx, root); !ok {
-			return fmt.Errorf("get %s: could not reach any peer: tried %s", root, strings.Join(tried, "; "))
+			return fmt.Errorf("get %s: could not reach any peer: tried %s", root, triedSo())
 		}
 	}
+	kctx, stop := context.WithCancel(ctx)
+	kept := make(chan struct{})
+	go func() {
+		defer close(kept)
+		keepConnected(kctx, nw.swarm, o.From)
+	}()
 	err := nw.ex.Fetch(ctx, root, exchange.FetchOptions{Stall: o.Stall, Report: o.Fetch, Sink: sink})
+	stop()
+	<-kept
 	if err == nil {
 		return nil
 	}
 	if errors.Is(err, exchange.ErrStalled) {
 		np := len(nw.swarm.Host.Network().Peers())
 		where := fmt.Sprintf("%d connected %s", np, map[bool]string{true: "peer", false: "peers"}[np == 1])
-		if len(tried) > 0 {
-			where = "tried " + strings.Join(tried, "; ") + "; " + where
+		if t := triedSo(); t != "" {
+			where = "tried " + t + "; " + where
 		}
 		if nw.swarm.Routing == nil {
 			where += "; DHT off"

@@ -19,6 +19,7 @@ import (
 const (
 	maxHavesPerPeer  = 16      // ProtoHave subscriptions at once
 	maxBlocksPerPeer = 32      // ProtoBlocks streams at once
+	maxPeersPerPeer  = 4       // ProtoPeers requests at once
 	maxCIDsPerPeer   = 1 << 18 // CIDs listed by a peer's streams, ~44 MiB
 	maxCIDsTotal     = 1 << 20 // CIDs listed by all peers, ~170 MiB
 )
@@ -28,6 +29,7 @@ type streamKind uint8
 const (
 	haveStream streamKind = iota
 	blocksStream
+	peersStream
 )
 
 // budget counts what peers' streams hold. The zero value is ready.
@@ -41,8 +43,8 @@ type budget struct {
 
 // load is what one peer's streams hold.
 type load struct {
-	haves, blocks, cids int
-	leases              []*lease // oldest first
+	haves, blocks, peers, cids int
+	leases                     []*lease // oldest first
 }
 
 // open counts a stream of kind for p, unless p has as many as it may.
@@ -63,6 +65,11 @@ func (b *budget) open(p peer.ID, kind streamKind) bool {
 			return false
 		}
 		l.haves++
+	case peersStream:
+		if l.peers >= maxPeersPerPeer {
+			return false
+		}
+		l.peers++
 	default:
 		if l.blocks >= maxBlocksPerPeer {
 			return false
@@ -80,12 +87,15 @@ func (b *budget) close(p peer.ID, kind streamKind) {
 	if l == nil {
 		return
 	}
-	if kind == haveStream {
+	switch kind {
+	case haveStream:
 		l.haves--
-	} else {
+	case peersStream:
+		l.peers--
+	default:
 		l.blocks--
 	}
-	if l.haves == 0 && l.blocks == 0 && l.cids == 0 {
+	if l.haves == 0 && l.blocks == 0 && l.peers == 0 && l.cids == 0 {
 		delete(b.peers, p)
 	}
 }

@@ -43,7 +43,8 @@ type Exchange struct {
 	h           host.Host
 	misbehaving func(peer.ID)
 	notes       storedLog
-	load        budget // what peers' streams hold while served
+	load        budget  // what peers' streams hold while served
+	pex         holders // who holds which root, for peer exchange
 
 	ctx    context.Context // ends at Close
 	cancel context.CancelFunc
@@ -108,6 +109,7 @@ func New(h host.Host, store bstore.Blockstore, cfg Config) *Exchange {
 	)
 	h.SetStreamHandler(ProtoBlocks, e.handle(blocksStream, e.serveBlocks))
 	h.SetStreamHandler(ProtoHave, e.handle(haveStream, e.serveHave))
+	h.SetStreamHandler(ProtoPeers, e.handle(peersStream, e.servePeers))
 	return e
 }
 
@@ -119,6 +121,7 @@ func (e *Exchange) Close() error {
 	e.mu.Unlock()
 	e.h.RemoveStreamHandler(ProtoBlocks)
 	e.h.RemoveStreamHandler(ProtoHave)
+	e.h.RemoveStreamHandler(ProtoPeers)
 	e.cancel()
 	e.wg.Wait()
 	return e.bs.Close()

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
 	mh "github.com/multiformats/go-multihash"
 )
 
@@ -82,6 +84,41 @@ func FuzzReadBlock(f *testing.F) {
 		}
 		if len(b) > maxBlockLen || (!ok && b != nil) {
 			t.Fatalf("block of %d bytes, ok %v", len(b), ok)
+		}
+	})
+}
+
+func FuzzReadPeers(f *testing.F) {
+	id, _ := peer.Decode("12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN")
+	var buf bytes.Buffer
+	writePeers(bufio.NewWriter(&buf), []peer.AddrInfo{{ID: id, Addrs: []ma.Multiaddr{
+		ma.StringCast("/ip4/192.0.0.131/tcp/4011"),
+		ma.StringCast("/ip4/192.0.0.129/tcp/4011/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN/p2p-circuit"),
+	}}})
+	f.Add(buf.Bytes())
+	f.Add([]byte{0})
+	f.Add([]byte{33})
+	f.Add([]byte{1, 0xff, 0xff, 0xff, 0xff, 0x0f})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ps, err := readPeers(bufio.NewReader(bytes.NewReader(data)))
+		if err != nil {
+			return
+		}
+		if len(ps) > maxPexPeers {
+			t.Fatalf("%d peers past the limit", len(ps))
+		}
+		var out bytes.Buffer
+		if err := writePeers(bufio.NewWriter(&out), ps); err != nil {
+			t.Fatal(err)
+		}
+		again, err := readPeers(bufio.NewReader(&out))
+		if err != nil || len(again) != len(ps) {
+			t.Fatalf("peers read back differ: %v, %d against %d", err, len(again), len(ps))
+		}
+		for i := range ps {
+			if again[i].ID != ps[i].ID || len(again[i].Addrs) != len(ps[i].Addrs) || len(ps[i].Addrs) > maxPexAddrs {
+				t.Fatalf("peer %d read back as %v, was %v", i, again[i], ps[i])
+			}
 		}
 	})
 }

@@ -286,6 +286,24 @@ func (s *Swarm) Connect(ctx context.Context, p peer.AddrInfo) error {
 
 const dialTries = 3
 
+// Find connects to p: at the addresses given, else, when the DHT runs,
+// at those it finds for p's ID (a ticket outlives its addresses: the
+// sharer may have moved to another network or relay since).
+func (s *Swarm) Find(ctx context.Context, p peer.AddrInfo) error {
+	err := s.Connect(ctx, p)
+	if err == nil || s.dht == nil || ctx.Err() != nil {
+		return err
+	}
+	found, ferr := s.dht.FindPeer(ctx, p.ID)
+	if ferr != nil || len(found.Addrs) == 0 {
+		return err
+	}
+	if cerr := s.Connect(ctx, found); cerr != nil {
+		return fmt.Errorf("%w; at the addresses the DHT gave: %v", err, cerr)
+	}
+	return nil
+}
+
 // Close stops discovery and the host.
 func (s *Swarm) Close() error {
 	if s.cancel != nil {

@@ -25,15 +25,40 @@ var labListen = []string{"--listen", "/ip4/0.0.0.0/tcp/4011", "--listen", "/ip4/
 // address on the lab's internet.
 func startPublic(t *testing.T, n *netlab.Node, extra ...string) string {
 	t.Helper()
+	_, addr := startPublicServer(t, n, extra...)
+	return addr
+}
+
+// startPublicServer is startPublic, with the daemon's server.
+func startPublicServer(t *testing.T, n *netlab.Node, extra ...string) (*server, string) {
+	t.Helper()
 	args := append([]string{"--repo", t.TempDir(), "daemon", "--api", "127.0.0.1:0"}, labListen...)
 	s := startServerCmd(t, n.Command(context.Background(), pollenBin(t), append(args, extra...)...))
 	for _, a := range s.addrs {
 		if strings.HasPrefix(a, "/ip4/"+n.Addr().String()+"/tcp/") {
-			return a
+			return s, a
 		}
 	}
-	t.Fatalf("the relay printed no address on the internet: %v", s.addrs)
-	return ""
+	t.Fatalf("%s printed no address on the internet: %v", n.Name(), s.addrs)
+	return nil, ""
+}
+
+// slowLink limits what node n sends to mbit Mbit/s.
+func slowLink(t *testing.T, n *netlab.Node, mbit int) {
+	t.Helper()
+	args := strings.Fields(fmt.Sprintf("qdisc add dev eth0 root tbf rate %dmbit burst 64kb latency 200ms", mbit))
+	if out, err := n.Command(context.Background(), "tc", args...).CombinedOutput(); err != nil {
+		t.Fatalf("tc: %v: %s", err, out)
+	}
+}
+
+// labGet runs pollen get in node n and returns its output.
+func labGet(t *testing.T, n *netlab.Node, args ...string) (string, error) {
+	t.Helper()
+	cmd := n.Command(context.Background(), pollenBin(t), append([]string{"--repo", t.TempDir(), "get"}, args...)...)
+	cmd.Env = append(os.Environ(), "POLLEN_REPO=")
+	out, err := cmd.CombinedOutput()
+	return string(out), err
 }
 
 // relayedTicket says whether a ticket names an address through a relay.
@@ -67,11 +92,9 @@ func TestAcrossNATs(t *testing.T) {
 			lab := netlab.New(t)
 			boot := startPublic(t, lab.Public("boot"), "--bootstrap", "none")
 			relayNode := lab.Public("relay")
-			// A relay's link is the slow way round: 16 Mbit/s out, so the
-			// test sees the transfer move when a hole is punched.
-			if out, err := relayNode.Command(context.Background(), "tc", strings.Fields("qdisc add dev eth0 root tbf rate 16mbit burst 64kb latency 200ms")...).CombinedOutput(); err != nil {
-				t.Fatalf("tc: %v: %s", err, out)
-			}
+			// A relay's link is the slow way round, so the test sees the
+			// transfer move when a hole is punched.
+			slowLink(t, relayNode, 16)
 			relay := startPublic(t, relayNode, "--relay", "--bootstrap", boot)
 			alice, bob := lab.Home("alice", tc.nat), lab.Home("bob", tc.nat)
 			home := append([]string{"--bootstrap", boot, "--use-relay", relay}, labListen...)
@@ -84,16 +107,13 @@ func TestAcrossNATs(t *testing.T) {
 
 			out := t.TempDir()
 			begin = time.Now()
-			cmd := bob.Host.Command(context.Background(), pollenBin(t),
-				append([]string{"--repo", t.TempDir(), "get", ticket, "-o", out, "--timeout", "60s"}, home...)...)
-			cmd.Env = append(os.Environ(), "POLLEN_REPO=")
-			res, err := cmd.CombinedOutput()
+			res, err := labGet(t, bob.Host, append([]string{ticket, "-o", out, "--timeout", "60s"}, home...)...)
 			if err != nil {
 				t.Fatalf("get across %v NATs: %v\n%s\nsharer:\n%s", tc.nat, err, res, share.stderr)
 			}
 			t.Logf("%v: got 24 MiB in %s:\n%s", tc.nat, time.Since(begin).Round(time.Millisecond), res)
 			sameFile(t, src, filepath.Join(out, filepath.Base(src)))
-			if !strings.Contains(string(res), tc.want) {
+			if !strings.Contains(res, tc.want) {
 				t.Errorf("get across %v NATs: want %q in its output; the sharer said:\n%s", tc.nat, tc.want, share.stderr)
 			}
 			for _, want := range []string{"reachability: ", fmt.Sprintf("behind a %s NAT", strings.ToLower(tc.nat.String()))} {
@@ -103,4 +123,101 @@ func TestAcrossNATs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTicketOutlivesSharer: a getter in one home fetches and seeds; the
+// sharer leaves; a getter in a third home, with the sharer's ticket,
+// fetches from the first getter, whom the DHT names as a provider.
+func TestTicketOutlivesSharer(t *testing.T) {
+	lab := netlab.New(t)
+	boot := startPublic(t, lab.Public("boot"), "--bootstrap", "none")
+	relay := startPublic(t, lab.Public("relay"), "--relay", "--bootstrap", boot)
+	alice, bob, carol := lab.Home("alice", netlab.Cone), lab.Home("bob", netlab.Cone), lab.Home("carol", netlab.Symmetric)
+	home := append([]string{"--bootstrap", boot, "--use-relay", relay}, labListen...)
+	src := bigFile(t, 8)
+	share := startServerCmd(t, alice.Host.Command(context.Background(), pollenBin(t),
+		append([]string{"--repo", t.TempDir(), "share", src}, home...)...))
+	ticket := share.waitTicket(relayedTicket, 90*time.Second)
+
+	seed := startServerCmd(t, bob.Host.Command(context.Background(), pollenBin(t),
+		append([]string{"--repo", t.TempDir(), "get", ticket, "-o", t.TempDir(), "--seed", "--timeout", "60s"}, home...)...))
+	// Once bob is reachable through the relay too, the sharer leaves.
+	seed.waitTicket(relayedTicket, 90*time.Second)
+	share.stop()
+	_, bobID, _ := strings.Cut(seed.addrs[0], "/p2p/")
+
+	out := t.TempDir()
+	begin := time.Now()
+	res, err := labGet(t, carol.Host, append([]string{ticket, "-o", out, "--timeout", "90s"}, home...)...)
+	if err != nil {
+		t.Fatalf("get after the sharer left: %v\n%s", err, res)
+	}
+	t.Logf("after the sharer left, got 8 MiB in %s:\n%s", time.Since(begin).Round(time.Millisecond), res)
+	sameFile(t, src, filepath.Join(out, filepath.Base(src)))
+	if !strings.Contains(res, "from "+bobID+": 8.0 MiB") {
+		t.Errorf("want all of it from bob, %s", bobID)
+	}
+}
+
+// TestRelayLeavesMidTransfer: the sharer holds slots on two relays and
+// the getter, both behind symmetric NATs, fetches through one; that
+// relay stops halfway, and the transfer goes on through the other.
+func TestRelayLeavesMidTransfer(t *testing.T) {
+	lab := netlab.New(t)
+	boot := startPublic(t, lab.Public("boot"), "--bootstrap", "none")
+	r1, r2 := lab.Public("relayone"), lab.Public("relaytwo")
+	slowLink(t, r1, 16)
+	slowLink(t, r2, 16)
+	s1, addr1 := startPublicServer(t, r1, "--relay", "--bootstrap", boot)
+	s2, addr2 := startPublicServer(t, r2, "--relay", "--bootstrap", boot)
+	alice, bob := lab.Home("alice", netlab.Symmetric), lab.Home("bob", netlab.Symmetric)
+	home := append([]string{"--bootstrap", boot, "--use-relay", addr1, "--use-relay", addr2}, labListen...)
+	src := bigFile(t, 24) // 12 s through a relay
+	share := startServerCmd(t, alice.Host.Command(context.Background(), pollenBin(t),
+		append([]string{"--repo", t.TempDir(), "share", src}, home...)...))
+	_, id1, _ := strings.Cut(addr1, "/p2p/")
+	_, id2, _ := strings.Cut(addr2, "/p2p/")
+	ticket := share.waitTicket(func(s string) bool {
+		tk, err := pollen.ParseTicket(s)
+		if err != nil {
+			return false
+		}
+		both := ""
+		for _, a := range tk.Peer.Addrs {
+			both += a.String()
+		}
+		return strings.Contains(both, id1+"/p2p-circuit") && strings.Contains(both, id2+"/p2p-circuit")
+	}, 90*time.Second)
+
+	out := t.TempDir()
+	done := make(chan struct{})
+	var res string
+	var err error
+	go func() {
+		defer close(done)
+		res, err = labGet(t, bob.Host, append([]string{ticket, "-o", out, "--timeout", "60s"}, home...)...)
+	}()
+	// Halfway, the relay that carries the transfer (the one that sent
+	// more) stops.
+	time.Sleep(6 * time.Second)
+	sent := func(n *netlab.Node) int64 {
+		o, _ := n.Command(context.Background(), "tc", "-s", "qdisc", "show", "dev", "eth0").Output()
+		var b int64
+		if i := strings.Index(string(o), "Sent "); i >= 0 {
+			fmt.Sscan(string(o)[i+5:], &b)
+		}
+		return b
+	}
+	gone := s1
+	if sent(r2) > sent(r1) {
+		gone = s2
+	}
+	gone.kill()
+	t.Logf("a relay stopped 6 s in (sent: relayone %d, relaytwo %d bytes)", sent(r1), sent(r2))
+	<-done
+	if err != nil {
+		t.Fatalf("get through a relay that left: %v\n%s", err, res)
+	}
+	t.Logf("%s", res)
+	sameFile(t, src, filepath.Join(out, filepath.Base(src)))
 }

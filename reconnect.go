@@ -1,0 +1,49 @@
+package pollen
+
+import (
+	"context"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/pollen-p2p/pollen/swarm"
+)
+
+// A get keeps the peers it was told of (a ticket's sharer, --from)
+// connected while it runs: a relay that goes away takes the connection
+// through it along, and the peer is dialled again at its other
+// addresses (another relay, or where the DHT says it is now).
+const (
+	dialFor        = 15 * time.Second
+	dialHead       = 3 * time.Second
+	reconnectEvery = 3 * time.Second
+)
+
+// keepConnected dials again, until ctx ends, each of peers that is not
+// connected.
+func keepConnected(ctx context.Context, sw *swarm.Swarm, peers []peer.AddrInfo) {
+	if len(peers) == 0 {
+		return
+	}
+	t := time.NewTicker(reconnectEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, p := range peers {
+			if c := sw.Host.Network().Connectedness(p.ID); c == network.Connected || c == network.Limited {
+				continue
+			}
+			// Addresses learnt since (identify, the DHT) are dialled too.
+			known := sw.Host.Peerstore().PeerInfo(p.ID)
+			known.Addrs = append(known.Addrs, p.Addrs...)
+			dctx, cancel := context.WithTimeout(ctx, dialFor)
+			sw.Find(dctx, known)
+			cancel()
+		}
+	}
+}
