@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -11,9 +12,10 @@ import (
 )
 
 // A get keeps the peers it was told of (a ticket's sharer, --from)
-// connected while it runs: a relay that goes away takes the connection
-// through it along, and the peer is dialled again at its other
-// addresses (another relay, or where the DHT says it is now).
+// connected while it runs: a relay that goes away, or ends a connection
+// at its operator's limit, takes the connection through it along, and
+// the peer is dialled again at its addresses (the same relay, another,
+// or where the DHT says it is now).
 const (
 	dialFor        = 15 * time.Second
 	dialHead       = 3 * time.Second
@@ -26,6 +28,13 @@ func keepConnected(ctx context.Context, sw *swarm.Swarm, peers []peer.AddrInfo) 
 	if len(peers) == 0 {
 		return
 	}
+	// A connection that ends (a relay's limit, a relay gone) is dialled
+	// again at once; the ticker retries what failed.
+	var lost <-chan any
+	if sub, err := sw.Host.EventBus().Subscribe(new(event.EvtPeerConnectednessChanged)); err == nil {
+		defer sub.Close()
+		lost = sub.Out()
+	}
 	t := time.NewTicker(reconnectEvery)
 	defer t.Stop()
 	for {
@@ -33,6 +42,10 @@ func keepConnected(ctx context.Context, sw *swarm.Swarm, peers []peer.AddrInfo) 
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case ev := <-lost:
+			if ev.(event.EvtPeerConnectednessChanged).Connectedness != network.NotConnected {
+				continue
+			}
 		}
 		for _, p := range peers {
 			if c := sw.Host.Network().Connectedness(p.ID); c == network.Connected || c == network.Limited {

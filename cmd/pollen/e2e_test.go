@@ -26,7 +26,7 @@ var (
 	binErr  error
 )
 
-func pollenBin(t *testing.T) string {
+func pollenBin(t testing.TB) string {
 	t.Helper()
 	binOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "pollen-bin-")

@@ -23,14 +23,14 @@ var labListen = []string{"--listen", "/ip4/0.0.0.0/tcp/4011", "--listen", "/ip4/
 
 // startPublic runs `pollen daemon ARGS` on a public node and returns its
 // address on the lab's internet.
-func startPublic(t *testing.T, n *netlab.Node, extra ...string) string {
+func startPublic(t testing.TB, n *netlab.Node, extra ...string) string {
 	t.Helper()
 	_, addr := startPublicServer(t, n, extra...)
 	return addr
 }
 
 // startPublicServer is startPublic, with the daemon's server.
-func startPublicServer(t *testing.T, n *netlab.Node, extra ...string) (*server, string) {
+func startPublicServer(t testing.TB, n *netlab.Node, extra ...string) (*server, string) {
 	t.Helper()
 	args := append([]string{"--repo", t.TempDir(), "daemon", "--api", "127.0.0.1:0"}, labListen...)
 	s := startServerCmd(t, n.Command(context.Background(), pollenBin(t), append(args, extra...)...))
@@ -44,7 +44,7 @@ func startPublicServer(t *testing.T, n *netlab.Node, extra ...string) (*server, 
 }
 
 // slowLink limits what node n sends to mbit Mbit/s.
-func slowLink(t *testing.T, n *netlab.Node, mbit int) {
+func slowLink(t testing.TB, n *netlab.Node, mbit int) {
 	t.Helper()
 	args := strings.Fields(fmt.Sprintf("qdisc add dev eth0 root tbf rate %dmbit burst 64kb latency 200ms", mbit))
 	if out, err := n.Command(context.Background(), "tc", args...).CombinedOutput(); err != nil {
@@ -53,7 +53,7 @@ func slowLink(t *testing.T, n *netlab.Node, mbit int) {
 }
 
 // labGet runs pollen get in node n and returns its output.
-func labGet(t *testing.T, n *netlab.Node, args ...string) (string, error) {
+func labGet(t testing.TB, n *netlab.Node, args ...string) (string, error) {
 	t.Helper()
 	cmd := n.Command(context.Background(), pollenBin(t), append([]string{"--repo", t.TempDir(), "get"}, args...)...)
 	cmd.Env = append(os.Environ(), "POLLEN_REPO=")

@@ -27,7 +27,7 @@ var isolated = []string{"--listen", "/ip4/127.0.0.1/tcp/0", "--offline", "--no-m
 
 // server is a running `pollen share` or `pollen seed`.
 type server struct {
-	t       *testing.T
+	t       testing.TB
 	cmd     *exec.Cmd
 	cid     string
 	ticket  string
@@ -96,7 +96,7 @@ func startServerArgs(t *testing.T, repo string, args []string) *server {
 
 // startServerCmd runs a pollen share or seed command line (perhaps
 // inside a network namespace) and waits until it prints its addresses.
-func startServerCmd(t *testing.T, cmd *exec.Cmd) *server {
+func startServerCmd(t testing.TB, cmd *exec.Cmd) *server {
 	t.Helper()
 	args := cmd.Args
 	cmd.Env = append(os.Environ(), "POLLEN_REPO=")
@@ -246,7 +246,7 @@ func startGet(t *testing.T, repo string, onLine func(string), args ...string) (*
 	return cmd, out, done
 }
 
-func bigFile(t *testing.T, mib int64) string {
+func bigFile(t testing.TB, mib int64) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), fmt.Sprintf("big-%d.bin", mib))
 	if err := testdata.WriteFile(path, 11, mib*testdata.MiB); err != nil {
