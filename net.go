@@ -169,6 +169,15 @@ func (n *Node) Addrs() []ma.Multiaddr {
 	return nil
 }
 
+// AddrInfo is the node's ID and the addresses its tickets carry (none
+// before StartNetwork).
+func (n *Node) AddrInfo() peer.AddrInfo {
+	if nw := n.online(); nw != nil {
+		return nw.swarm.AddrInfo()
+	}
+	return peer.AddrInfo{}
+}
+
 // Reach returns what the node knows of its reachability, and a channel
 // closed when that changes (nil before StartNetwork).
 func (n *Node) Reach() (Reach, <-chan struct{}) {
@@ -181,11 +190,7 @@ func (n *Node) Reach() (Reach, <-chan struct{}) {
 // Ticket makes the ticket for root, naming this node and its addresses
 // (no peer before StartNetwork).
 func (n *Node) Ticket(root cid.Cid) Ticket {
-	t := Ticket{Root: root, Name: n.nameOf(root)}
-	if nw := n.online(); nw != nil {
-		t.Peer = nw.swarm.AddrInfo()
-	}
-	return t
+	return Ticket{Root: root, Name: n.nameOf(root), Peer: n.AddrInfo()}
 }
 
 // Share adds path, records it as a share and announces it.

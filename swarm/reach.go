@@ -43,14 +43,16 @@ func (r Reach) Summary() string {
 	switch {
 	case r.Reachability == network.ReachabilityPublic:
 		return "public: peers can dial this node directly"
+	case len(r.Reachable) > 0:
+		// AutoNAT v2 checks each address; v1 judges the node by whichever
+		// it tried, and a port the router mapped may not be among them.
+		return "public: peers can dial this node directly at an address AutoNAT v2 confirmed"
 	case r.Reachability == network.ReachabilityPrivate && nat == network.NATDeviceTypeEndpointDependent:
 		return "behind a symmetric NAT: peers reach this node through a relay, or directly when they are public"
 	case r.Reachability == network.ReachabilityPrivate && nat == network.NATDeviceTypeEndpointIndependent:
 		return "behind a cone NAT: peers reach this node through a relay, then directly once a hole is punched"
 	case r.Reachability == network.ReachabilityPrivate:
 		return "not reachable directly (a NAT or a firewall): peers reach this node through a relay"
-	case len(r.Reachable) > 0:
-		return "public on some addresses (AutoNAT v2)"
 	}
 	return "unknown: no peer has tried to dial this node back yet"
 }
@@ -71,6 +73,7 @@ func (s *Swarm) watchReach(ctx context.Context) error {
 		new(event.EvtNATDeviceTypeChanged),
 		new(event.EvtAutoRelayAddrsUpdated),
 		new(event.EvtPeerIdentificationCompleted),
+		new(event.EvtLocalAddressesUpdated), // a port mapped: only the channel tells
 	})
 	if err != nil {
 		return err

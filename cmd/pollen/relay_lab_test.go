@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pollen-p2p/pollen"
 	"github.com/pollen-p2p/pollen/internal/netlab"
 )
 
@@ -35,5 +36,56 @@ func TestLimitedRelay(t *testing.T) {
 	sameFile(t, src, filepath.Join(out, filepath.Base(src)))
 	if !strings.Contains(res, "relayed through") {
 		t.Errorf("want the get to say it was relayed")
+	}
+}
+
+// TestPortMapped: the sharer's router grants port mappings (UPnP), so
+// the sharer maps its port, AutoNAT finds it public, and a getter behind
+// a symmetric NAT dials it directly, with no relay and no hole to punch.
+func TestPortMapped(t *testing.T) {
+	lab := netlab.New(t)
+	boot := startPublic(t, lab.Public("boot"), "--bootstrap", "none")
+	relay := startPublic(t, lab.Public("relay"), "--relay", "--bootstrap", boot)
+	alice, bob := lab.Home("alice", netlab.Cone), lab.Home("bob", netlab.Symmetric)
+	mapped := lab.PortMapping(alice)
+	home := append([]string{"--bootstrap", boot, "--use-relay", relay}, labListen...)
+	src := bigFile(t, 8)
+	share := startServerCmd(t, alice.Host.Command(context.Background(), pollenBin(t),
+		append([]string{"--repo", t.TempDir(), "share", src}, home...)...))
+	select {
+	case m := <-mapped:
+		t.Logf("the router mapped %s", m)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the sharer asked its router for no mapping:\n%s", share.stderr)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(share.stderr.String(), "reachability: public") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the sharer never found itself public:\n%s", share.stderr)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	// Its ticket now names the router's public address: the mapping.
+	ticket := share.waitTicket(func(s string) bool {
+		tk, err := pollen.ParseTicket(s)
+		if err != nil {
+			return false
+		}
+		for _, a := range tk.Peer.Addrs {
+			if strings.HasPrefix(a.String(), "/ip4/"+alice.Router.Addr().String()+"/") {
+				return true
+			}
+		}
+		return false
+	}, 30*time.Second)
+	out := t.TempDir()
+	res, err := labGet(t, bob.Host, append([]string{ticket, "-o", out, "--timeout", "60s"}, home...)...)
+	if err != nil {
+		t.Fatalf("get from a sharer with a mapped port: %v\n%s", err, res)
+	}
+	t.Logf("%s", res)
+	sameFile(t, src, filepath.Join(out, filepath.Base(src)))
+	if !strings.Contains(res, ": 8.0 MiB") || !strings.HasSuffix(strings.TrimSpace(res), ", direct") {
+		t.Errorf("want all of it over a direct connection")
 	}
 }

@@ -34,14 +34,18 @@ func (n NAT) String() string {
 
 // natRules is the router's whole nftables ruleset: a home router's
 // firewall. The forward chain lets out what the LAN sends and back only
-// what answers it, so a packet routed at a home's private addresses stops
-// here. The input chain drops what the internet sends the router itself
+// what answers it or a port mapping forwards (Lab.PortMapping adds its
+// rules to the prerouting chain), so a packet routed at a home's private
+// addresses stops here. The input chain drops what the internet sends the router itself
 // unasked, as home routers do, and a cone NAT needs it: conntrack keeps
 // an entry for a packet the router accepts, even one no socket takes,
 // and a peer's early hole-punching packet would then hold the very tuple
 // the host's reply needs, so masquerade would give the host another port.
 const natRules = `
 table ip nat {
+	chain prerouting {
+		type nat hook prerouting priority dstnat; policy accept;
+	}
 	chain postrouting {
 		type nat hook postrouting priority srcnat; policy accept;
 		oifname "wan" masquerade%s
@@ -56,6 +60,7 @@ table ip filter {
 	chain forward {
 		type filter hook forward priority filter; policy drop;
 		ct state established,related accept
+		ct status dnat accept
 		iifname "lan" oifname "wan" accept
 	}
 }
