@@ -188,6 +188,9 @@ func (n *Node) Doctor(ctx context.Context, o DoctorOptions) (Diagnosis, error) {
 	}
 	n.waitReach(ctx, nw, start, o.Wait)
 	wg.Wait()
+	if d.Content != nil {
+		n.refreshConns(nw, d.Content)
+	}
 	if o.Transfer != nil && d.Content != nil {
 		if rest := rateSample - time.Since(start); rest > 0 {
 			select {
@@ -326,19 +329,30 @@ func addrStrings(as []ma.Multiaddr) []string {
 
 // dhtHealth reads the routing table and runs a test lookup.
 func (n *Node) dhtHealth(ctx context.Context, nw *netState, timeout time.Duration) DHTHealth {
-	st := nw.swarm.DHT()
-	h := DHTHealth{On: st.On, Server: st.Server, RoutingTable: st.Peers}
-	if st.On {
-		lctx, cancel := context.WithTimeout(ctx, timeout)
-		begin := time.Now()
-		peers, err := nw.swarm.LookupTest(lctx)
-		cancel()
-		h.Lookup = &LookupResult{Peers: len(peers), Millis: millis(time.Since(begin))}
-		if err != nil {
-			h.Lookup.Error = err.Error()
-		}
-		h.RoutingTable = nw.swarm.DHT().Peers // the lookup may have filled it
+	if !nw.swarm.DHT().On {
+		return DHTHealth{Verdict: judgeDHT(DHTHealth{})}
 	}
+	lctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	// A node just started fills its routing table as it meets the
+	// bootstrap peers: a lookup before that fails at once, and says
+	// nothing of the DHT.
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for nw.swarm.DHT().Peers == 0 && lctx.Err() == nil {
+		select {
+		case <-lctx.Done():
+		case <-tick.C:
+		}
+	}
+	begin := time.Now()
+	peers, err := nw.swarm.LookupTest(lctx)
+	h := DHTHealth{Lookup: &LookupResult{Peers: len(peers), Millis: millis(time.Since(begin))}}
+	if err != nil {
+		h.Lookup.Error = err.Error()
+	}
+	st := nw.swarm.DHT()
+	h.On, h.Server, h.RoutingTable = st.On, st.Server, st.Peers
 	h.Verdict = judgeDHT(h)
 	return h
 }

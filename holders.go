@@ -66,6 +66,10 @@ const maxProviders = 20
 // of the relayed connection, when it can).
 const punchWait = 5 * time.Second
 
+// pingTimeout bounds the pings of a holder once it is connected: three
+// round trips, through a relay on another continent at worst.
+const pingTimeout = 5 * time.Second
+
 // findHolders gathers the holders of o.Root (the ticket's peers, the
 // running transfer's, the DHT's providers), dialling and pinging each.
 func (n *Node) findHolders(ctx context.Context, nw *netState, o DoctorOptions) *ContentHealth {
@@ -151,8 +155,10 @@ func (n *Node) searchProviders(ctx context.Context, nw *netState, o DoctorOption
 		return fmt.Sprintf("%d %s", count, plural(count, "provider", "providers"))
 	case ctx.Err() != nil:
 		return "not searched: " + ctx.Err().Error()
+	case pctx.Err() != nil:
+		return "no provider found within " + o.Timeout.String()
 	}
-	return "no provider found in " + o.Timeout.String()
+	return "no provider found"
 }
 
 // probeHolder dials p (within timeout, through its relay if that is
@@ -177,38 +183,42 @@ func (n *Node) probeHolder(ctx context.Context, nw *netState, p peer.AddrInfo, t
 			return h
 		}
 	}
-	h.Connected = true
 	h.Conn, h.Via = n.bestConn(nw, p.ID)
 	if h.Conn == ConnRelayed {
-		// Give hole punching its moment: the relayed connection is the
-		// one it starts from.
-		wait := time.NewTimer(punchWait)
-		tick := time.NewTicker(100 * time.Millisecond)
-	waiting:
-		for {
-			select {
-			case <-dctx.Done():
-				break waiting
-			case <-wait.C:
-				break waiting
-			case <-tick.C:
-				if h.Conn, h.Via = n.bestConn(nw, p.ID); h.Conn != ConnRelayed {
-					break waiting
-				}
-			}
-		}
-		wait.Stop()
-		tick.Stop()
+		h.Conn, h.Via = n.awaitPunch(ctx, nw, p.ID)
 	}
-	if rtt, err := nw.swarm.RTT(dctx, p.ID); err == nil {
+	if h.Connected = h.Conn != ""; !h.Connected {
+		h.Error = "connected, then the connection closed"
+		return h
+	}
+	rctx, rcancel := context.WithTimeout(ctx, pingTimeout)
+	defer rcancel()
+	if rtt, err := nw.swarm.RTT(rctx, p.ID); err == nil {
 		h.RTT = millis(rtt)
 	} else if h.Error == "" {
 		h.Error = "ping: " + err.Error()
 	}
-	if h.Conn == "" { // the connection went while it was pinged
-		h.Connected = false
-	}
 	return h
+}
+
+// awaitPunch gives hole punching its moment, punchWait at most, for a
+// peer reached through a relay (the relayed connection is the one it
+// starts from), and names the best connection then.
+func (n *Node) awaitPunch(ctx context.Context, nw *netState, p peer.ID) (ConnKind, string) {
+	ctx, cancel := context.WithTimeout(ctx, punchWait)
+	defer cancel()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return n.bestConn(nw, p)
+		case <-tick.C:
+			if kind, via := n.bestConn(nw, p); kind != ConnRelayed {
+				return kind, via
+			}
+		}
+	}
 }
 
 // bestConn names the best connection to p (direct or hole-punched over
@@ -233,6 +243,20 @@ func (n *Node) bestConn(nw *netState, p peer.ID) (ConnKind, string) {
 		via = ""
 	}
 	return kind, via
+}
+
+// refreshConns names each holder's connection again at the end of a
+// diagnosis: a hole may have been punched, or a connection lost, while
+// the node waited to learn its reachability.
+func (n *Node) refreshConns(nw *netState, c *ContentHealth) {
+	for i, h := range c.Holders {
+		id, err := peer.Decode(h.ID)
+		if err != nil || h.Self || !h.Connected {
+			continue
+		}
+		c.Holders[i].Conn, c.Holders[i].Via = n.bestConn(nw, id)
+		c.Holders[i].Connected = c.Holders[i].Conn != ""
+	}
 }
 
 // measureRates sets each holder's rate: the block bytes it sent between

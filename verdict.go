@@ -198,7 +198,7 @@ func judgeDHT(d DHTHealth) string {
 	case !d.On:
 		return "off (--offline): content is found only through tickets, --from and the LAN"
 	case d.RoutingTable == 0:
-		return "no peers in the routing table: lookups cannot start (are the bootstrap peers reachable?)"
+		return "no peers in the routing table: lookups cannot start (the bootstrap peers are unreachable, or none of the peers met was taken as a DHT server)"
 	case d.Lookup != nil && d.Lookup.Error != "" && d.Lookup.Peers == 0:
 		return "the test lookup failed: " + d.Lookup.Error
 	case d.Lookup != nil && d.Lookup.Peers == 0:
