@@ -72,10 +72,12 @@ func sayPunched(ctx context.Context, e *env, node *pollen.Node, start time.Time)
 	said := map[peer.ID]bool{}
 	t := time.NewTicker(250 * time.Millisecond)
 	defer t.Stop()
-	for {
+	for last := false; !last; {
 		select {
 		case <-ctx.Done():
-			return
+			// One last look: a punch quicker than a tick, in a get
+			// quicker than two, would go unsaid.
+			last = true
 		case <-t.C:
 		}
 		kinds := map[peer.ID][3]bool{} // direct, relayed, hole punched
