@@ -13,6 +13,10 @@
 //	res, err := node.Add(ctx, "photos", pollen.AddOptions{})
 //	fmt.Println(res.Root)
 //
+// Once StartNetwork has run, [Node.Doctor] says how peers reach the node
+// and why, how the DHT fares, and who holds some content and how each
+// holder is reached.
+//
 // Only one process opens a repository at a time; a second Open fails with
 // [ErrRepoInUse] naming the PID that holds it.
 package pollen

@@ -491,11 +491,12 @@ func dialError(err error) string {
 	return strings.Join(strings.Fields(msg), " ")
 }
 
-// PeerInfo describes a connected peer.
+// PeerInfo describes a connection to a peer.
 type PeerInfo struct {
 	ID      peer.ID
 	Addr    ma.Multiaddr
-	Relayed bool // the connection goes through a relay
+	Relayed bool     // the connection goes through a relay
+	Kind    ConnKind // direct, relayed or hole-punched
 	Inbound bool
 	PeerStats
 }
@@ -511,10 +512,12 @@ func (n *Node) Peers() []PeerInfo {
 	var out []PeerInfo
 	for _, c := range nw.swarm.Host.Network().Conns() {
 		p := c.RemotePeer()
+		kind := nw.swarm.ConnKind(c)
 		out = append(out, PeerInfo{
 			ID:        p,
 			Addr:      c.RemoteMultiaddr(),
-			Relayed:   c.Stat().Limited || strings.Contains(c.RemoteMultiaddr().String(), "/p2p-circuit"),
+			Relayed:   kind == ConnRelayed,
+			Kind:      kind,
 			Inbound:   c.Stat().Direction == network.DirInbound,
 			PeerStats: stats[p],
 		})

@@ -3,6 +3,7 @@ package swarm
 import (
 	"context"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
@@ -61,4 +62,85 @@ func (s *Swarm) readyToPunch(ctx context.Context, p peer.AddrInfo) {
 		case <-t.C:
 		}
 	}
+}
+
+// ConnKind says how a connection to a peer came about.
+type ConnKind string
+
+const (
+	// ConnDirect: dialled (or accepted) directly.
+	ConnDirect ConnKind = "direct"
+	// ConnRelayed: through a relay.
+	ConnRelayed ConnKind = "relayed"
+	// ConnHolePunched: direct, after a hole was punched through the NATs
+	// of a peer first reached through a relay.
+	ConnHolePunched ConnKind = "hole-punched"
+)
+
+// punchTook bounds how long a hole punch takes, from the direct dial it
+// makes to the event that says it succeeded (go-libp2p tries three times,
+// seconds apart).
+const punchTook = 30 * time.Second
+
+// maxPunched bounds the peers remembered as punched to; past it, those
+// no longer connected are forgotten.
+const maxPunched = 1024
+
+// punched remembers the peers a hole was punched to, from go-libp2p's
+// hole punching events (it is their EventTracer), so that a direct
+// connection can be named for how it came about.
+type punched struct {
+	mu    sync.Mutex
+	peers map[peer.ID]time.Time
+	s     *Swarm
+}
+
+// Trace records a successful hole punch.
+func (p *punched) Trace(ev *holepunch.Event) {
+	end, ok := ev.Evt.(*holepunch.EndHolePunchEvt)
+	if !ok || !end.Success {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.peers == nil {
+		p.peers = map[peer.ID]time.Time{}
+	}
+	if len(p.peers) >= maxPunched {
+		for id := range p.peers {
+			if p.s.Host.Network().Connectedness(id) != network.Connected {
+				delete(p.peers, id)
+			}
+		}
+	}
+	if len(p.peers) < maxPunched {
+		p.peers[ev.Remote] = time.Now()
+	}
+}
+
+// ConnKind names how c came about: through a relay, directly after a
+// hole was punched to its peer, or directly.
+func (s *Swarm) ConnKind(c network.Conn) ConnKind {
+	if c.Stat().Limited || isRelayed(c.RemoteMultiaddr()) {
+		return ConnRelayed
+	}
+	s.punched.mu.Lock()
+	at, ok := s.punched.peers[c.RemotePeer()]
+	s.punched.mu.Unlock()
+	// A connection opened well before the punch ended is not the one it
+	// made.
+	if ok && !c.Stat().Opened.Before(at.Add(-punchTook)) {
+		return ConnHolePunched
+	}
+	return ConnDirect
+}
+
+// isRelayed reports whether a goes through a relay.
+func isRelayed(a ma.Multiaddr) bool {
+	for _, c := range a {
+		if c.Code() == ma.P_CIRCUIT {
+			return true
+		}
+	}
+	return false
 }

@@ -33,25 +33,78 @@ type Reach struct {
 	Changed time.Time
 }
 
+// ReachKind is the verdict on a node's reachability, in the words a
+// person uses for it.
+type ReachKind string
+
+const (
+	// ReachPublic: peers can dial the node directly.
+	ReachPublic ReachKind = "public"
+	// ReachCone: behind a NAT that maps a port once for every
+	// destination, which hole punching gets through.
+	ReachCone ReachKind = "cone-nat"
+	// ReachSymmetric: behind a NAT that maps a port per destination,
+	// which hole punching does not get through.
+	ReachSymmetric ReachKind = "symmetric-nat"
+	// ReachPrivate: not dialable (a NAT of a kind not yet told, or a
+	// firewall).
+	ReachPrivate ReachKind = "private"
+	// ReachUnknown: no peer has tried to dial the node back yet.
+	ReachUnknown ReachKind = "unknown"
+)
+
+// NAT is the kind of NAT that matters for hole punching: UDP's when
+// known (QUIC is what hole punching succeeds with most), else TCP's.
+func (r Reach) NAT() network.NATDeviceType {
+	if r.NATUDP != network.NATDeviceTypeUnknown {
+		return r.NATUDP
+	}
+	return r.NATTCP
+}
+
+// Kind judges Reach: an address AutoNAT v2 confirmed, or AutoNAT v1's
+// verdict on the node, makes it public (v1 judges by the addresses it
+// tried, and a port the router mapped may not be among them); v1's
+// private, or every address v2 refuted, makes it private, named by its
+// NAT's kind.
+func (r Reach) Kind() ReachKind {
+	private := false
+	switch {
+	case r.Reachability == network.ReachabilityPublic, len(r.Reachable) > 0:
+		return ReachPublic
+	case r.Reachability == network.ReachabilityPrivate:
+		private = true
+	case len(r.Unreachable) > 0:
+		private = true
+	}
+	if !private {
+		return ReachUnknown
+	}
+	switch r.NAT() {
+	case network.NATDeviceTypeEndpointDependent:
+		return ReachSymmetric
+	case network.NATDeviceTypeEndpointIndependent:
+		return ReachCone
+	}
+	return ReachPrivate
+}
+
 // Summary says in plain words what Reach means for a peer that wants to
 // dial this node.
 func (r Reach) Summary() string {
-	nat := r.NATTCP
-	if r.NATUDP != network.NATDeviceTypeUnknown {
-		nat = r.NATUDP // QUIC is what hole punching succeeds with most
-	}
-	switch {
-	case r.Reachability == network.ReachabilityPublic:
+	switch r.Kind() {
+	case ReachPublic:
+		if r.Reachability != network.ReachabilityPublic {
+			// AutoNAT v2 checks each address; v1 judges the node by those
+			// it tried, and a port the router mapped may not be among them.
+			return "public: peers can dial this node directly at an address AutoNAT v2 confirmed"
+		}
 		return "public: peers can dial this node directly"
-	case len(r.Reachable) > 0:
-		// AutoNAT v2 checks each address; v1 judges the node by whichever
-		// it tried, and a port the router mapped may not be among them.
-		return "public: peers can dial this node directly at an address AutoNAT v2 confirmed"
-	case r.Reachability == network.ReachabilityPrivate && nat == network.NATDeviceTypeEndpointDependent:
+	case ReachSymmetric:
 		return "behind a symmetric NAT: peers reach this node through a relay, or directly when they are public"
-	case r.Reachability == network.ReachabilityPrivate && nat == network.NATDeviceTypeEndpointIndependent:
+	case ReachCone:
 		return "behind a cone NAT: peers reach this node through a relay, then directly once a hole is punched"
-	case r.Reachability == network.ReachabilityPrivate:
+	case ReachPrivate:
 		return "not reachable directly (a NAT or a firewall): peers reach this node through a relay"
 	}
 	return "unknown: no peer has tried to dial this node back yet"

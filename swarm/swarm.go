@@ -21,6 +21,7 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/discovery/mdns"
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
+	"github.com/libp2p/go-libp2p/p2p/protocol/holepunch"
 	noise "github.com/libp2p/go-libp2p/p2p/security/noise"
 	ma "github.com/multiformats/go-multiaddr"
 )
@@ -79,6 +80,8 @@ type Swarm struct {
 	bootstrap []peer.AddrInfo
 	ready     chan struct{} // closed once Host is set
 	reach     reach
+	punched   punched
+	natmgr    natManager
 	dht       *dht.IpfsDHT
 	mdns      mdns.Service
 	cancel    context.CancelFunc
@@ -109,19 +112,20 @@ func New(cfg Config) (*Swarm, error) {
 		libp2p.Security(noise.ID, noise.New),
 		libp2p.DefaultTransports,
 		Muxer(),
-		libp2p.EnableHolePunching(),
 		libp2p.EnableNATService(),
 		libp2p.EnableAutoNATv2(),
 		libp2p.UserAgent("pollen"),
 	}
 	g := &gater{blocked: map[peer.ID]bool{}}
 	s := &Swarm{log: cfg.Logger, gater: g, relays: cfg.Relays, bootstrap: cfg.Bootstrap, ready: make(chan struct{})}
+	s.punched.s = s
+	opts = append(opts, libp2p.EnableHolePunching(holepunch.WithTracer(&s.punched)))
 	opts = append(opts, relayOptions(cfg, s)...)
 	if cfg.Identity != nil {
 		opts = append(opts, libp2p.Identity(cfg.Identity))
 	}
 	if !cfg.Offline {
-		opts = append(opts, libp2p.NATPortMap())
+		opts = append(opts, libp2p.NATManager(s.natmgr.start))
 	}
 	rm, err := resourceManager()
 	if err != nil {

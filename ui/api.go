@@ -63,6 +63,7 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/cat/{cid}", a.cat)
 	mux.HandleFunc("POST /api/v1/verify", a.verify)
 	mux.HandleFunc("GET /api/v1/peers", a.peers)
+	mux.HandleFunc("GET /api/v1/doctor", a.doctor)
 	mux.HandleFunc("POST /api/v1/resolve", a.resolve)
 	mux.HandleFunc("POST /api/v1/get", a.get)
 	mux.HandleFunc("GET /api/v1/transfers", a.listTransfers)
@@ -206,11 +207,12 @@ func (a *API) share(w http.ResponseWriter, r *http.Request) {
 	reply(w, Share{Name: res.Name, Size: uint64(res.Size), Kind: "shared", CID: res.Root.String(), Ticket: a.Node.Ticket(res.Root).String()})
 }
 
-// Peer is a connected peer as the API lists it.
+// Peer is a connection to a peer as the API lists it.
 type Peer struct {
 	ID      string `json:"id"`
 	Addr    string `json:"addr"`
 	Relayed bool   `json:"relayed"`
+	Kind    string `json:"kind"` // "direct", "relayed" or "hole-punched"
 	In      int64  `json:"in"`
 	Out     int64  `json:"out"`
 }
@@ -221,7 +223,7 @@ func (a *API) peers(w http.ResponseWriter, r *http.Request) { reply(w, PeersOf(a
 func PeersOf(n *pollen.Node) []Peer {
 	out := []Peer{}
 	for _, p := range n.Peers() {
-		out = append(out, Peer{ID: p.ID.String(), Addr: p.Addr.String(), Relayed: p.Relayed, In: p.Received, Out: p.Sent})
+		out = append(out, Peer{ID: p.ID.String(), Addr: p.Addr.String(), Relayed: p.Relayed, Kind: string(p.Kind), In: p.Received, Out: p.Sent})
 	}
 	return out
 }

@@ -144,6 +144,20 @@ func TestPageSharesAndFetches(t *testing.T) {
 	}
 	sameFile(t, src, filepath.Join(downloads, "several-MiB.bin"))
 
+	// The peers table names each connection's kind; Diagnose says how
+	// this node is reached and who holds a ticket's content.
+	err = chromedp.Do(ctx,
+		chromedp.WaitVisible(chromedp.Search(`//table[@id="peers"]//td[text()="direct"]`)),
+		chromedp.SendKeys(chromedp.CSS("#doctor-ref"), ticket.Value),
+		chromedp.Click(chromedp.CSS("#doctor-form button")),
+		chromedp.WaitVisible(chromedp.CSS(`#doctor[data-verdict="here"]`)),
+	)
+	facts, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#doctor")))
+	screenshot(t, ctx, "b-diagnosed")
+	if err != nil || !strings.Contains(facts, "Reachability") || !strings.Contains(facts, "this node's store") {
+		t.Errorf("the page's diagnosis: %q (%v)", facts, err)
+	}
+
 	// A bad ticket gets a readable message on the page.
 	err = chromedp.Do(ctx,
 		chromedp.SendKeys(chromedp.CSS("#get-ref"), "pollen1garbage"),

@@ -83,6 +83,7 @@ type opts struct {
 	force      bool
 	maxEntries int
 	drop       bool
+	json       bool
 
 	// network
 	listen    list

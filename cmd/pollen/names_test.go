@@ -56,6 +56,15 @@ func TestHostileNamesPrintEscaped(t *testing.T) {
 	repoB, out := t.TempDir(), t.TempDir()
 	get := run(t, repoB, append([]string{"get", a.ticket, "-o", out}, isolated...)...).ok(t)
 	assertEscaped(t, "get", get.stdout+get.stderr, "saved "+filepath.Join(out, folderShown))
+	doc := run(t, t.TempDir(), append([]string{"doctor", a.ticket, "--wait", "0s"}, isolated...)...).ok(t)
+	assertEscaped(t, "doctor", doc.stdout+doc.stderr, "content       "+a.cid+" ("+folderShown+")")
+	// --json keeps the name, escaped the JSON way.
+	doc = run(t, t.TempDir(), append([]string{"doctor", a.ticket, "--wait", "0s", "--json"}, isolated...)...).ok(t)
+	assertEscaped(t, "doctor --json", doc.stdout)
+	var d struct{ Content struct{ Name string } }
+	if err := json.Unmarshal([]byte(doc.stdout), &d); err != nil || d.Content.Name != folder {
+		t.Errorf("doctor --json: name %q (%v), want %q", d.Content.Name, err, folder)
+	}
 	a.stop()
 	assertEscaped(t, "share", a.stderr.String(), "add "+filepath.Join(filepath.Dir(src), folderShown))
 	for name, body := range files {

@@ -53,9 +53,9 @@ func runPeers(ctx context.Context, e *env, o *opts, args []string) error {
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "PEER\tADDRESS\tVIA\tIN\tOUT")
 	for _, p := range peers {
-		via := "direct"
-		if p.Relayed {
-			via = "relay"
+		via := p.Kind
+		if via == "" { // a daemon from before connection kinds
+			via = map[bool]string{true: "relayed", false: "direct"}[p.Relayed]
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.ID, p.Addr, via, humanize.IBytes(uint64(p.In)), humanize.IBytes(uint64(p.Out)))
 	}

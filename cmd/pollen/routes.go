@@ -39,7 +39,9 @@ func tellRoutes(e *env, node *pollen.Node, got map[peer.ID]int64, took time.Dura
 // route names how the connections to one peer go.
 func route(cs []pollen.PeerInfo) string {
 	var direct, relayed []string
+	punched := false
 	for _, c := range cs {
+		punched = punched || c.Kind == pollen.ConnHolePunched
 		if c.Relayed {
 			relayed = append(relayed, relayOf(c.Addr.String()))
 		} else {
@@ -47,7 +49,7 @@ func route(cs []pollen.PeerInfo) string {
 		}
 	}
 	switch {
-	case len(direct) > 0 && len(relayed) > 0:
+	case punched || len(direct) > 0 && len(relayed) > 0:
 		return "direct (hole punched; first reached through a relay)"
 	case len(direct) > 0:
 		return "direct"
@@ -70,20 +72,23 @@ func sayPunched(ctx context.Context, e *env, node *pollen.Node, start time.Time)
 	said := map[peer.ID]bool{}
 	t := time.NewTicker(250 * time.Millisecond)
 	defer t.Stop()
-	for {
+	for last := false; !last; {
 		select {
 		case <-ctx.Done():
-			return
+			// One last look: a punch quicker than a tick, in a get
+			// quicker than two, would go unsaid.
+			last = true
 		case <-t.C:
 		}
-		kinds := map[peer.ID][2]bool{} // direct, relayed
+		kinds := map[peer.ID][3]bool{} // direct, relayed, hole punched
 		for _, p := range node.Peers() {
 			k := kinds[p.ID]
 			k[0], k[1] = k[0] || !p.Relayed, k[1] || p.Relayed
+			k[2] = k[2] || p.Kind == pollen.ConnHolePunched
 			kinds[p.ID] = k
 		}
 		for id, k := range kinds {
-			if k[0] && k[1] && !said[id] {
+			if (k[2] || k[0] && k[1]) && !said[id] {
 				said[id] = true
 				fmt.Fprintf(e.stderr, "hole punched to %s after %s: the transfer moves to the direct connection\n", id, time.Since(start).Round(100*time.Millisecond))
 			}

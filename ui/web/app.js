@@ -101,7 +101,7 @@
       const pb = $("#peers tbody");
       pb.replaceChildren(...peers.map((p) => el("tr", null,
         el("td", { className: "cid", textContent: p.id }), el("td", { className: "cid", textContent: p.addr }),
-        el("td", { textContent: p.relayed ? "relay" : "direct" }), el("td", { textContent: bytes(p.in) }),
+        el("td", { textContent: p.kind || (p.relayed ? "relayed" : "direct") }), el("td", { textContent: bytes(p.in) }),
         el("td", { textContent: bytes(p.out) }))));
     } catch (e) {
       if (!$("main").hidden) say(e.message);
@@ -152,6 +152,38 @@
       say("", true);
       $("#get-ref").value = "";
     } catch (e) { say(e.message); }
+  };
+  // doctorFacts lays out a diagnosis (GET /api/v1/doctor) as the
+  // command line's 'pollen doctor' does: one fact a line.
+  function doctorFacts(d) {
+    const facts = [["Node", d.node.id], ["Reachability", d.node.summary]];
+    for (const r of d.node.reasons || []) facts.push(["because", r]);
+    const dht = d.dht.on ? `${d.dht.verdict}: ${d.dht.routing_table} peers in the routing table` : d.dht.verdict;
+    facts.push(["DHT", dht]);
+    if (d.dht.lookup) facts.push(["lookup", `found ${d.dht.lookup.peers} peers in ${d.dht.lookup.ms.toFixed(0)} ms`]);
+    const c = d.content;
+    if (c) {
+      facts.push(["Content", c.name ? `${c.root} (${c.name})` : c.root]);
+      for (const h of c.holders) {
+        const how = h.self ? "this node" : !h.connected ? "unreachable" + (h.error ? ": " + h.error : "")
+          : h.conn + (h.via ? " through " + h.via : "") + (h.rtt_ms ? `, round trip ${h.rtt_ms.toFixed(1)} ms` : "");
+        facts.push(["Holder", `${h.id} (found: ${(h.found || []).join(", ")}): ${how}` + (h.rate ? `, ${bytes(h.rate)}/s` : "")]);
+      }
+      facts.push(["Verdict", `${c.verdict}: ${c.why}`]);
+    }
+    return facts;
+  }
+  $("#doctor-form").onsubmit = async (ev) => {
+    ev.preventDefault();
+    const out = $("#doctor");
+    out.replaceChildren(el("dd", { textContent: "checking…" }));
+    try {
+      const ref = $("#doctor-ref").value.trim();
+      const d = await api("GET", "/api/v1/doctor" + (ref ? "?ref=" + encodeURIComponent(ref) : ""));
+      out.replaceChildren(...doctorFacts(d).flatMap(([k, v]) => [el("dt", { textContent: k }), el("dd", { textContent: v })]));
+      out.dataset.reachability = d.node.reachability;
+      if (d.content) out.dataset.verdict = d.content.verdict;
+    } catch (e) { out.replaceChildren(); say(e.message); }
   };
   $("#gc").onclick = async () => {
     try {
