@@ -245,20 +245,57 @@ func (n *Node) provide(root cid.Cid) {
 
 // announcer announces queued roots one at a time until the node closes:
 // a DHT provide takes seconds and many of them at once gain nothing.
+//
+// A share announces its root as soon as it is added, when the DHT may
+// have no peers yet, and the announcement fails: a failed one is tried
+// again after each of announceRetries, the last first (the daemon
+// announces everything again every 12 hours).
 func (n *Node) announcer(nw *netState) {
+	type retry struct {
+		root  cid.Cid
+		at    time.Time
+		tries int
+	}
+	var retries []retry
+	t := time.NewTicker(announceTick)
+	defer t.Stop()
+	announce := func(root cid.Cid, tries int) {
+		ctx, cancel := context.WithTimeout(n.ctx, time.Minute)
+		defer cancel()
+		err := nw.ex.Provide(ctx, root)
+		if err == nil {
+			return
+		}
+		n.log.Debug("provide", "root", root, "err", err, "tries", tries+1)
+		if tries < len(announceRetries) && len(retries) < announceQueue {
+			retries = append(retries, retry{root, time.Now().Add(announceRetries[tries]), tries + 1})
+		}
+	}
 	for {
 		select {
 		case <-n.ctx.Done():
 			return
 		case root := <-nw.announce:
-			ctx, cancel := context.WithTimeout(n.ctx, time.Minute)
-			if err := nw.ex.Provide(ctx, root); err != nil {
-				n.log.Debug("provide", "root", root, "err", err)
+			announce(root, 0)
+		case now := <-t.C:
+			due := retries
+			retries = nil
+			for _, r := range due {
+				if now.Before(r.at) {
+					retries = append(retries, r)
+					continue
+				}
+				announce(r.root, r.tries)
 			}
-			cancel()
 		}
 	}
 }
+
+// When a failed announcement is tried again, and how often the
+// announcer looks.
+var announceRetries = []time.Duration{10 * time.Second, 30 * time.Second, 2 * time.Minute, 10 * time.Minute}
+
+const announceTick = 5 * time.Second
 
 // fetchAndExport fetches the DAG and writes it out as it arrives (see
 // download).
