@@ -1,6 +1,8 @@
 package swarm
 
 import (
+	"strings"
+
 	"github.com/libp2p/go-libp2p/core/network"
 	ma "github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
@@ -94,6 +96,44 @@ func (m *mappings) kind(transport string) network.NATDeviceType {
 			}
 		}
 		out = network.NATDeviceTypeEndpointIndependent
+	}
+	return out
+}
+
+// guess judges the NAT from one local port number seen over both
+// transports, when no transport alone has two observers (a node that
+// reached one peer over TCP and another over QUIC): a NAT that kept the
+// port for every observer maps once for all destinations; one that gave
+// a new port to each, and never the local one, maps per destination.
+// Less sure than kind (a cone NAT may move ports too), so only a
+// fallback.
+func (m *mappings) guess() network.NATDeviceType {
+	byPort := map[string][]string{} // local port → "observer observed-port"
+	for key, obs := range m.seen {
+		_, port, _ := strings.Cut(key, " ")
+		for observer, seen := range obs {
+			_, oport, _ := strings.Cut(seen, " ")
+			byPort[port] = append(byPort[port], observer+" "+oport)
+		}
+	}
+	out := network.NATDeviceTypeUnknown
+	for port, seen := range byPort {
+		observers, kept, ports := map[string]bool{}, 0, map[string]bool{}
+		for _, s := range seen {
+			observer, oport, _ := strings.Cut(s, " ")
+			observers[observer] = true
+			ports[oport] = true
+			if oport == port {
+				kept++
+			}
+		}
+		switch {
+		case len(observers) < 2:
+		case kept == len(seen):
+			out = network.NATDeviceTypeEndpointIndependent
+		case kept == 0 && len(ports) == len(seen):
+			return network.NATDeviceTypeEndpointDependent
+		}
 	}
 	return out
 }

@@ -54,3 +54,31 @@ func TestMappingsTellTheNAT(t *testing.T) {
 		})
 	}
 }
+
+// TestMappingsGuessAcrossTransports: one peer seen over TCP and another
+// over QUIC, on the same local port number.
+func TestMappingsGuessAcrossTransports(t *testing.T) {
+	relay, boot := ma.StringCast("/ip4/192.0.0.129/tcp/4011"), ma.StringCast("/ip4/192.0.0.130/udp/4011/quic-v1")
+	tcp, udp := ma.StringCast("/ip4/192.168.1.2/tcp/4011"), ma.StringCast("/ip4/192.168.1.2/udp/4011/quic-v1")
+	for _, tc := range []struct {
+		name             string
+		tcpSeen, udpSeen string
+		want             network.NATDeviceType
+	}{
+		{"the port kept for both: cone", "4011", "4011", network.NATDeviceTypeEndpointIndependent},
+		{"a new port for each: symmetric", "50123", "61001", network.NATDeviceTypeEndpointDependent},
+		{"kept for one only: cannot tell", "4011", "61001", network.NATDeviceTypeUnknown},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var m mappings
+			m.add(tcp, relay, ma.StringCast("/ip4/192.0.0.131/tcp/"+tc.tcpSeen))
+			m.add(udp, boot, ma.StringCast("/ip4/192.0.0.131/udp/"+tc.udpSeen+"/quic-v1"))
+			if m.kind("tcp") != network.NATDeviceTypeUnknown || m.kind("udp") != network.NATDeviceTypeUnknown {
+				t.Fatal("one observer a transport judged a transport")
+			}
+			if got := m.guess(); got != tc.want {
+				t.Errorf("guess %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

@@ -26,10 +26,29 @@ import (
 // at 0.25, 0.75, 1.75, 3.75 and 8.75 s.
 const punchReadyWait = 4 * time.Second
 
+// punchReadyTick is how often the wait looks.
+const punchReadyTick = 50 * time.Millisecond
+
 // readyToPunch prepares a dial of p through a relay, as above; it does
-// nothing for a peer with no relayed address or already connected.
+// nothing for a peer with no relayed address or already connected
+// directly. A peer reached through a relay before this node could answer
+// (its DHT, say, dialled it first) has been refused its one try: once
+// this node can answer, that connection is closed unless a hole was
+// punched meanwhile, and the dial that follows makes another, which the
+// peer tries again on.
 func (s *Swarm) readyToPunch(ctx context.Context, p peer.AddrInfo) {
-	if s.Host.Network().Connectedness(p.ID) == network.Connected {
+	nw := s.Host.Network()
+	// relayedOnly reports whether p is reached, and only through relays.
+	relayedOnly := func() bool {
+		conns := nw.ConnsToPeer(p.ID)
+		for _, c := range conns {
+			if !isRelayed(c.RemoteMultiaddr()) {
+				return false
+			}
+		}
+		return len(conns) > 0
+	}
+	if len(nw.ConnsToPeer(p.ID)) > 0 && !relayedOnly() {
 		return
 	}
 	var relays []peer.AddrInfo
@@ -42,25 +61,39 @@ func (s *Swarm) readyToPunch(ctx context.Context, p peer.AddrInfo) {
 			relays = append(relays, *r)
 		}
 	}
-	if len(relays) == 0 {
+	ready := func() bool { return slices.Contains(s.Host.Mux().Protocols(), holepunch.Protocol) }
+	if ready() || (len(relays) == 0 && !relayedOnly()) {
 		return
 	}
 	for _, r := range relays {
-		if s.Host.Network().Connectedness(r.ID) != network.Connected {
+		if nw.Connectedness(r.ID) != network.Connected {
 			s.Host.Connect(ctx, r) // a failure is the dial's to report
 		}
 	}
-	ctx, cancel := context.WithTimeout(ctx, punchReadyWait)
+	wctx, cancel := context.WithTimeout(ctx, punchReadyWait)
 	defer cancel()
-	t := time.NewTicker(50 * time.Millisecond)
+	t := time.NewTicker(punchReadyTick)
 	defer t.Stop()
-	for !slices.Contains(s.Host.Mux().Protocols(), holepunch.Protocol) {
+	for !ready() {
 		select {
-		case <-ctx.Done():
+		case <-wctx.Done():
 			s.log.Debug("dialling through a relay before hole punching is ready", "peer", p.ID)
 			return
 		case <-t.C:
 		}
+	}
+	// Reached through a relay before this node could answer (its DHT
+	// dialled first, say): the peer's one try was refused, so the
+	// connection goes, and the dial after makes one the peer tries again
+	// on.
+	readyAt := time.Now()
+	if relayedOnly() {
+		for _, c := range nw.ConnsToPeer(p.ID) {
+			if c.Stat().Opened.After(readyAt.Add(-punchReadyTick)) {
+				return // it may have asked once this node could answer
+			}
+		}
+		nw.ClosePeer(p.ID)
 	}
 }
 

@@ -163,9 +163,9 @@ func (s *Swarm) watchReach(ctx context.Context) error {
 					break
 				}
 				m := &s.reach.mappings
-				tcp, udp := m.kind("tcp"), m.kind("udp")
+				tcp, udp, guess := m.kind("tcp"), m.kind("udp"), m.guess()
 				m.add(ev.Conn.LocalMultiaddr(), ev.Conn.RemoteMultiaddr(), ev.ObservedAddr)
-				if m.kind("tcp") == tcp && m.kind("udp") == udp {
+				if m.kind("tcp") == tcp && m.kind("udp") == udp && m.guess() == guess {
 					s.reach.mu.Unlock()
 					continue // no news
 				}
@@ -186,12 +186,15 @@ func (s *Swarm) Reach() (Reach, <-chan struct{}) {
 	defer s.reach.mu.Unlock()
 	r := s.reach.r
 	// go-libp2p's verdict on the NAT when it has one (four peers agree),
-	// else this node's own.
+	// else this node's own, per transport, else its guess over both.
 	if r.NATTCP == network.NATDeviceTypeUnknown {
 		r.NATTCP = s.reach.mappings.kind("tcp")
 	}
 	if r.NATUDP == network.NATDeviceTypeUnknown {
 		r.NATUDP = s.reach.mappings.kind("udp")
+	}
+	if r.NATTCP == network.NATDeviceTypeUnknown && r.NATUDP == network.NATDeviceTypeUnknown {
+		r.NATUDP = s.reach.mappings.guess()
 	}
 	r.Reachable, r.Unreachable = slices.Clone(r.Reachable), slices.Clone(r.Unreachable)
 	r.RelayAddrs = slices.Clone(r.RelayAddrs)

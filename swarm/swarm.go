@@ -203,8 +203,12 @@ func (s *Swarm) startDHT(ctx context.Context, bootstrap []peer.AddrInfo) error {
 		opts = append(opts,
 			dht.BootstrapPeers(bootstrap...),
 			dht.Mode(dht.ModeServer),
-			dht.QueryFilter(dht.PrivateQueryFilter),
-			dht.RoutingTableFilter(dht.PrivateRoutingTableFilter),
+			// Every peer of a DHT of one's own is a member, wherever it is:
+			// kad-dht's "private" filters take only peers reached without a
+			// router between, which leaves a node behind a NAT, whose
+			// bootstrap peer is on the internet, with an empty table.
+			dht.QueryFilter(func(any, peer.AddrInfo) bool { return true }),
+			dht.RoutingTableFilter(func(any, peer.ID) bool { return true }),
 			dht.AddressFilter(nil),
 		)
 	}
