@@ -209,7 +209,8 @@ type Sink interface {
 	// Wants says whether the sink waits for the block c, so the walk
 	// reads a stored block (and goes below a node) only where it is
 	// needed: a node that occurs many times is read once for each time
-	// the sink asks for it.
+	// the sink asks for it. A missing block it does not want is not
+	// fetched: a sink may take part of a DAG.
 	Wants(c cid.Cid) bool
 	// Local is given each block of the DAG the sink wants, from the
 	// store, when the walk reaches it: every dag-pb node, and the leaves

@@ -122,6 +122,9 @@ func (w *walk) gather(ctx context.Context) ([]link, error) {
 			return nil, err
 		}
 		switch {
+		case !ok && d.o.Sink != nil && !d.o.Sink.Wants(l.c):
+			// Not fetched: the sink takes part of the DAG (a listing of
+			// folders, a sub-tree), or has failed.
 		case !ok:
 			asked[h] = 1
 			missing = append(missing, l)

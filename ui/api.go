@@ -64,6 +64,7 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/verify", a.verify)
 	mux.HandleFunc("GET /api/v1/peers", a.peers)
 	mux.HandleFunc("GET /api/v1/doctor", a.doctor)
+	mux.HandleFunc("GET /api/v1/tree", a.tree)
 	mux.HandleFunc("POST /api/v1/resolve", a.resolve)
 	mux.HandleFunc("POST /api/v1/get", a.get)
 	mux.HandleFunc("GET /api/v1/transfers", a.listTransfers)

@@ -1,28 +1,49 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"net/url"
+	"path"
 	"strconv"
 	"text/tabwriter"
+	"time"
 
 	"github.com/dustin/go-humanize"
 
+	"github.com/pollen-p2p/pollen"
 	"github.com/pollen-p2p/pollen/ui"
 )
 
 func init() {
 	register(&command{
 		name:    "ls",
-		args:    "",
-		summary: "list what this node shares and keeps: name, size, CID",
-		run:     runLs,
+		args:    "[TICKET|CID]",
+		summary: "list what this node shares and keeps, or the files of a share",
+		help: `Without an argument, ls lists what this node shares and keeps: name, size,
+kind and CID. With a ticket or a CID it lists the files and folders of that
+share, with their sizes, fetching from its holders only what a listing
+needs (the folders and each file's first block, never a file's contents),
+so you can see what a share holds before you get it.`,
+		flags: func(fs *flag.FlagSet, o *opts) {
+			fs.IntVar(&o.maxEntries, "max-entries", 0, fmt.Sprintf("refuse a share of more files and folders than this (default %d)", pollen.DefaultMaxEntries))
+			fs.DurationVar(&o.timeout, "timeout", time.Minute, "give up when nothing arrives for this long")
+			netFlags(fs, o)
+		},
+		run: runLs,
 	})
 }
 
 func runLs(ctx context.Context, e *env, o *opts, args []string) error {
-	if len(args) != 0 {
-		return usagef("ls takes no arguments")
+	switch len(args) {
+	case 0:
+	case 1:
+		return lsTree(ctx, e, o, args[0])
+	default:
+		return usagef("ls takes at most one ticket or CID")
 	}
 	var shares []ui.Share
 	var missing []string
@@ -63,4 +84,68 @@ func runLs(ctx context.Context, e *env, o *opts, args []string) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", ui.Escape(s.Name), humanize.IBytes(s.Size), s.Kind, s.CID)
 	}
 	return tw.Flush()
+}
+
+// lsTree lists the files and folders of a share.
+func lsTree(ctx context.Context, e *env, o *opts, ref string) error {
+	var t ui.Tree
+	if c := daemonAPI(o); c != nil {
+		if err := c.get("/api/v1/tree?ref="+url.QueryEscape(ref), &t); err != nil {
+			return err
+		}
+	} else {
+		root, gopts, err := ui.ParseRef(ref)
+		if err != nil {
+			return usagef("%v", err)
+		}
+		node, err := openNode(o)
+		if err != nil {
+			return err
+		}
+		defer node.Close()
+		gopts.MaxEntries, gopts.Stall = o.maxEntries, o.timeout
+		// What is here lists without the network.
+		res, err := node.Tree(ctx, root, gopts)
+		if errors.Is(err, pollen.ErrNotLocal) {
+			if err := node.StartNetwork(); err != nil {
+				return err
+			}
+			res, err = node.Tree(ctx, root, gopts)
+		}
+		if err != nil {
+			return err
+		}
+		t = ui.Tree{CID: root.String(), Name: gopts.Name, Fetched: res.Fetched, FetchedBytes: res.FetchedBytes}
+		for _, en := range res.Entries {
+			t.Entries = append(t.Entries, ui.TreeEntry{Path: en.Path, Kind: en.Kind, Size: en.Size, CID: en.CID.String()})
+		}
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SIZE\tPATH")
+	files, dirs := 0, 0
+	var total int64
+	top := cmp.Or(t.Name, t.CID) // where get writes the share
+	for _, en := range t.Entries {
+		name := path.Join(top, en.Path)
+		switch en.Kind {
+		case "dir":
+			dirs++
+			fmt.Fprintf(tw, "-\t%s/\n", ui.Escape(name))
+		case "symlink":
+			fmt.Fprintf(tw, "link\t%s\n", ui.Escape(name))
+		default:
+			files++
+			total += en.Size
+			fmt.Fprintf(tw, "%s\t%s\n", humanize.IBytes(uint64(en.Size)), ui.Escape(name))
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "%d %s, %s, in %d %s", files, plural(files, "file", "files"), humanize.IBytes(uint64(total)), dirs, plural(dirs, "folder", "folders"))
+	if t.Fetched > 0 {
+		fmt.Fprintf(e.stderr, "; fetched %d %s (%s) to list", t.Fetched, plural(t.Fetched, "block", "blocks"), humanize.IBytes(uint64(t.FetchedBytes)))
+	}
+	fmt.Fprintln(e.stderr)
+	return nil
 }

@@ -1,0 +1,117 @@
+package main_test
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/pollen-p2p/pollen/internal/testdata"
+)
+
+// TestListAShareBeforeGettingIt: `ls TICKET` lists every file and folder
+// of a share with its size, having fetched the folders and each file's
+// first block only: not one byte of the big file's contents.
+func TestListAShareBeforeGettingIt(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "share")
+	files := map[string]int64{
+		"big.bin":              24 << 20, // 24 leaves under one node
+		"notes/a.txt":          1000,
+		"notes/empty":          0,
+		"notes/deep/er/x.bin":  300 << 10, // one leaf
+		"photos/one block.jpg": 200 << 10,
+	}
+	for name, size := range files {
+		p := filepath.Join(src, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := testdata.WriteFile(p, uint64(len(name)), size); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := startServer(t, t.TempDir(), "share", src)
+	r := run(t, t.TempDir(), append([]string{"ls", s.ticket}, isolated...)...).ok(t)
+	t.Logf("%s%s", r.stdout, r.stderr)
+	for name, size := range files {
+		want := regexp.MustCompile(`(?m)^\S+ ?\S*\s+share/` + regexp.QuoteMeta(name) + `$`)
+		line := want.FindString(r.stdout)
+		if line == "" {
+			t.Errorf("%s is not listed", name)
+			continue
+		}
+		if size > 0 && !strings.HasPrefix(line, strings.Fields(humanSize(size))[0]) {
+			t.Errorf("%s listed as %q, want %s", name, line, humanSize(size))
+		}
+	}
+	for _, dir := range []string{"share/", "share/notes/", "share/notes/deep/er/", "share/photos/"} {
+		if !strings.Contains(r.stdout, "-  "+dir) && !regexp.MustCompile(`(?m)^-\s+`+regexp.QuoteMeta(dir)+`$`).MatchString(r.stdout) {
+			t.Errorf("folder %s is not listed", dir)
+		}
+	}
+	m := regexp.MustCompile(`fetched (\d+) blocks? \(([0-9.]+) ([KMG]?i?B)\)`).FindStringSubmatch(r.stderr)
+	if m == nil {
+		t.Fatalf("ls did not say what it fetched:\n%s", r.stderr)
+	}
+	// Five folders' nodes and big.bin's top node: nothing else is
+	// needed, and leaves are not.
+	if n, _ := strconv.Atoi(m[1]); n > 6 {
+		t.Errorf("fetched %s blocks to list 5 files in 5 folders", m[1])
+	}
+	if m[3] != "B" && m[3] != "KiB" {
+		t.Errorf("fetched %s %s to list: a file's contents came too", m[2], m[3])
+	}
+}
+
+// humanSize is how the command line prints a size.
+func humanSize(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return strconv.FormatFloat(float64(n)/(1<<20), 'f', -1, 64) + " MiB"
+	case n >= 1<<10:
+		return strconv.FormatFloat(float64(n)/(1<<10), 'f', -1, 64) + " KiB"
+	}
+	return strconv.FormatInt(n, 10) + " B"
+}
+
+// TestListAShardedFolder: a folder big enough to be a HAMT is listed
+// whole, from its shards, without its files' blocks.
+func TestListAShardedFolder(t *testing.T) {
+	src := testdata.Wide(t, 1, 8000) // d00 holds 8000 one-block files: past 256 KiB of links, a HAMT
+	s := startServer(t, t.TempDir(), "share", src)
+	r := run(t, t.TempDir(), append([]string{"ls", s.ticket}, isolated...)...).ok(t)
+	if n := strings.Count(r.stdout, "/d00/f"); n != 8000 {
+		t.Errorf("listed %d files of 8000", n)
+	}
+	m := regexp.MustCompile(`fetched (\d+) blocks?`).FindStringSubmatch(r.stderr)
+	if m == nil {
+		t.Fatalf("ls did not say what it fetched:\n%s", r.stderr)
+	}
+	// The root and the HAMT's shards (with 256 slots a shard and 8000
+	// names, a few hundred sub-shards): had a file's block come, the
+	// count would pass the 8000 files.
+	if n, _ := strconv.Atoi(m[1]); n > 1000 {
+		t.Errorf("fetched %d blocks to list 8000 files", n)
+	}
+	t.Logf("%s", r.stderr)
+}
+
+// TestListThroughTheDaemon: beside a running daemon, ls TICKET asks it.
+func TestListThroughTheDaemon(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "share")
+	if err := os.MkdirAll(filepath.Join(src, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := testdata.WriteFile(filepath.Join(src, "sub", "file.bin"), 3, 5<<20); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, t.TempDir(), "share", src)
+	repo := t.TempDir()
+	startDaemon(t, repo)
+	r := run(t, repo, "ls", s.ticket).ok(t)
+	if !regexp.MustCompile(`(?m)^5\.0 MiB\s+share/sub/file\.bin$`).MatchString(r.stdout) {
+		t.Errorf("ls through the daemon:\n%s%s", r.stdout, r.stderr)
+	}
+}
