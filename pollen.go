@@ -7,7 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -205,7 +207,10 @@ type GetOptions struct {
 	// MaxEntries refuses a DAG of more files and folders; 0 for
 	// chunker.DefaultMaxEntries.
 	MaxEntries int
-	Progress   Progress // export progress; nil for none
+	// Path names a file or folder inside the root (photos/2024) to take
+	// alone; its last element is the default name.
+	Path     string
+	Progress Progress // export progress; nil for none
 
 	// With the network started:
 	From  []peer.AddrInfo     // peers to dial first (a ticket's, --from)
@@ -216,6 +221,13 @@ type GetOptions struct {
 // Get writes the DAG under root to dir/name and keeps its blocks (a pin
 // record), so this node serves them on.
 func (n *Node) Get(ctx context.Context, root cid.Cid, dir string, o GetOptions) (GetResult, error) {
+	if o.Path != "" {
+		sub, err := n.Resolve(ctx, root, o.Path, o)
+		if err != nil {
+			return GetResult{}, fmt.Errorf("get %s: %w", root, err)
+		}
+		root, o.Name, o.Path = sub, path.Base(strings.Trim(o.Path, "/")), ""
+	}
 	name := o.Name
 	if name == "" {
 		name = n.nameOf(root)

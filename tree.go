@@ -46,6 +46,13 @@ func (n *Node) Tree(ctx context.Context, root cid.Cid, o GetOptions) (TreeResult
 		max = chunker.DefaultMaxEntries
 	}
 	var res TreeResult
+	if o.Path != "" {
+		sub, err := n.Resolve(ctx, root, o.Path, o)
+		if err != nil {
+			return res, err
+		}
+		root = sub
+	}
 	if nw := n.online(); nw != nil {
 		l := &lister{n: n, want: map[string]bool{string(root.Hash()): true}, max: max}
 		err := n.fetch(ctx, nw, root, o, l)

@@ -258,12 +258,20 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 func ParseRef(s string) (cid.Cid, pollen.GetOptions, error) {
 	var o pollen.GetOptions
 	s = strings.TrimSpace(s)
+	s = strings.TrimPrefix(s, "/ipfs/")
+	// REF/path/inside names one file or folder of the share: neither a
+	// ticket nor a CID holds a slash.
+	if ref, inside, ok := strings.Cut(s, "/"); ok {
+		s, o.Path = ref, strings.Trim(inside, "/")
+	}
 	if strings.HasPrefix(s, "pollen1") {
 		t, err := pollen.ParseTicket(s)
 		if err != nil {
 			return cid.Undef, o, err
 		}
-		o.Name = t.Name
+		if o.Path == "" {
+			o.Name = t.Name
+		}
 		if len(t.Peer.Addrs) > 0 {
 			o.From = append(o.From, t.Peer)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"path"
 	"strings"
 	"time"
 
@@ -42,7 +43,11 @@ func TreeOf(ctx context.Context, node *pollen.Node, ref string) (Tree, error) {
 	}
 	o.Stall = treeWait
 	res, err := node.Tree(ctx, root, o)
-	t := Tree{CID: root.String(), Name: o.Name, Fetched: res.Fetched, FetchedBytes: res.FetchedBytes}
+	name := o.Name
+	if o.Path != "" {
+		name = path.Base(o.Path) // where get writes it
+	}
+	t := Tree{CID: root.String(), Name: name, Fetched: res.Fetched, FetchedBytes: res.FetchedBytes}
 	for _, e := range res.Entries {
 		t.Entries = append(t.Entries, TreeEntry{Path: e.Path, Kind: e.Kind, Size: e.Size, CID: e.CID.String()})
 	}

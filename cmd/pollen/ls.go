@@ -115,7 +115,11 @@ func lsTree(ctx context.Context, e *env, o *opts, ref string) error {
 		if err != nil {
 			return err
 		}
-		t = ui.Tree{CID: root.String(), Name: gopts.Name, Fetched: res.Fetched, FetchedBytes: res.FetchedBytes}
+		name := gopts.Name
+		if gopts.Path != "" {
+			name = path.Base(gopts.Path) // where get writes it
+		}
+		t = ui.Tree{CID: root.String(), Name: name, Fetched: res.Fetched, FetchedBytes: res.FetchedBytes}
 		for _, en := range res.Entries {
 			t.Entries = append(t.Entries, ui.TreeEntry{Path: en.Path, Kind: en.Kind, Size: en.Size, CID: en.CID.String()})
 		}

@@ -115,3 +115,52 @@ func TestListThroughTheDaemon(t *testing.T) {
 		t.Errorf("ls through the daemon:\n%s%s", r.stdout, r.stderr)
 	}
 }
+
+// TestGetAPathInsideAShare: get TICKET/path fetches the folders along
+// the path and that file or folder alone, written under its own name.
+func TestGetAPathInsideAShare(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "share")
+	for name, size := range map[string]int64{"big.bin": 24 << 20, "notes/deep/x.bin": 300 << 10, "notes/deep/y.txt": 10} {
+		p := filepath.Join(src, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := testdata.WriteFile(p, uint64(size), size); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wide := testdata.Wide(t, 1, 8000) // a HAMT folder
+	s := startServer(t, t.TempDir(), "share", src)
+	w := startServer(t, t.TempDir(), "share", wide)
+
+	out := t.TempDir()
+	r := run(t, t.TempDir(), append([]string{"get", s.ticket + "/notes/deep", "-o", out}, isolated...)...).ok(t)
+	assertSameTree(t, filepath.Join(src, "notes", "deep"), filepath.Join(out, "deep"))
+	if got := receivedMiB(t, r.stderr); got > 1 {
+		t.Errorf("received %.1f MiB for a folder of 300 KiB:\n%s", got, r.stderr)
+	}
+
+	out = t.TempDir()
+	r = run(t, t.TempDir(), append([]string{"get", w.cid + "/d00/f4321", "-o", out, "--from", w.addrs[0]}, isolated...)...).ok(t)
+	sameFile(t, filepath.Join(wide, "d00", "f4321"), filepath.Join(out, "f4321"))
+
+	run(t, t.TempDir(), append([]string{"get", s.ticket + "/notes/nothing", "-o", t.TempDir()}, isolated...)...).fails(t, `no "nothing" in folder`)
+	run(t, t.TempDir(), append([]string{"get", s.ticket + "/big.bin/x", "-o", t.TempDir()}, isolated...)...).fails(t, "below a file")
+}
+
+// receivedMiB reads the MiB a get says it received.
+func receivedMiB(t *testing.T, stderr string) float64 {
+	t.Helper()
+	m := regexp.MustCompile(`([0-9.]+) ([KM]i)?B received`).FindStringSubmatch(stderr)
+	if m == nil {
+		t.Fatalf("the get did not say what it received:\n%s", stderr)
+	}
+	v, _ := strconv.ParseFloat(m[1], 64)
+	switch m[2] {
+	case "Ki":
+		return v / 1024
+	case "":
+		return v / (1 << 20)
+	}
+	return v
+}
