@@ -209,8 +209,13 @@ type GetOptions struct {
 	MaxEntries int
 	// Path names a file or folder inside the root (photos/2024) to take
 	// alone; its last element is the default name.
-	Path     string
-	Progress Progress // export progress; nil for none
+	Path string
+	// Only takes the files whose path inside the root matches one of
+	// these patterns (see chunker.Only), and what they need: nothing of
+	// the others is fetched beyond a file's top node.
+	Only     []string
+	only     func(string) bool // Only, compiled
+	Progress Progress          // export progress; nil for none
 
 	// With the network started:
 	From  []peer.AddrInfo     // peers to dial first (a ticket's, --from)
@@ -235,6 +240,13 @@ func (n *Node) Get(ctx context.Context, root cid.Cid, dir string, o GetOptions) 
 	if err := chunker.CheckName(name); err != nil {
 		return GetResult{}, fmt.Errorf("get %s: %w", root, err)
 	}
+	if len(o.Only) > 0 {
+		only, err := chunker.Only(o.Only)
+		if err != nil {
+			return GetResult{}, fmt.Errorf("get %s: --only: %w", root, err)
+		}
+		o.only = only
+	}
 	// GC keeps what this get found and writes until its record is.
 	defer n.store.Hold(root)()
 	var res GetResult
@@ -242,7 +254,7 @@ func (n *Node) Get(ctx context.Context, root cid.Cid, dir string, o GetOptions) 
 	if nw := n.online(); nw != nil {
 		res, err = n.fetchAndExport(ctx, nw, root, dir, name, o)
 	} else if err = n.ensureLocal(ctx, root); err == nil {
-		res, err = chunker.Export(ctx, n.dag, root, dir, name, chunker.ExportOptions{Force: o.Force, Progress: o.Progress, MaxEntries: o.MaxEntries})
+		res, err = chunker.Export(ctx, n.dag, root, dir, name, chunker.ExportOptions{Force: o.Force, Progress: o.Progress, MaxEntries: o.MaxEntries, Only: o.only})
 		if ipld.IsNotFound(err) {
 			// A block kept in a file an earlier get wrote had changed there
 			// when read: it is dropped from the store and must be fetched.

@@ -76,6 +76,9 @@ type ExportOptions struct {
 	// name a folder from many places, and each place costs memory until
 	// the export ends. 0 means DefaultMaxEntries.
 	MaxEntries int
+	// Only, when set, picks the files and symlinks written by their
+	// slash-separated path inside the share (see Only); nil takes all.
+	Only func(inside string) bool
 
 	// Renamed, when set, is told of complete files given their own names,
 	// a batch at a time, with every raw leaf in each and where: a store

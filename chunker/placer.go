@@ -272,14 +272,16 @@ func (p *Placer) entry(data []byte, s spot) (string, []Placed, error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("%s: %w", rel, err)
 	}
-	switch fsn.Type() {
-	case ft.TFile, ft.TRaw:
+	switch t := fsn.Type(); {
+	case (t == ft.TFile || t == ft.TRaw || t == ft.TSymlink) && !p.takes(rel):
+		return "", nil, nil // its blocks are not waited for, so not fetched
+	case t == ft.TFile || t == ft.TRaw:
 		f, err := p.newFile(rel, int64(fsn.FileSize()))
 		if err != nil {
 			return "", nil, err
 		}
 		return p.part(data, spot{c: s.c, file: f, size: f.size, kind: partSpot})
-	case ft.TSymlink:
+	case t == ft.TSymlink:
 		target := string(fsn.Data())
 		if len(target) > maxPathLen {
 			return "", nil, fmt.Errorf("%s: %w: a symlink to a path longer than %d bytes", elide(rel), ErrTooLarge, maxPathLen)
@@ -290,11 +292,11 @@ func (p *Placer) entry(data []byte, s spot) (string, []Placed, error) {
 			}
 		}
 		return "", nil, p.journal.add(record{kind: linkRecord, rel: rel, target: target})
-	case ft.TDirectory:
+	case t == ft.TDirectory:
 		if err := p.planDir(rel); err != nil {
 			return "", nil, err
 		}
-		if len(nd.Links()) == 0 {
+		if len(nd.Links()) == 0 && p.o.Only == nil { // a part of a share makes no empty folders
 			return "", nil, p.journal.add(record{kind: dirRecord, rel: rel})
 		}
 		var out []Placed
@@ -307,7 +309,7 @@ func (p *Placer) entry(data []byte, s spot) (string, []Placed, error) {
 			}
 		}
 		return "", out, nil
-	case ft.THAMTShard:
+	case t == ft.THAMTShard:
 		if err := p.planDir(rel); err != nil {
 			return "", nil, err
 		}
@@ -359,7 +361,7 @@ func (p *Placer) shard(nd *dag.ProtoNode, fsn *ft.FSNode, rel string) ([]Placed,
 	}
 	if hd.pending--; hd.pending == 0 {
 		delete(p.hamt, rel)
-		if len(hd.names) == 0 { // nothing in it will make it
+		if len(hd.names) == 0 && p.o.Only == nil { // nothing in it will make it
 			return out, p.journal.add(record{kind: dirRecord, rel: rel})
 		}
 	}
@@ -419,6 +421,9 @@ func (p *Placer) planEntry(rel, name string, c cid.Cid, names folder) ([]Placed,
 	}
 	names[folded] = name
 	if c.Type() == cid.Raw {
+		if !p.takes(child) {
+			return nil, nil
+		}
 		return p.planRawEntry(child, c)
 	}
 	p.wait(spot{c: c, rel: child, kind: entrySpot})

@@ -124,7 +124,11 @@ func (w *walk) gather(ctx context.Context) ([]link, error) {
 		switch {
 		case !ok && d.o.Sink != nil && !d.o.Sink.Wants(l.c):
 			// Not fetched: the sink takes part of the DAG (a listing of
-			// folders, a sub-tree), or has failed.
+			// folders, some files), or has failed. Its bytes leave the
+			// total, so the bar tells the part's.
+			d.mu.Lock()
+			d.p.Total = max(d.p.Total-int64(l.size), d.p.Done, 1)
+			d.mu.Unlock()
 		case !ok:
 			asked[h] = 1
 			missing = append(missing, l)

@@ -147,7 +147,8 @@ func (a *API) shareAsync(add func(context.Context, string, pollen.AddOptions) (p
 	return t.ID
 }
 
-// get starts a transfer: POST /api/v1/get {"ref": TICKET or CID, "force": bool}.
+// get starts a transfer: POST /api/v1/get {"ref": TICKET or CID (a path
+// inside it after a slash), "force": bool, "only": [patterns]}.
 func (a *API) get(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Ref        string   `json:"ref"`
@@ -155,6 +156,7 @@ func (a *API) get(w http.ResponseWriter, r *http.Request) {
 		MaxEntries int      `json:"max_entries"`
 		Dir        string   `json:"dir"`  // absolute; default DownloadDir
 		From       []string `json:"from"` // peer multiaddrs to dial first
+		Only       []string `json:"only"` // take only the files matching these patterns
 	}
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || strings.TrimSpace(req.Ref) == "" {
 		apiError(w, http.StatusBadRequest, `want {"ref": "TICKET or CID"}`)
@@ -165,7 +167,7 @@ func (a *API) get(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusBadRequest, "%v", err)
 		return
 	}
-	opts.Force, opts.Stall, opts.MaxEntries = req.Force, time.Minute, req.MaxEntries
+	opts.Force, opts.Stall, opts.MaxEntries, opts.Only = req.Force, time.Minute, req.MaxEntries, req.Only
 	dir := a.DownloadDir
 	if req.Dir != "" {
 		if !filepath.IsAbs(req.Dir) {

@@ -222,7 +222,7 @@ func getVia(ctx context.Context, e *env, c *apiClient, ref, dir string, o *opts)
 		return err
 	}
 	var started struct{ ID int }
-	req := map[string]any{"ref": ref, "dir": abs, "force": o.force, "from": []string(o.from), "max_entries": o.maxEntries}
+	req := map[string]any{"ref": ref, "dir": abs, "force": o.force, "from": []string(o.from), "max_entries": o.maxEntries, "only": []string(o.only)}
 	if err := c.call("POST", "/api/v1/get", req, &started); err != nil {
 		return err
 	}

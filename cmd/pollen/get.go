@@ -39,6 +39,7 @@ seed' or 'pollen share').`,
 			fs.BoolVar(&o.force, "force", false, "replace existing files")
 			fs.IntVar(&o.maxEntries, "max-entries", 0, fmt.Sprintf("refuse content of more files and folders than this (default %d)", pollen.DefaultMaxEntries))
 			fs.Var(&o.from, "from", "dial this peer first, /ip4/.../p2p/ID (repeatable)")
+			fs.Var(&o.only, "only", `take only the files matching this pattern ("*.mp4", "photos/*.jpg"; repeatable)`)
 			fs.BoolVar(&o.seed, "seed", false, "keep serving after the download, until Ctrl-C")
 			fs.DurationVar(&o.timeout, "timeout", time.Minute, "give up when no block arrives for this long")
 			netFlags(fs, o)
@@ -62,7 +63,7 @@ func runGet(ctx context.Context, e *env, o *opts, args []string) error {
 		}
 		gopts.From = append(gopts.From, *p)
 	}
-	gopts.Force, gopts.Stall, gopts.MaxEntries = o.force, o.timeout, o.maxEntries
+	gopts.Force, gopts.Stall, gopts.MaxEntries, gopts.Only = o.force, o.timeout, o.maxEntries, o.only
 	if c := daemonAPI(o); c != nil { // the daemon fetches, and serves on
 		return getVia(ctx, e, c, args[0], o.out, o)
 	}

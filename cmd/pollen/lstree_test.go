@@ -164,3 +164,43 @@ func receivedMiB(t *testing.T, stderr string) float64 {
 	}
 	return v
 }
+
+// TestGetOnlySomeFiles: get --only takes the files that match, makes the
+// folders they are in and no other, fetches nothing of the rest past a
+// file's top node, and its bar ends at the part's size.
+func TestGetOnlySomeFiles(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "share")
+	for name, size := range map[string]int64{
+		"big.bin": 24 << 20, "notes/a.txt": 1000, "notes/deep/y.txt": 20, "photos/p.jpg": 300 << 10, "readme.TXT": 5,
+	} {
+		p := filepath.Join(src, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := testdata.WriteFile(p, uint64(size), size); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := startServer(t, t.TempDir(), "share", src)
+	out := t.TempDir()
+	r := run(t, t.TempDir(), append([]string{"get", s.ticket, "-o", out, "--only", "*.txt"}, isolated...)...).ok(t)
+	var got []string
+	filepath.WalkDir(out, func(p string, d os.DirEntry, err error) error {
+		if rel, _ := filepath.Rel(out, p); rel != "." {
+			got = append(got, rel)
+		}
+		return nil
+	})
+	want := []string{"share", "share/notes", "share/notes/a.txt", "share/notes/deep", "share/notes/deep/y.txt"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("wrote %v, want %v", got, want)
+	}
+	sameFile(t, filepath.Join(src, "notes", "a.txt"), filepath.Join(out, "share", "notes", "a.txt"))
+	if mib := receivedMiB(t, r.stderr); mib > 0.1 {
+		t.Errorf("received %.2f MiB for 1 KiB of text:\n%s", mib, r.stderr)
+	}
+	if !regexp.MustCompile(`get: [0-9.]+ KiB of [0-9.]+ KiB \(100%`).MatchString(r.stderr) {
+		t.Errorf("the bar did not end at the part's size:\n%s", r.stderr)
+	}
+	run(t, t.TempDir(), append([]string{"get", s.ticket, "-o", t.TempDir(), "--only", "[oops"}, isolated...)...).fails(t, "--only")
+}

@@ -89,6 +89,7 @@ type opts struct {
 	listen    list
 	bootstrap list
 	relays    list
+	only      list
 	from      list
 	offline   bool
 	noMDNS    bool
