@@ -4,12 +4,10 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 
 	"github.com/ipfs/boxo/ipld/merkledag"
 	ft "github.com/ipfs/boxo/ipld/unixfs"
 	uio "github.com/ipfs/boxo/ipld/unixfs/io"
-	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 	ipld "github.com/ipfs/go-ipld-format"
 
@@ -48,8 +46,12 @@ func (n *Node) child(ctx context.Context, dir cid.Cid, name string, o GetOptions
 		return cid.Undef, fmt.Errorf("%q: the path goes below a file", name)
 	}
 	if nw := n.online(); nw != nil {
-		s := &folderSink{n: n, want: map[string]bool{string(dir.Hash()): true}}
-		if err := n.fetch(ctx, nw, dir, o, s); err != nil {
+		ps := newPartSink(n, dir, shards)
+		err := n.fetch(ctx, nw, dir, o, ps)
+		if err == nil {
+			err = ps.err
+		}
+		if err != nil {
 			return cid.Undef, err
 		}
 	}
@@ -81,46 +83,19 @@ func (n *Node) child(ctx context.Context, dir cid.Cid, name string, o GetOptions
 	return found, nil
 }
 
-// folderSink fetches one folder: its node and, for a HAMT, the shards
-// below it, not its entries.
-type folderSink struct {
-	n    *Node
-	mu   sync.Mutex
-	want map[string]bool
-}
-
-func (s *folderSink) Put(ctx context.Context, bl []blocks.Block) error {
-	return s.n.store.PutMany(ctx, bl)
-}
-
-func (s *folderSink) Wants(c cid.Cid) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.want[string(c.Hash())]
-}
-
-// Local wants the sub-shards a HAMT shard links to: their links carry
-// the slot's two hex digits alone, an entry's the digits and its name.
-func (s *folderSink) Local(ctx context.Context, b blocks.Block) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.want, string(b.Cid().Hash()))
-	if b.Cid().Type() != cid.DagProtobuf {
-		return nil
-	}
-	nd, err := merkledag.DecodeProtobuf(b.RawData())
-	if err != nil {
-		return fmt.Errorf("block %s: %w", b.Cid(), err)
-	}
-	fsn, err := ft.FSNodeFromBytes(nd.Data())
-	if err != nil || fsn.Type() != ft.THAMTShard {
-		return nil // a plain folder, or not one at all: child says which
+// shards returns what the fetch of one folder wants below a node: a
+// HAMT shard's sub-shards, whose links carry the slot's hex digits alone
+// (an entry's carry the digits and its name), and nothing else.
+func shards(nd *merkledag.ProtoNode, fsn *ft.FSNode) ([]cid.Cid, error) {
+	if fsn.Type() != ft.THAMTShard {
+		return nil, nil // a plain folder, or not one at all: child says which
 	}
 	digits := len(fmt.Sprintf("%X", max(fsn.Fanout(), 2)-1)) // 2 for UnixFS's fanout of 256
+	var out []cid.Cid
 	for _, l := range nd.Links() {
 		if len(l.Name) == digits {
-			s.want[string(l.Cid.Hash())] = true
+			out = append(out, l.Cid)
 		}
 	}
-	return nil
+	return out, nil
 }

@@ -4,12 +4,10 @@ import (
 	"context"
 	"fmt"
 	"path"
-	"sync"
 
 	"github.com/ipfs/boxo/ipld/merkledag"
 	ft "github.com/ipfs/boxo/ipld/unixfs"
 	uio "github.com/ipfs/boxo/ipld/unixfs/io"
-	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 	ipld "github.com/ipfs/go-ipld-format"
 
@@ -54,14 +52,14 @@ func (n *Node) Tree(ctx context.Context, root cid.Cid, o GetOptions) (TreeResult
 		root = sub
 	}
 	if nw := n.online(); nw != nil {
-		l := &lister{n: n, want: map[string]bool{string(root.Hash()): true}, max: max}
-		err := n.fetch(ctx, nw, root, o, l)
-		res.Fetched, res.FetchedBytes = l.fetched, l.fetchedBytes
+		ps := newPartSink(n, root, listing(max))
+		err := n.fetch(ctx, nw, root, o, ps)
+		res.Fetched, res.FetchedBytes = ps.fetched, ps.fetchedBytes
+		if err == nil {
+			err = ps.err
+		}
 		if err != nil {
 			return res, err
-		}
-		if l.err != nil {
-			return res, l.err
 		}
 	}
 	entries, err := n.list(ctx, root, max)
@@ -69,71 +67,28 @@ func (n *Node) Tree(ctx context.Context, root cid.Cid, o GetOptions) (TreeResult
 	return res, err
 }
 
-// lister is the sink of a listing's fetch: it wants the root, and the
-// nodes a folder (or a HAMT shard of one) links to, and nothing below a
-// file's top node.
-type lister struct {
-	n    *Node
-	mu   sync.Mutex
-	want map[string]bool
-	seen int // nodes ever wanted, against max
-	max  int
-	err  error
-
-	fetched      int // blocks that arrived, and their bytes
-	fetchedBytes int64
-}
-
-func (l *lister) Put(ctx context.Context, bl []blocks.Block) error {
-	l.mu.Lock()
-	for _, b := range bl {
-		l.fetched++
-		l.fetchedBytes += int64(len(b.RawData()))
-	}
-	l.mu.Unlock()
-	return l.n.store.PutMany(ctx, bl)
-}
-
-func (l *lister) Wants(c cid.Cid) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.err == nil && l.want[string(c.Hash())]
-}
-
-// Local takes a node the walk reached: a folder's links are wanted; the
-// node itself is wanted no more, so a folder linked from many places is
-// walked once (the listing expands it at each).
-func (l *lister) Local(ctx context.Context, b blocks.Block) error {
-	l.mu.Lock()
-	delete(l.want, string(b.Cid().Hash()))
-	l.mu.Unlock()
-	if b.Cid().Type() != cid.DagProtobuf {
-		return nil
-	}
-	nd, err := merkledag.DecodeProtobuf(b.RawData())
-	if err != nil {
-		return fmt.Errorf("block %s: %w", b.Cid(), err)
-	}
-	fsn, err := ft.FSNodeFromBytes(nd.Data())
-	if err != nil {
-		return fmt.Errorf("block %s: not UnixFS: %w", b.Cid(), err)
-	}
-	if t := fsn.Type(); t != ft.TDirectory && t != ft.THAMTShard {
-		return nil // a file's size is in its top node; a symlink has no links
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, lk := range nd.Links() {
-		if lk.Cid.Type() != cid.DagProtobuf {
-			continue // a raw leaf: a file of one block, its size is the link's
+// listing returns what a listing fetch wants below a node: every node a
+// folder (or a HAMT shard of one) links to, at most max of them in all,
+// and nothing below a file's top node (its size and kind are there; a
+// raw link's size is the link's).
+func listing(max int) func(*merkledag.ProtoNode, *ft.FSNode) ([]cid.Cid, error) {
+	seen := 0
+	return func(nd *merkledag.ProtoNode, fsn *ft.FSNode) ([]cid.Cid, error) {
+		if t := fsn.Type(); t != ft.TDirectory && t != ft.THAMTShard {
+			return nil, nil
 		}
-		if l.seen++; l.seen > l.max {
-			l.err = fmt.Errorf("%w: more than %d files and folders", chunker.ErrTooLarge, l.max)
-			return l.err
+		var out []cid.Cid
+		for _, lk := range nd.Links() {
+			if lk.Cid.Type() != cid.DagProtobuf {
+				continue
+			}
+			if seen++; seen > max {
+				return nil, fmt.Errorf("%w: more than %d files and folders", chunker.ErrTooLarge, max)
+			}
+			out = append(out, lk.Cid)
 		}
-		l.want[string(lk.Cid.Hash())] = true
+		return out, nil
 	}
-	return nil
 }
 
 // list walks the stored folders under root, depth first, without
