@@ -52,6 +52,31 @@ func slowLink(t testing.TB, n *netlab.Node, mbit int) {
 	}
 }
 
+// labInternet makes a lab whose internet holds the private DHT's
+// bootstrap node and a relay (its link limited to relayMbit Mbit/s when
+// not 0, started with relayArgs too), and returns it with the flags a
+// node in a home runs with.
+func labInternet(t testing.TB, relayMbit int, relayArgs ...string) (*netlab.Lab, []string) {
+	t.Helper()
+	lab := netlab.New(t)
+	boot := startPublic(t, lab.Public("boot"), "--bootstrap", "none")
+	relayNode := lab.Public("relay")
+	if relayMbit > 0 {
+		slowLink(t, relayNode, relayMbit)
+	}
+	relay := startPublic(t, relayNode, append([]string{"--relay", "--bootstrap", boot}, relayArgs...)...)
+	return lab, append([]string{"--bootstrap", boot, "--use-relay", relay}, labListen...)
+}
+
+// labShare runs pollen share of src in node n with the flags home and
+// returns it with the ticket it prints once it holds a relay's slot.
+func labShare(t testing.TB, n *netlab.Node, home []string, src string) (*server, string) {
+	t.Helper()
+	s := startServerCmd(t, n.Command(context.Background(), pollenBin(t),
+		append([]string{"--repo", t.TempDir(), "share", src}, home...)...))
+	return s, s.waitTicket(relayedTicket, 90*time.Second)
+}
+
 // labGet runs pollen get in node n and returns its output.
 func labGet(t testing.TB, n *netlab.Node, args ...string) (string, error) {
 	t.Helper()
@@ -89,20 +114,13 @@ func TestAcrossNATs(t *testing.T) {
 		{netlab.Symmetric, "relayed through /ip4/"},
 	} {
 		t.Run(tc.nat.String(), func(t *testing.T) {
-			lab := netlab.New(t)
-			boot := startPublic(t, lab.Public("boot"), "--bootstrap", "none")
-			relayNode := lab.Public("relay")
 			// A relay's link is the slow way round, so the test sees the
 			// transfer move when a hole is punched.
-			slowLink(t, relayNode, 16)
-			relay := startPublic(t, relayNode, "--relay", "--bootstrap", boot)
+			lab, home := labInternet(t, 16)
 			alice, bob := lab.Home("alice", tc.nat), lab.Home("bob", tc.nat)
-			home := append([]string{"--bootstrap", boot, "--use-relay", relay}, labListen...)
 			src := bigFile(t, 24)
 			begin := time.Now()
-			share := startServerCmd(t, alice.Host.Command(context.Background(), pollenBin(t),
-				append([]string{"--repo", t.TempDir(), "share", src}, home...)...))
-			ticket := share.waitTicket(relayedTicket, 90*time.Second)
+			share, ticket := labShare(t, alice.Host, home, src)
 			t.Logf("%v: a ticket through the relay after %s", tc.nat, time.Since(begin).Round(time.Millisecond))
 
 			out := t.TempDir()
@@ -129,15 +147,10 @@ func TestAcrossNATs(t *testing.T) {
 // sharer leaves; a getter in a third home, with the sharer's ticket,
 // fetches from the first getter, whom the DHT names as a provider.
 func TestTicketOutlivesSharer(t *testing.T) {
-	lab := netlab.New(t)
-	boot := startPublic(t, lab.Public("boot"), "--bootstrap", "none")
-	relay := startPublic(t, lab.Public("relay"), "--relay", "--bootstrap", boot)
+	lab, home := labInternet(t, 0)
 	alice, bob, carol := lab.Home("alice", netlab.Cone), lab.Home("bob", netlab.Cone), lab.Home("carol", netlab.Symmetric)
-	home := append([]string{"--bootstrap", boot, "--use-relay", relay}, labListen...)
 	src := bigFile(t, 8)
-	share := startServerCmd(t, alice.Host.Command(context.Background(), pollenBin(t),
-		append([]string{"--repo", t.TempDir(), "share", src}, home...)...))
-	ticket := share.waitTicket(relayedTicket, 90*time.Second)
+	share, ticket := labShare(t, alice.Host, home, src)
 
 	seed := startServerCmd(t, bob.Host.Command(context.Background(), pollenBin(t),
 		append([]string{"--repo", t.TempDir(), "get", ticket, "-o", t.TempDir(), "--seed", "--timeout", "60s"}, home...)...))

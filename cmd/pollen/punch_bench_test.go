@@ -1,7 +1,6 @@
 package main_test
 
 import (
-	"context"
 	"regexp"
 	"strings"
 	"testing"
@@ -28,17 +27,9 @@ func BenchmarkHolePunch(b *testing.B) {
 		{netlab.Symmetric, netlab.Symmetric},
 	} {
 		b.Run(pair.sharer.String()+"-"+pair.getter.String(), func(b *testing.B) {
-			lab := netlab.New(b)
-			boot := startPublic(b, lab.Public("boot"), "--bootstrap", "none")
-			relayNode := lab.Public("relay")
-			slowLink(b, relayNode, 16)
-			relay := startPublic(b, relayNode, "--relay", "--bootstrap", boot)
+			lab, home := labInternet(b, 16)
 			alice, bob := lab.Home("alice", pair.sharer), lab.Home("bob", pair.getter)
-			home := append([]string{"--bootstrap", boot, "--use-relay", relay}, labListen...)
-			src := bigFile(b, 4)
-			share := startServerCmd(b, alice.Host.Command(context.Background(), pollenBin(b),
-				append([]string{"--repo", b.TempDir(), "share", src}, home...)...))
-			ticket := share.waitTicket(relayedTicket, 90*time.Second)
+			_, ticket := labShare(b, alice.Host, home, bigFile(b, 4))
 			after := regexp.MustCompile(`hole punched to \S+ after (\S+):`)
 			punched, timed := 0, 0
 			var toDirect time.Duration

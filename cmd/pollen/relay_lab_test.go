@@ -16,15 +16,10 @@ import (
 // Each relayed connection ends at its limit; the get dials the sharer
 // again through the relay and goes on where it was, to the end.
 func TestLimitedRelay(t *testing.T) {
-	lab := netlab.New(t)
-	boot := startPublic(t, lab.Public("boot"), "--bootstrap", "none")
-	relay := startPublic(t, lab.Public("relay"), "--relay", "--relay-max-data", "4MiB", "--bootstrap", boot)
+	lab, home := labInternet(t, 0, "--relay-max-data", "4MiB")
 	alice, bob := lab.Home("alice", netlab.Symmetric), lab.Home("bob", netlab.Symmetric)
-	home := append([]string{"--bootstrap", boot, "--use-relay", relay}, labListen...)
 	src := bigFile(t, 12)
-	share := startServerCmd(t, alice.Host.Command(context.Background(), pollenBin(t),
-		append([]string{"--repo", t.TempDir(), "share", src}, home...)...))
-	ticket := share.waitTicket(relayedTicket, 90*time.Second)
+	_, ticket := labShare(t, alice.Host, home, src)
 
 	out := t.TempDir()
 	begin := time.Now()
@@ -43,12 +38,9 @@ func TestLimitedRelay(t *testing.T) {
 // the sharer maps its port, AutoNAT finds it public, and a getter behind
 // a symmetric NAT dials it directly, with no relay and no hole to punch.
 func TestPortMapped(t *testing.T) {
-	lab := netlab.New(t)
-	boot := startPublic(t, lab.Public("boot"), "--bootstrap", "none")
-	relay := startPublic(t, lab.Public("relay"), "--relay", "--bootstrap", boot)
+	lab, home := labInternet(t, 0)
 	alice, bob := lab.Home("alice", netlab.Cone), lab.Home("bob", netlab.Symmetric)
 	mapped := lab.PortMapping(alice)
-	home := append([]string{"--bootstrap", boot, "--use-relay", relay}, labListen...)
 	src := bigFile(t, 8)
 	share := startServerCmd(t, alice.Host.Command(context.Background(), pollenBin(t),
 		append([]string{"--repo", t.TempDir(), "share", src}, home...)...))
