@@ -495,7 +495,8 @@ func (n *Node) fetch(ctx context.Context, nw *netState, root cid.Cid, o GetOptio
 		defer close(kept)
 		keepConnected(kctx, nw.swarm, o.From)
 	}()
-	err := nw.ex.Fetch(ctx, root, exchange.FetchOptions{Stall: o.Stall, Report: o.Fetch, Sink: sink})
+	_, part := sink.(*partSink)
+	err := nw.ex.Fetch(ctx, root, exchange.FetchOptions{Stall: o.Stall, Report: o.Fetch, Sink: sink, Part: part || o.only != nil})
 	stop()
 	<-kept
 	if err == nil {

@@ -266,6 +266,11 @@ func (n *Node) Get(ctx context.Context, root cid.Cid, dir string, o GetOptions) 
 	if err != nil {
 		return res, err
 	}
+	if o.only != nil {
+		// Some files of the root: kept as files, not recorded nor
+		// announced as the root, which this node does not hold whole.
+		return res, nil
+	}
 	if recs, _ := n.store.RecordsOf(root); len(recs) == 0 {
 		rec := Record{Root: root, Kind: KindPin, Name: name, Size: uint64(res.Size), Added: time.Now().UTC()}
 		if err := n.store.PutRecord(rec); err != nil {

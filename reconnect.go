@@ -29,11 +29,28 @@ func keepConnected(ctx context.Context, sw *swarm.Swarm, peers []peer.AddrInfo) 
 		return
 	}
 	// A connection that ends (a relay's limit, a relay gone) is dialled
-	// again at once; the ticker retries what failed.
-	var lost <-chan any
+	// again at once; the ticker retries what failed. The events are read
+	// apart from the dials, which take seconds: the bus waits on a
+	// subscriber that does not read, and with it every connection of the
+	// host.
+	lost := make(chan struct{}, 1)
 	if sub, err := sw.Host.EventBus().Subscribe(new(event.EvtPeerConnectednessChanged)); err == nil {
-		defer sub.Close()
-		lost = sub.Out()
+		done := make(chan struct{})
+		defer func() {
+			sub.Close()
+			<-done
+		}()
+		go func() {
+			defer close(done)
+			for ev := range sub.Out() {
+				if ev.(event.EvtPeerConnectednessChanged).Connectedness == network.NotConnected {
+					select {
+					case lost <- struct{}{}:
+					default: // one wake-up pending is enough
+					}
+				}
+			}
+		}()
 	}
 	t := time.NewTicker(reconnectEvery)
 	defer t.Stop()
@@ -42,10 +59,7 @@ func keepConnected(ctx context.Context, sw *swarm.Swarm, peers []peer.AddrInfo) 
 		case <-ctx.Done():
 			return
 		case <-t.C:
-		case ev := <-lost:
-			if ev.(event.EvtPeerConnectednessChanged).Connectedness != network.NotConnected {
-				continue
-			}
+		case <-lost:
 		}
 		for _, p := range peers {
 			if c := sw.Host.Network().Connectedness(p.ID); c == network.Connected || c == network.Limited {

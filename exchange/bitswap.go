@@ -179,6 +179,10 @@ func (d *download) askBitswap(ctx context.Context, cs []cid.Cid, h *handOver) er
 	}
 	sess := d.sess
 	for len(rest) > 0 {
+		// Taken back while this chunk waited its turn, or between rounds.
+		if h != nil && h.strike(rest) && len(rest) == 0 {
+			return nil
+		}
 		want := make([]cid.Cid, 0, len(rest))
 		for _, c := range rest {
 			want = append(want, c)

@@ -38,16 +38,20 @@ func (e *Exchange) Fetch(ctx context.Context, root cid.Cid, o FetchOptions) erro
 			d.watchdog(ctx, cancel)
 		}()
 	}
-	watching.Add(1)
-	go func() {
-		defer watching.Done()
-		d.exchangePeers(ctx, root)
-	}()
+	if !o.Part {
+		watching.Add(1)
+		go func() {
+			defer watching.Done()
+			d.exchangePeers(ctx, root)
+		}()
+	}
 	err := d.run(ctx, root)
 	cancel()
 	watching.Wait()
-	for p := range d.peerBytes() { // they hold root, or part of it
-		e.pex.add(root, p)
+	if !o.Part {
+		for p := range d.peerBytes() { // they hold root, or part of it
+			e.pex.add(root, p)
+		}
 	}
 	if err == nil && o.Report != nil {
 		// Done counts each distinct block once; a DAG that holds one block

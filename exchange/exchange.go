@@ -196,6 +196,10 @@ type FetchOptions struct {
 	// Sink takes the blocks of the DAG in place of the store; nil to
 	// store them.
 	Sink Sink
+	// Part says the fetch takes part of the DAG (a listing, some files):
+	// it does not ask peers for the root's holders, which would count it
+	// as one.
+	Part bool
 }
 
 // A Sink takes the blocks of the DAG a fetch walks, parents before

@@ -214,7 +214,7 @@ func (lv *level) runPeer(ctx context.Context, id peer.ID) error {
 	// The peer's part ends at its first error, or with the level.
 	pctx, pcancel := context.WithCancel(ctx)
 	defer pcancel()
-	errs := make(chan error, 1+2*len(lanes))
+	errs := make(chan error, 2+2*len(lanes)) // haves, awaitDirect, and each lane's two
 	var g sync.WaitGroup
 	run := func(fn func() error) {
 		g.Add(1)

@@ -218,7 +218,12 @@ func (e *Exchange) servePeers(s network.Stream) {
 			out = append(out, info)
 		}
 	}
-	e.pex.add(root, asker) // it fetches root, and will serve it
+	// It fetches root, and will serve it; only a root this node holds, or
+	// knows holders of, is counted, so a stranger naming random roots
+	// cannot push the real ones out.
+	if ok, _ := e.store.Has(e.ctx, root); ok || len(e.pex.of(root)) > 0 {
+		e.pex.add(root, asker)
+	}
 	if err := writePeers(bufio.NewWriter(s), out); err != nil {
 		s.Reset()
 	}
@@ -232,6 +237,8 @@ func (e *Exchange) askPeers(ctx context.Context, p peer.ID, root cid.Cid) ([]pee
 		return nil, err
 	}
 	defer s.Close()
+	// A silent peer is left when the download ends, not a minute later.
+	defer context.AfterFunc(ctx, func() { s.Reset() })()
 	s.SetDeadline(time.Now().Add(ioTimeout))
 	w := bufio.NewWriter(s)
 	var buf [binary.MaxVarintLen64]byte
@@ -255,6 +262,8 @@ func (e *Exchange) askPeers(ctx context.Context, p peer.ID, root cid.Cid) ([]pee
 // pollen peer does, when identify says what they speak).
 func (d *download) exchangePeers(ctx context.Context, root cid.Cid) {
 	e := d.e
+	var wg sync.WaitGroup
+	defer wg.Wait() // after the subscription is closed: the bus waits on it
 	sub, err := e.h.EventBus().Subscribe(new(event.EvtPeerIdentificationCompleted))
 	if err != nil {
 		return
@@ -264,9 +273,7 @@ func (d *download) exchangePeers(ctx context.Context, root cid.Cid) {
 		mu      sync.Mutex
 		asked   = map[peer.ID]bool{}
 		dialled = map[peer.ID]bool{e.h.ID(): true}
-		wg      sync.WaitGroup
 	)
-	defer wg.Wait()
 	dials := make(chan struct{}, pexDials)
 	// dial connects to q, unless it was dialled or is connected.
 	dial := func(q peer.AddrInfo) {

@@ -87,13 +87,19 @@ func (s *Swarm) readyToPunch(ctx context.Context, p peer.AddrInfo) {
 	// connection goes, and the dial after makes one the peer tries again
 	// on.
 	readyAt := time.Now()
-	if relayedOnly() {
-		for _, c := range nw.ConnsToPeer(p.ID) {
-			if c.Stat().Opened.After(readyAt.Add(-punchReadyTick)) {
-				return // it may have asked once this node could answer
-			}
+	if !relayedOnly() {
+		return
+	}
+	conns := nw.ConnsToPeer(p.ID)
+	for _, c := range conns {
+		if c.Stat().Opened.After(readyAt.Add(-punchReadyTick)) {
+			return // it may have asked once this node could answer
 		}
-		nw.ClosePeer(p.ID)
+	}
+	for _, c := range conns {
+		if isRelayed(c.RemoteMultiaddr()) { // a direct one made meanwhile stays
+			c.Close()
+		}
 	}
 }
 
