@@ -33,6 +33,8 @@ type (
 	PeerStats = exchange.PeerStats
 	// RelayLimits is what a relay service allows (see Config).
 	RelayLimits = swarm.RelayLimits
+	// Limits are a node's upload and download rates (see Config).
+	Limits = swarm.Limits
 	// Reach is what the node knows of how peers can reach it.
 	Reach = swarm.Reach
 )
@@ -72,6 +74,8 @@ func (n *Node) StartNetwork() error {
 		Bootstrap:    n.cfg.Bootstrap,
 		Relays:       n.cfg.Relays,
 		RelayService: n.cfg.RelayService,
+		Limits:       n.cfg.Limits,
+		Shaped:       n.cfg.Shaped,
 		Logger:       n.log,
 	})
 	if err != nil {
@@ -176,6 +180,16 @@ func (n *Node) AddrInfo() peer.AddrInfo {
 		return nw.swarm.AddrInfo()
 	}
 	return peer.AddrInfo{}
+}
+
+// SetLimits changes the node's upload and download rates while it runs
+// (over QUIC only when it started with a limit; see swarm.SetLimits).
+func (n *Node) SetLimits(l Limits) error {
+	if nw := n.online(); nw != nil {
+		return nw.swarm.SetLimits(l)
+	}
+	n.cfg.Limits = l
+	return nil
 }
 
 // Reach returns what the node knows of its reachability, and a channel

@@ -85,6 +85,12 @@ type Config struct {
 	Relays []peer.AddrInfo
 	// RelayService, when set, makes the node a relay for others.
 	RelayService *RelayLimits
+	// Limits are the upload and download rates, bytes a second; 0 is no
+	// limit.
+	Limits Limits
+	// Shaped keeps the rates changeable while the node runs (SetLimits),
+	// at a small cost on every connection (see swarm.Config).
+	Shaped bool
 }
 
 // Node is an open pollen repository. Its methods are safe for concurrent

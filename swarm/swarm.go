@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"strings"
 	"sync"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
 	"github.com/libp2p/go-libp2p/p2p/protocol/holepunch"
 	noise "github.com/libp2p/go-libp2p/p2p/security/noise"
+	"github.com/libp2p/go-libp2p/p2p/transport/quicreuse"
 	ma "github.com/multiformats/go-multiaddr"
 )
 
@@ -64,6 +66,12 @@ type Config struct {
 	// RelayService, when set, makes this node a relay for others, with
 	// these limits. Only a node others can dial should run one.
 	RelayService *RelayLimits
+	// Limits are the upload and download rates (see Limits).
+	Limits Limits
+	// Shaped makes the rates changeable while the node runs (SetLimits)
+	// even when it starts with none: every connection then passes the
+	// shaper. A node with no limit and not Shaped leaves its sockets bare.
+	Shaped bool
 	// Logger receives diagnostics; nil discards them.
 	Logger *slog.Logger
 }
@@ -79,6 +87,7 @@ type Swarm struct {
 	relays    []peer.AddrInfo
 	bootstrap []peer.AddrInfo
 	ready     chan struct{} // closed once Host is set
+	shaper    *shaper
 	reach     reach
 	punched   punched
 	natmgr    natManager
@@ -105,11 +114,15 @@ func New(cfg Config) (*Swarm, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	var sh *shaper
+	if cfg.Shaped || cfg.Limits != (Limits{}) {
+		sh = newShaper(cfg.Limits)
+	}
 	opts := []libp2p.Option{
 		libp2p.NoListenAddrs, // listened on below, one address at a time
 		// TLS first: it is the faster handshake and what Kubo prefers.
-		Security(),
-		libp2p.Security(noise.ID, noise.New),
+		security(sh),
+		libp2p.Security(noise.ID, newShapedNoise(sh)),
 		libp2p.DefaultTransports,
 		Muxer(),
 		libp2p.EnableNATService(),
@@ -117,7 +130,19 @@ func New(cfg Config) (*Swarm, error) {
 		libp2p.UserAgent("pollen"),
 	}
 	g := &gater{blocked: map[peer.ID]bool{}}
-	s := &Swarm{log: cfg.Logger, gater: g, relays: cfg.Relays, bootstrap: cfg.Bootstrap, ready: make(chan struct{})}
+	s := &Swarm{log: cfg.Logger, gater: g, relays: cfg.Relays, bootstrap: cfg.Bootstrap, ready: make(chan struct{}), shaper: sh}
+	if sh != nil {
+		// QUIC's socket, shaped: quic-go then reads and writes a packet at
+		// a time, which only a node that limits its rates pays for.
+		opts = append(opts, libp2p.QUICReuse(quicreuse.NewConnManager, quicreuse.OverrideListenUDP(
+			func(network string, laddr *net.UDPAddr) (net.PacketConn, error) {
+				c, err := net.ListenUDP(network, laddr)
+				if err != nil {
+					return nil, err
+				}
+				return shapedPacketConn{c, sh}, nil
+			})))
+	}
 	s.punched.s = s
 	opts = append(opts, libp2p.EnableHolePunching(holepunch.WithTracer(&s.punched)))
 	opts = append(opts, relayOptions(cfg, s)...)

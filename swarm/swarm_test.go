@@ -157,3 +157,29 @@ func TestBlockedPeerCannotReconnect(t *testing.T) {
 		t.Error("a blocked peer connected again")
 	}
 }
+
+// TestLimitsChangeOnlyOnAShapedNode: a node started with a limit, or
+// Shaped, takes new limits while it runs; one started with neither
+// keeps its sockets bare and says so.
+func TestLimitsChangeOnlyOnAShapedNode(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  swarm.Config
+		ok   bool
+	}{
+		{"a limit at the start", swarm.Config{Offline: true, Limits: swarm.Limits{Up: 1 << 20}}, true},
+		{"shaped with no limit yet", swarm.Config{Offline: true, Shaped: true}, true},
+		{"neither", swarm.Config{Offline: true}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSwarm(t, tc.cfg)
+			err := s.SetLimits(swarm.Limits{Down: 2 << 20})
+			if tc.ok != (err == nil) || (!tc.ok && !errors.Is(err, swarm.ErrNotShaped)) {
+				t.Fatalf("SetLimits: %v", err)
+			}
+			if want := (swarm.Limits{Down: 2 << 20}); tc.ok && s.Limits() != want {
+				t.Errorf("Limits() = %+v, want %+v", s.Limits(), want)
+			}
+		})
+	}
+}

@@ -33,27 +33,36 @@ var batchPool = sync.Pool{New: func() any { b := make([]byte, 0, batchCap); retu
 
 // Security is pollen hosts' TLS: libp2p's, writing each large write's
 // records to the socket at once.
-func Security() libp2p.Option {
-	return libp2p.Security(libp2ptls.ID, newBatchedTLS)
+func Security() libp2p.Option { return security(nil) }
+
+// security is Security over connections shaped by s (nil: not shaped).
+func security(s *shaper) libp2p.Option {
+	return libp2p.Security(libp2ptls.ID, func(id protocol.ID, key crypto.PrivKey, muxers []tptu.StreamMuxer) (*batchedTLS, error) {
+		t, err := libp2ptls.New(id, key, muxers)
+		if err != nil {
+			return nil, err
+		}
+		return &batchedTLS{t, s}, nil
+	})
 }
 
-func newBatchedTLS(id protocol.ID, key crypto.PrivKey, muxers []tptu.StreamMuxer) (*batchedTLS, error) {
-	t, err := libp2ptls.New(id, key, muxers)
-	if err != nil {
-		return nil, err
-	}
-	return &batchedTLS{t}, nil
+type batchedTLS struct {
+	*libp2ptls.Transport
+	s *shaper
 }
 
-type batchedTLS struct{ *libp2ptls.Transport }
+// socket is what TLS writes to: the connection, shaped.
+func (t *batchedTLS) socket(insecure net.Conn) *batchConn {
+	return &batchConn{Conn: t.s.conn(insecure)}
+}
 
 func (t *batchedTLS) SecureInbound(ctx context.Context, insecure net.Conn, p peer.ID) (sec.SecureConn, error) {
-	raw := &batchConn{Conn: insecure}
+	raw := t.socket(insecure)
 	return raw.secured(t.Transport.SecureInbound(ctx, raw, p))
 }
 
 func (t *batchedTLS) SecureOutbound(ctx context.Context, insecure net.Conn, p peer.ID) (sec.SecureConn, error) {
-	raw := &batchConn{Conn: insecure}
+	raw := t.socket(insecure)
 	return raw.secured(t.Transport.SecureOutbound(ctx, raw, p))
 }
 

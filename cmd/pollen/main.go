@@ -90,6 +90,8 @@ type opts struct {
 	bootstrap list
 	relays    list
 	only      list
+	maxUp     string
+	maxDown   string
 	from      list
 	offline   bool
 	noMDNS    bool
@@ -117,6 +119,8 @@ func netFlags(fs *flag.FlagSet, o *opts) {
 	fs.BoolVar(&o.offline, "offline", false, "no DHT and no NAT port mapping: only direct dials and the LAN")
 	fs.BoolVar(&o.noMDNS, "no-mdns", false, "do not look for peers on the LAN")
 	fs.Var(&o.bootstrap, "bootstrap", `DHT bootstrap peer multiaddr instead of the public IPFS ones (repeatable); "none" starts a private DHT`)
+	fs.StringVar(&o.maxUp, "max-up", "", "upload at most this fast: 5Mbit, 2MiB (a second; default no limit)")
+	fs.StringVar(&o.maxDown, "max-down", "", "download at most this fast: 5Mbit, 2MiB (a second; default no limit)")
 	fs.Var(&o.relays, "use-relay", "relay peer multiaddr to be reached through when this node cannot be dialled (repeatable); bootstrap peers and connected relays are tried too")
 }
 
@@ -281,6 +285,19 @@ func openNode(o *opts) (*pollen.Node, error) {
 		}
 		cfg.Relays = append(cfg.Relays, *p)
 	}
+	for _, r := range []struct {
+		flag, v string
+		to      *int64
+	}{{"max-up", o.maxUp, &cfg.Limits.Up}, {"max-down", o.maxDown, &cfg.Limits.Down}} {
+		if r.v == "" {
+			continue
+		}
+		bps, err := parseRate(r.v)
+		if err != nil {
+			return nil, usagef("--%s %q: %v", r.flag, r.v, err)
+		}
+		*r.to = bps
+	}
 	if o.relay {
 		lim := pollen.RelayLimits{Duration: o.relayDuration, Reservations: o.relayReservations}
 		if o.relayData != "" {
@@ -382,4 +399,22 @@ func commandHelp(w io.Writer, c *command, fs *flag.FlagSet) {
 	fmt.Fprintln(w, "\nFlags:")
 	fs.SetOutput(w)
 	fs.PrintDefaults()
+}
+
+// parseRate reads a rate a second: bytes ("2MiB", "500KB") or bits
+// ("5Mbit", "800kbit"), as people write them.
+func parseRate(s string) (int64, error) {
+	t := strings.TrimSuffix(strings.TrimSpace(s), "/s")
+	bits := false
+	if strings.HasSuffix(strings.ToLower(t), "bit") {
+		t, bits = t[:len(t)-3], true
+	}
+	n, err := humanize.ParseBytes(t)
+	if err != nil || n == 0 || n > math.MaxInt64/8 {
+		return 0, fmt.Errorf("want a rate such as 5Mbit or 2MiB (a second)")
+	}
+	if bits {
+		n /= 8
+	}
+	return int64(n), nil
 }
