@@ -123,12 +123,17 @@ func (h candHeap) heapify() {
 // its measured rate within [minWindow, maxWindow]. A short queue at a
 // slow peer keeps rarest-first picks fresh; a long one at a fast peer
 // keeps its link busy. Until its rate is first measured, a peer's window
-// starts at minWindow and grows by each block that arrives (slow start,
-// as TCP's: it doubles each round trip).
+// starts at startWindow and grows by each block that arrives (slow start,
+// as TCP's: it doubles each round trip). startWindow is a few blocks: with
+// one, a peer's second lane had nothing to ask for and the transport
+// below, ramping up itself (TCP's or QUIC's slow start, yamux's stream
+// windows), had one block to grow on, so on a long path the first blocks
+// came a round trip apart (docs/performance.md).
 const (
-	minWindow  = 1 << 20
-	maxWindow  = 32 << 20
-	windowTime = 1.0 // seconds
+	minWindow   = 1 << 20
+	startWindow = 4 << 20
+	maxWindow   = 32 << 20
+	windowTime  = 1.0 // seconds
 	// orphanAfter is how long a block may have no pollen holder before
 	// Bitswap is asked for it (other IPFS nodes, the DHT), unless every
 	// pollen peer already said what it holds.
@@ -182,7 +187,7 @@ func (s *scheduler) offer(i int) {
 // addPeer starts counting a peer; rate is what an earlier level measured
 // (0: slow start).
 func (s *scheduler) addPeer(id peer.ID, rate float64) {
-	p := &speer{has: make([]bool, len(s.sizes)), asking: make([]bool, len(s.sizes)), window: minWindow, rate: rate}
+	p := &speer{has: make([]bool, len(s.sizes)), asking: make([]bool, len(s.sizes)), window: startWindow, rate: rate}
 	if rate > 0 {
 		p.window = windowFor(rate)
 	}

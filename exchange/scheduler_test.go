@@ -118,7 +118,7 @@ func TestScheduler(t *testing.T) {
 		}},
 		{"no second request while a block some peer holds is free", func(t *testing.T) {
 			s := sched(4)
-			s.addPeer(a, 0) // the seeder in slow start: one block in flight
+			s.addPeer(a, 1) // a slow seeder: one block in flight (minWindow)
 			s.addPeer(b, 100*mb)
 			s.addPeer(c, 100*mb)
 			s.haves(a, all(4))
@@ -171,12 +171,12 @@ func TestScheduler(t *testing.T) {
 			s := sched(8)
 			s.addPeer(a, 0)
 			s.haves(a, all(8))
-			if got := picks(s, a, 8); len(got) != 1 {
-				t.Fatalf("a new peer starts with %d in flight, want 1", len(got))
+			if got := picks(s, a, 8); len(got) != startWindow/mb {
+				t.Fatalf("a new peer starts with %d in flight, want %d", len(got), startWindow/mb)
 			}
 			s.answered(a, 0, true, mb)
 			if got := picks(s, a, 8); len(got) != 2 {
-				t.Errorf("after one block, %d in flight, want 2", len(got))
+				t.Errorf("after one block, %d more in flight, want 2", len(got))
 			}
 		}},
 		{"a peer leaving frees what it was asked for", func(t *testing.T) {
