@@ -21,22 +21,7 @@ import (
 // TestGetStreamsProgress starts a get through the API and follows it on the
 // event stream until it is done, under the race detector in CI.
 func TestGetStreamsProgress(t *testing.T) {
-	node, err := pollen.Open(t.TempDir(), pollen.Config{
-		Listen: []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/0")}, Offline: true, NoMDNS: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer node.Close()
-	if err := node.StartNetwork(); err != nil {
-		t.Fatal(err)
-	}
-	src := filepath.Join(t.TempDir(), "hello.txt")
-	os.WriteFile(src, []byte("hello, pollen"), 0o644)
-	res, err := node.Add(t.Context(), src, pollen.AddOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	node, res := onlineNode(t, "hello, pollen")
 	downloads := t.TempDir()
 	api := &ui.API{Node: node, Token: "secret", DownloadDir: downloads}
 	srv := httptest.NewServer(api.Handler())
@@ -86,4 +71,27 @@ func TestGetStreamsProgress(t *testing.T) {
 		}
 	}
 	t.Fatalf("event stream ended: %v", sc.Err())
+}
+
+// onlineNode opens a node on loopback, offline, with its network started
+// and a file called hello.txt holding text added.
+func onlineNode(t *testing.T, text string) (*pollen.Node, pollen.AddResult) {
+	t.Helper()
+	node, err := pollen.Open(t.TempDir(), pollen.Config{
+		Listen: []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/0")}, Offline: true, NoMDNS: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { node.Close() })
+	if err := node.StartNetwork(); err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(t.TempDir(), "hello.txt")
+	os.WriteFile(src, []byte(text), 0o644)
+	res, err := node.Add(t.Context(), src, pollen.AddOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return node, res
 }

@@ -5,12 +5,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-
-	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/pollen-p2p/pollen"
 	"github.com/pollen-p2p/pollen/ui"
@@ -19,22 +15,7 @@ import (
 // TestDoctorEndpoint asks GET /api/v1/doctor of an offline node: the
 // node alone, then content it holds; bad input is a 400.
 func TestDoctorEndpoint(t *testing.T) {
-	node, err := pollen.Open(t.TempDir(), pollen.Config{
-		Listen: []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/0")}, Offline: true, NoMDNS: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer node.Close()
-	if err := node.StartNetwork(); err != nil {
-		t.Fatal(err)
-	}
-	src := filepath.Join(t.TempDir(), "hello.txt")
-	os.WriteFile(src, []byte("hello, doctor"), 0o644)
-	res, err := node.Add(t.Context(), src, pollen.AddOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	node, res := onlineNode(t, "hello, doctor")
 	api := &ui.API{Node: node, Token: "secret"}
 	srv := httptest.NewServer(api.Handler())
 	defer srv.Close()

@@ -1,12 +1,9 @@
 package main_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -23,17 +20,7 @@ func labDoctor(t *testing.T, n *netlab.Node, args ...string) result {
 	defer cancel()
 	cmd := n.Command(ctx, pollenBin(t), append([]string{"--repo", t.TempDir(), "doctor"}, args...)...)
 	cmd.Env = append(os.Environ(), "POLLEN_REPO=")
-	var so, se bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &so, &se
-	err := cmd.Run()
-	r := result{stdout: so.String(), stderr: se.String()}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		r.code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return r
+	return runCmd(t, cmd)
 }
 
 // diagnosis decodes `pollen doctor --json`'s output.

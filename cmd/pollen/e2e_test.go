@@ -74,6 +74,13 @@ func runAs(t *testing.T, cred *syscall.Credential, repo string, args ...string) 
 	if cred != nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	}
+	return runCmd(t, cmd)
+}
+
+// runCmd runs a pollen command line and returns what it printed and its
+// exit code; only a command that could not run ends the test.
+func runCmd(t *testing.T, cmd *exec.Cmd) result {
+	t.Helper()
 	var so, se bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &so, &se
 	err := cmd.Run()
