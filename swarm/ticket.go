@@ -13,12 +13,35 @@ import (
 )
 
 // Ticket is what a sharer hands out: the root CID, the name it is shared
-// under, and a peer that has it with the addresses to dial.
+// under, and a peer that has it with the addresses to dial; for a private
+// share, also the secret a peer proves it holds to be served, and the
+// peers the share is limited to.
 type Ticket struct {
 	Root cid.Cid
 	Name string // may be empty
 	Peer peer.AddrInfo
+	// Secret is a private share's secret (SecretLen bytes); nil for a
+	// public share.
+	Secret []byte
+	// Allow lists the only peers a private share is served to; empty for
+	// any peer that proves the secret.
+	Allow []peer.ID
 }
+
+// SecretLen is the length of a private share's secret.
+const SecretLen = 32
+
+// Private reports whether the ticket is a private share's.
+func (t Ticket) Private() bool { return t.Secret != nil }
+
+// A ticket's fields after its addresses are extensions: an empty field
+// (no address is empty) starts them, and each is a type byte and its
+// value. A parser refuses a type it does not know: a newer pollen may
+// have added a rule (who may be served) an older one would break.
+const (
+	extSecret = 1 // the share's secret
+	extAllow  = 2 // a peer the share is limited to, binary peer ID; one field each
+)
 
 // ticketPrefix starts every ticket, so it is recognisable and versioned.
 const ticketPrefix = "pollen1"
@@ -41,6 +64,16 @@ func (t Ticket) String() string {
 	field(id)
 	for _, a := range t.Peer.Addrs {
 		field(a.Bytes())
+	}
+	if t.Secret != nil || len(t.Allow) > 0 {
+		field(nil)
+		if t.Secret != nil {
+			field(append([]byte{extSecret}, t.Secret...))
+		}
+		for _, p := range t.Allow {
+			id, _ := p.MarshalBinary()
+			field(append([]byte{extAllow}, id...))
+		}
 	}
 	s, _ := multibase.Encode(multibase.Base32, b)
 	return ticketPrefix + s[1:] // drop multibase's own "b" prefix
@@ -77,12 +110,50 @@ func ParseTicket(s string) (Ticket, error) {
 	if err := t.Peer.ID.UnmarshalBinary(fields[2]); err != nil {
 		return t, fmt.Errorf("%w: bad peer ID: %v", ErrBadTicket, err)
 	}
-	for i, f := range fields[3:] {
+	addrs, exts := fields[3:], [][]byte(nil)
+	for i, f := range addrs {
+		if len(f) == 0 {
+			addrs, exts = addrs[:i], addrs[i+1:]
+			break
+		}
+	}
+	for i, f := range addrs {
 		a, err := ma.NewMultiaddrBytes(f)
 		if err != nil {
 			return t, fmt.Errorf("%w: bad address %d: %v", ErrBadTicket, i+1, err)
 		}
 		t.Peer.Addrs = append(t.Peer.Addrs, a)
 	}
+	if err := t.parseExtensions(exts); err != nil {
+		return t, err
+	}
 	return t, nil
+}
+
+// parseExtensions reads the fields after the addresses' end.
+func (t *Ticket) parseExtensions(fields [][]byte) error {
+	for _, f := range fields {
+		if len(f) == 0 {
+			return fmt.Errorf("%w: empty extension", ErrBadTicket)
+		}
+		switch v := f[1:]; f[0] {
+		case extSecret:
+			if len(v) != SecretLen || t.Secret != nil {
+				return fmt.Errorf("%w: bad secret", ErrBadTicket)
+			}
+			t.Secret = v
+		case extAllow:
+			var p peer.ID
+			if err := p.UnmarshalBinary(v); err != nil {
+				return fmt.Errorf("%w: bad allowed peer: %v", ErrBadTicket, err)
+			}
+			t.Allow = append(t.Allow, p)
+		default:
+			return fmt.Errorf("%w: made by a newer pollen (extension %d); update pollen", ErrBadTicket, f[0])
+		}
+	}
+	if len(t.Allow) > 0 && t.Secret == nil {
+		return fmt.Errorf("%w: allowed peers without a secret", ErrBadTicket)
+	}
+	return nil
 }

@@ -1,6 +1,8 @@
 package swarm
 
 import (
+	"bytes"
+	"slices"
 	"testing"
 
 	"github.com/ipfs/go-cid"
@@ -18,6 +20,10 @@ func FuzzParseTicket(f *testing.F) {
 	t0 := Ticket{Root: cid.NewCidV1(cid.DagProtobuf, h), Name: "photos ünï",
 		Peer: peer.AddrInfo{ID: id, Addrs: []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/4001")}}}
 	f.Add(t0.String())
+	t1 := t0
+	t1.Secret = make([]byte, SecretLen)
+	t1.Allow = []peer.ID{id, id}
+	f.Add(t1.String())
 	f.Add("pollen1")
 	f.Add("pollen1aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")
 	f.Add("")
@@ -30,7 +36,8 @@ func FuzzParseTicket(f *testing.F) {
 		if err != nil {
 			t.Fatalf("ticket %q printed as %q, which does not parse: %v", s, tk.String(), err)
 		}
-		if !again.Root.Equals(tk.Root) || again.Name != tk.Name || again.Peer.ID != tk.Peer.ID {
+		if !again.Root.Equals(tk.Root) || again.Name != tk.Name || again.Peer.ID != tk.Peer.ID ||
+			!bytes.Equal(again.Secret, tk.Secret) || !slices.Equal(again.Allow, tk.Allow) {
 			t.Fatalf("ticket changed through String: %+v against %+v", again, tk)
 		}
 	})
