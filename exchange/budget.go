@@ -19,7 +19,7 @@ import (
 const (
 	maxHavesPerPeer  = 16      // ProtoHave subscriptions at once
 	maxBlocksPerPeer = 32      // ProtoBlocks streams at once
-	maxPeersPerPeer  = 4       // ProtoPeers requests at once
+	maxPeersPerPeer  = 4       // ProtoPeers and ProtoUnlock requests at once
 	maxCIDsPerPeer   = 1 << 18 // CIDs listed by a peer's streams, ~44 MiB
 	maxCIDsTotal     = 1 << 20 // CIDs listed by all peers, ~170 MiB
 )
@@ -29,7 +29,7 @@ type streamKind uint8
 const (
 	haveStream streamKind = iota
 	blocksStream
-	peersStream
+	peersStream // and ProtoUnlock's: one small request each
 )
 
 // budget counts what peers' streams hold. The zero value is ready.

@@ -76,6 +76,9 @@ func (e *Exchange) Fetch(ctx context.Context, root cid.Cid, o FetchOptions) erro
 		if n := d.damaged.Load(); n > 0 {
 			have += fmt.Sprintf("; %d blocks arrived damaged and were dropped", n)
 		}
+		if r := d.refusal(); r != nil {
+			have += "; a peer refused: " + r.Error()
+		}
 		return fmt.Errorf("%w for %s (%s)", ErrStalled, o.Stall, have)
 	}
 	if err != nil {
@@ -101,6 +104,7 @@ type download struct {
 	last    time.Time // when the last block arrived
 	stalled atomic.Bool
 	damaged atomic.Int64 // blocks peers sent with wrong bytes, dropped
+	adm     admission    // a private share's: the peers that proved they hold it
 
 	reportMu sync.Mutex
 }

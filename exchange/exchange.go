@@ -31,6 +31,9 @@ type Config struct {
 	Routing routing.ContentRouting
 	// Logger receives diagnostics; nil discards them.
 	Logger *slog.Logger
+	// Gate decides which blocks each peer is served; nil serves every
+	// stored block to anyone.
+	Gate Gate
 }
 
 // Exchange is Bitswap (client and server) on a host, over a store.
@@ -42,6 +45,7 @@ type Exchange struct {
 
 	h           host.Host
 	misbehaving func(peer.ID)
+	gate        Gate
 	notes       storedLog
 	load        budget  // what peers' streams hold while served
 	pex         holders // who holds which root, for peer exchange
@@ -90,7 +94,7 @@ func New(h host.Host, store bstore.Blockstore, cfg Config) *Exchange {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	e := &Exchange{
-		store: store, routing: cfg.Routing, log: cfg.Logger, h: h, misbehaving: cfg.Misbehaving,
+		store: store, routing: cfg.Routing, log: cfg.Logger, h: h, misbehaving: cfg.Misbehaving, gate: cfg.Gate,
 		stats: map[peer.ID]*PeerStats{}, judged: map[peer.ID]*judgement{},
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
@@ -106,10 +110,12 @@ func New(h host.Host, store bstore.Blockstore, cfg Config) *Exchange {
 		bitswap.WithTargetMessageSize(targetMessageSize),
 		bitswap.ProviderSearchDelay(providerSearchDelay),
 		bitswap.WithTracer((*tracer)(e)),
+		bitswap.WithPeerBlockRequestFilter(e.serves),
 	)
 	h.SetStreamHandler(ProtoBlocks, e.handle(blocksStream, e.serveBlocks))
 	h.SetStreamHandler(ProtoHave, e.handle(haveStream, e.serveHave))
 	h.SetStreamHandler(ProtoPeers, e.handle(peersStream, e.servePeers))
+	h.SetStreamHandler(ProtoUnlock, e.handle(peersStream, e.serveUnlock))
 	return e
 }
 
@@ -122,6 +128,7 @@ func (e *Exchange) Close() error {
 	e.h.RemoveStreamHandler(ProtoBlocks)
 	e.h.RemoveStreamHandler(ProtoHave)
 	e.h.RemoveStreamHandler(ProtoPeers)
+	e.h.RemoveStreamHandler(ProtoUnlock)
 	e.cancel()
 	e.wg.Wait()
 	return e.bs.Close()
@@ -158,6 +165,11 @@ func (e *Exchange) handle(kind streamKind, serve func(network.Stream)) network.S
 		defer stop()
 		serve(s)
 	}
+}
+
+// serves reports whether block c may be sent to p (see Gate).
+func (e *Exchange) serves(p peer.ID, c cid.Cid) bool {
+	return e.gate == nil || e.gate.Serves(p, c)
 }
 
 // Stats returns the bytes exchanged with each peer since New.
@@ -200,6 +212,10 @@ type FetchOptions struct {
 	// it does not ask peers for the root's holders, which would count it
 	// as one.
 	Part bool
+	// Secret makes the fetch a private share's: its CIDs go only to pollen
+	// peers that proved they hold the secret (see Unlock), never to
+	// Bitswap or the content routing.
+	Secret []byte
 }
 
 // A Sink takes the blocks of the DAG a fetch walks, parents before

@@ -1,5 +1,11 @@
 package exchange
 
+import (
+	"io"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
 // SetWindow sets the most missing blocks a walk asks for at once, for a
 // test, and returns a func that restores it.
 func SetWindow(n int) (restore func()) {
@@ -7,3 +13,7 @@ func SetWindow(n int) (restore func()) {
 	window = n
 	return func() { window = old }
 }
+
+// ServeUnlock runs the holder's side of one ProtoUnlock exchange over rw
+// with the getter p, for a fuzz test without a stream.
+func (e *Exchange) ServeUnlock(rw io.ReadWriter, p peer.ID) error { return e.unlockFor(rw, p) }

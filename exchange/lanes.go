@@ -76,7 +76,7 @@ func (d *download) fetchLevel(ctx context.Context, ls []link) error {
 		return err
 	}
 	peers := d.e.pollenPeers()
-	if len(peers) == 0 || len(ls) == 0 {
+	if len(ls) == 0 || len(peers) == 0 && d.o.Secret == nil {
 		sub.Close() // unread, it would hold up the bus
 		return d.fetchAll(ctx, ls, nil)
 	}
@@ -146,6 +146,16 @@ func (lv *level) fail(err error) {
 // addPeer starts fetching from a pollen peer, unless it is counted
 // already; when the peer fails, what it was asked for is asked of others.
 func (lv *level) addPeer(ctx context.Context, wg *sync.WaitGroup, id peer.ID) {
+	if lv.d.o.Secret != nil && !lv.d.admitted(id) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if lv.d.admit(ctx, id) == nil {
+				lv.addPeer(ctx, wg, id)
+			}
+		}()
+		return
+	}
 	lv.mu.Lock()
 	if lv.sched.known(id) {
 		lv.mu.Unlock()
@@ -483,7 +493,10 @@ func (lv *level) watch(ctx context.Context, wg *sync.WaitGroup, sub event.Subscr
 		for id, r := range lv.sched.tick(tickEvery) {
 			lv.d.rates.Store(id, r)
 		}
-		orphans := lv.sched.orphans(time.Now())
+		var orphans []int
+		if lv.d.o.Secret == nil { // a private share's blocks wait for its holders
+			orphans = lv.sched.orphans(time.Now())
+		}
 		ls := make([]link, len(orphans))
 		for k, i := range orphans {
 			ls[k] = lv.items[i]

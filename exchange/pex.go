@@ -209,6 +209,10 @@ func (e *Exchange) servePeers(s network.Stream) {
 		s.Reset()
 		return
 	}
+	if !e.serves(asker, root) { // a private root: its holders are its secret
+		writePeers(bufio.NewWriter(s), nil)
+		return
+	}
 	var out []peer.AddrInfo
 	for _, p := range e.pex.of(root) {
 		if p == asker || p == e.h.ID() {
@@ -312,6 +316,9 @@ func (d *download) exchangePeers(ctx context.Context, root cid.Cid) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if d.o.Secret != nil && d.admit(ctx, p) != nil {
+				return // a private share's root is named to its holders only
+			}
 			found, err := e.askPeers(ctx, p, root)
 			if err != nil {
 				e.log.Debug("peer exchange", "peer", p, "err", err)

@@ -70,6 +70,10 @@ func (e *Exchange) sendBlocks(s network.Stream, w *bufio.Writer, p peer.ID, cs [
 		if e.ctx.Err() != nil {
 			return e.ctx.Err()
 		}
+		if !e.serves(p, c) {
+			w.WriteByte(0) // as a block not here: a private share's tells nothing
+			continue
+		}
 		sent, wrote := 0, false
 		err := e.view(e.ctx, c, func(data []byte) error {
 			w.Write(binary.AppendUvarint(append(hdr[:0], 1), uint64(len(data))))
@@ -157,6 +161,7 @@ func (e *Exchange) has(ctx context.Context, c cid.Cid) bool {
 // with nothing new, within the serving budget.
 func (e *Exchange) serveHave(s network.Stream) {
 	defer s.Close()
+	p := s.Conn().RemotePeer()
 	r := bufio.NewReader(s)
 	w := bufio.NewWriterSize(s, 16<<10)
 	s.SetReadDeadline(time.Now().Add(ioTimeout))
@@ -197,6 +202,9 @@ func (e *Exchange) serveHave(s network.Stream) {
 	for i, c := range cs {
 		pending[string(c.Hash())] = i
 	}
+	// A block of a private share p may not have is never said to be
+	// here (it would tell p what this node holds), nor when it arrives.
+	served := func(i int) bool { return e.serves(p, cs[i]) }
 	// askStore moves what the store holds out of pending. Call it after
 	// taking the log's position, so that a block stored in between is
 	// seen by one or the other.
@@ -206,7 +214,7 @@ func (e *Exchange) serveHave(s network.Stream) {
 			if ctx.Err() != nil {
 				return nil
 			}
-			if e.has(ctx, cs[i]) {
+			if served(i) && e.has(ctx, cs[i]) {
 				held = append(held, i)
 				delete(pending, h)
 			}
@@ -245,7 +253,7 @@ func (e *Exchange) serveHave(s network.Stream) {
 		}
 		held = held[:0]
 		for _, h := range hs {
-			if i, ok := pending[h]; ok {
+			if i, ok := pending[h]; ok && served(i) {
 				held = append(held, i)
 				delete(pending, h)
 			}
