@@ -81,7 +81,12 @@ func (n *Node) StartNetwork() error {
 	if err != nil {
 		return err
 	}
-	cfg := exchange.Config{Logger: n.log, Misbehaving: sw.Block}
+	// Which blocks are private is known before any is served.
+	if err := n.refreshAccess(n.ctx); err != nil {
+		sw.Close()
+		return fmt.Errorf("start network: %w", err)
+	}
+	cfg := exchange.Config{Logger: n.log, Misbehaving: sw.Block, Gate: n.access}
 	nw := &netState{swarm: sw}
 	if sw.Routing != nil {
 		cfg.Routing = sw.Routing
@@ -202,9 +207,22 @@ func (n *Node) Reach() (Reach, <-chan struct{}) {
 }
 
 // Ticket makes the ticket for root, naming this node and its addresses
-// (no peer before StartNetwork).
+// (no peer before StartNetwork), with a private share's secret.
 func (n *Node) Ticket(root cid.Cid) Ticket {
-	return Ticket{Root: root, Name: n.nameOf(root), Peer: n.AddrInfo()}
+	t := Ticket{Root: root, Name: n.nameOf(root), Peer: n.AddrInfo()}
+	recs, _ := n.store.RecordsOf(root)
+	for _, r := range recs {
+		if r.Private() {
+			t.Secret = r.Secret
+			for _, s := range r.Allow {
+				if id, err := peer.Decode(s); err == nil {
+					t.Allow = append(t.Allow, id)
+				}
+			}
+			break
+		}
+	}
+	return t
 }
 
 // Share adds path, records it as a share and announces it.
@@ -213,7 +231,9 @@ func (n *Node) Share(ctx context.Context, path string, o AddOptions) (AddResult,
 	if err != nil {
 		return res, err
 	}
-	n.provide(res.Root)
+	if !o.Private && len(o.Allow) == 0 {
+		n.provide(res.Root)
+	}
 	return res, nil
 }
 
@@ -229,6 +249,9 @@ func (n *Node) ProvideAll(ctx context.Context) {
 		return
 	}
 	for _, r := range recs {
+		if r.Private() { // never in the DHT: who holds it is its secret
+			continue
+		}
 		select {
 		case nw.announce <- r.Root:
 		case <-ctx.Done():
@@ -510,7 +533,10 @@ func (n *Node) fetch(ctx context.Context, nw *netState, root cid.Cid, o GetOptio
 		keepConnected(kctx, nw.swarm, o.From)
 	}()
 	_, part := sink.(*partSink)
-	err := nw.ex.Fetch(ctx, root, exchange.FetchOptions{Stall: o.Stall, Report: o.Fetch, Sink: sink, Part: part || o.only != nil})
+	if o.Secret != nil {
+		sink = privateSink{sink, n.access, n.access.begin(root, o.Secret, o.Allow)}
+	}
+	err := nw.ex.Fetch(ctx, root, exchange.FetchOptions{Stall: o.Stall, Report: o.Fetch, Sink: sink, Part: part || o.only != nil, Secret: o.Secret})
 	stop()
 	<-kept
 	if err == nil {

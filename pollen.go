@@ -2,6 +2,7 @@ package pollen
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -102,6 +103,7 @@ type Node struct {
 	log    *slog.Logger
 	store  *blockstore.Store
 	dag    ipld.DAGService
+	access *access // which peers are served which private blocks
 	unlock func() error
 	// importing is shared by running Adds and taken alone by GC.
 	importing sync.RWMutex
@@ -148,6 +150,7 @@ func Open(dir string, cfg Config) (*Node, error) {
 		log:    cfg.Logger,
 		store:  st,
 		dag:    dag.NewDAGService(blockservice.New(st, nil)),
+		access: newAccess(),
 		unlock: unlock,
 		ctx:    ctx,
 		cancel: cancel,
@@ -187,6 +190,12 @@ func (n *Node) Close() error {
 type AddOptions struct {
 	Hidden   bool     // include names starting with "."
 	Progress Progress // nil for none
+	// Private makes the share private: its blocks are served only to
+	// peers that prove they hold its ticket's secret, and it is never
+	// announced. A root shared privately before keeps its secret.
+	Private bool
+	// Allow limits a private share to these peers (and makes it private).
+	Allow []peer.ID
 }
 
 // Add imports the file or folder at path and records it as a share.
@@ -200,8 +209,26 @@ func (n *Node) Add(ctx context.Context, path string, o AddOptions) (AddResult, e
 		return res, err
 	}
 	rec := Record{Root: res.Root, Kind: KindShare, Name: res.Name, Size: uint64(res.Size), Added: time.Now().UTC()}
+	if o.Private || len(o.Allow) > 0 {
+		if rec.Secret, err = n.secretOf(res.Root); err != nil {
+			return res, fmt.Errorf("add %s: %w", path, err)
+		}
+		for _, p := range o.Allow {
+			rec.Allow = append(rec.Allow, p.String())
+		}
+		// Its blocks are private before the record says so.
+		if err := n.refreshAccess(ctx, rec); err != nil {
+			return res, fmt.Errorf("add %s: %w", path, err)
+		}
+	}
 	if err := n.store.PutRecord(rec); err != nil { // syncs: the commit point
 		return res, fmt.Errorf("add %s: %w", path, err)
+	}
+	if !rec.Private() {
+		// It may hold blocks of a private share, public now.
+		if err := n.refreshAccess(ctx); err != nil {
+			return res, fmt.Errorf("add %s: %w", path, err)
+		}
 	}
 	return res, nil
 }
@@ -222,6 +249,12 @@ type GetOptions struct {
 	Only     []string
 	only     func(string) bool // Only, compiled
 	Progress Progress          // export progress; nil for none
+
+	// Secret and Allow are a private share's (its ticket's): the get asks
+	// only peers that prove they hold the share, and this node then
+	// serves it only to peers that prove it too.
+	Secret []byte
+	Allow  []peer.ID
 
 	// With the network started:
 	From  []peer.AddrInfo     // peers to dial first (a ticket's, --from)
@@ -278,12 +311,20 @@ func (n *Node) Get(ctx context.Context, root cid.Cid, dir string, o GetOptions) 
 		return res, nil
 	}
 	if recs, _ := n.store.RecordsOf(root); len(recs) == 0 {
-		rec := Record{Root: root, Kind: KindPin, Name: name, Size: uint64(res.Size), Added: time.Now().UTC()}
+		rec := Record{Root: root, Kind: KindPin, Name: name, Size: uint64(res.Size), Added: time.Now().UTC(), Secret: o.Secret}
+		for _, p := range o.Allow {
+			rec.Allow = append(rec.Allow, p.String())
+		}
 		if err := n.store.PutRecord(rec); err != nil {
 			return res, fmt.Errorf("get %s: %w", root, err)
 		}
+		if err := n.refreshAccess(ctx); err != nil {
+			return res, fmt.Errorf("get %s: %w", root, err)
+		}
 	}
-	n.provide(root)
+	if o.Secret == nil {
+		n.provide(root)
+	}
 	return res, nil
 }
 
@@ -361,8 +402,14 @@ func (n *Node) nameOf(root cid.Cid) string {
 // List returns the shared and fetched roots.
 func (n *Node) List() ([]Record, error) { return n.store.Records() }
 
-// Remove forgets root (share and pin); its blocks go at the next GC.
+// Remove forgets root (share and pin); its blocks go at the next GC,
+// but a private share's go at once: a block no record holds is served to
+// anyone who names it.
 func (n *Node) Remove(root cid.Cid) error {
+	recs, err := n.store.RecordsOf(root)
+	if err != nil {
+		return err
+	}
 	found, err := n.store.DeleteRecords(root)
 	if err != nil {
 		return err
@@ -370,7 +417,31 @@ func (n *Node) Remove(root cid.Cid) error {
 	if !found {
 		return fmt.Errorf("rm %s: not shared or kept here", root)
 	}
-	return nil
+	for _, r := range recs {
+		if r.Private() {
+			if _, err := n.GC(n.ctx); err != nil {
+				return fmt.Errorf("rm %s: %w", root, err)
+			}
+			break
+		}
+	}
+	return n.refreshAccess(n.ctx)
+}
+
+// secretOf returns root's private share secret, or a new one.
+func (n *Node) secretOf(root cid.Cid) ([]byte, error) {
+	recs, err := n.store.RecordsOf(root)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range recs {
+		if r.Private() {
+			return r.Secret, nil
+		}
+	}
+	secret := make([]byte, swarm.SecretLen)
+	rand.Read(secret)
+	return secret, nil
 }
 
 // GC deletes blocks that no share or pin reaches and reclaims disk space.

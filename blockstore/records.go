@@ -28,7 +28,16 @@ type Record struct {
 	Name  string    `json:"name"`
 	Size  uint64    `json:"size"` // content bytes (UnixFS file size)
 	Added time.Time `json:"added"`
+	// Secret is a private share's secret: its blocks are served only to
+	// peers that prove they hold it. Nil for a public root.
+	Secret []byte `json:"secret,omitempty"`
+	// Allow lists the peer IDs a private share is limited to; empty for
+	// any peer that proves the secret.
+	Allow []string `json:"allow,omitempty"`
 }
+
+// Private reports whether r is a private share's.
+func (r Record) Private() bool { return r.Secret != nil }
 
 func recordKey(k Kind, c cid.Cid) []byte {
 	p := prefixShare

@@ -12,6 +12,7 @@ import (
 	"os"
 	"sync"
 
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/pollen-p2p/pollen"
 )
 
@@ -145,6 +146,10 @@ type Share struct {
 	Kind   string `json:"kind"` // "shared" or "fetched"
 	CID    string `json:"cid"`
 	Ticket string `json:"ticket"`
+	// Private: served only to peers holding the ticket; Allowed: limited
+	// to this many named peers.
+	Private bool `json:"private,omitempty"`
+	Allowed int  `json:"allowed,omitempty"`
 }
 
 func (a *API) shares(w http.ResponseWriter, r *http.Request) {
@@ -164,7 +169,7 @@ func SharesOf(n *pollen.Node) ([]Share, error) {
 	}
 	out := []Share{}
 	for _, rec := range recs {
-		sh := Share{Name: rec.Name, Size: rec.Size, Kind: "shared", CID: rec.Root.String()}
+		sh := Share{Name: rec.Name, Size: rec.Size, Kind: "shared", CID: rec.Root.String(), Private: rec.Private(), Allowed: len(rec.Allow)}
 		if rec.Kind == pollen.KindPin {
 			sh.Kind = "fetched"
 		}
@@ -183,10 +188,23 @@ func (a *API) share(w http.ResponseWriter, r *http.Request) {
 		Path   string `json:"path"`
 		Hidden bool   `json:"hidden"`
 		Async  bool   `json:"async"` // answer {"id"} at once; follow it in /transfers
+		// Private shares only with peers holding the ticket; Allow only
+		// with these peer IDs (and makes it private).
+		Private bool     `json:"private"`
+		Allow   []string `json:"allow"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Path == "" {
 		apiError(w, http.StatusBadRequest, `want {"path": "..."}`)
 		return
+	}
+	opts := pollen.AddOptions{Hidden: req.Hidden, Private: req.Private}
+	for _, s := range req.Allow {
+		id, err := peer.Decode(s)
+		if err != nil {
+			apiError(w, http.StatusBadRequest, "allow %q: not a peer ID", s)
+			return
+		}
+		opts.Allow = append(opts.Allow, id)
 	}
 	add := a.Node.Share
 	if r.URL.Path == "/api/v1/add" {
@@ -197,10 +215,10 @@ func (a *API) share(w http.ResponseWriter, r *http.Request) {
 			apiError(w, http.StatusBadRequest, "add %s: %v", req.Path, errors.Unwrap(err))
 			return
 		}
-		reply(w, map[string]int{"id": a.shareAsync(add, req.Path, req.Hidden)})
+		reply(w, map[string]int{"id": a.shareAsync(add, req.Path, opts)})
 		return
 	}
-	res, err := add(r.Context(), req.Path, pollen.AddOptions{Hidden: req.Hidden})
+	res, err := add(r.Context(), req.Path, opts)
 	if err != nil {
 		apiError(w, http.StatusBadRequest, "%v", err)
 		return

@@ -129,12 +129,13 @@ func (p addProgress) Progress(done, total int64) {
 
 // shareAsync imports a path as a transfer of kind "add", so that callers
 // can follow its progress like a get's.
-func (a *API) shareAsync(add func(context.Context, string, pollen.AddOptions) (pollen.AddResult, error), path string, hidden bool) int {
+func (a *API) shareAsync(add func(context.Context, string, pollen.AddOptions) (pollen.AddResult, error), path string, opts pollen.AddOptions) int {
 	t := a.transfers.start(&Transfer{Kind: "add", Name: filepath.Base(path)})
 	a.running.Add(1)
 	go func() {
 		defer a.running.Done()
-		res, err := add(a.ctx(), path, pollen.AddOptions{Hidden: hidden, Progress: addProgress{&a.transfers, t}})
+		opts.Progress = addProgress{&a.transfers, t}
+		res, err := add(a.ctx(), path, opts)
 		a.transfers.update(func() {
 			if err != nil {
 				t.State, t.Error = "failed", err.Error()
@@ -277,6 +278,7 @@ func ParseRef(s string) (cid.Cid, pollen.GetOptions, error) {
 		if len(t.Peer.Addrs) > 0 {
 			o.From = append(o.From, t.Peer)
 		}
+		o.Secret, o.Allow = t.Secret, t.Allow
 		return t.Root, o, nil
 	}
 	c, err := decodeCID(s)

@@ -4,7 +4,9 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"strings"
 
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/pollen-p2p/pollen"
 	"github.com/pollen-p2p/pollen/ui"
 )
@@ -68,7 +70,11 @@ func printAdded(e *env, o *opts, root, name string) {
 func addPath(ctx context.Context, e *env, o *opts, path string,
 	add func(context.Context, string, pollen.AddOptions) (pollen.AddResult, error)) (pollen.AddResult, error) {
 	var bar ui.Bar
-	aopts := pollen.AddOptions{Hidden: o.hidden}
+	allow, err := peerIDs(o.allow)
+	if err != nil {
+		return pollen.AddResult{}, err
+	}
+	aopts := pollen.AddOptions{Hidden: o.hidden, Private: o.private, Allow: allow}
 	if !o.quiet {
 		bar = e.bar("add " + path)
 		aopts.Progress = bar
@@ -98,4 +104,22 @@ func finish(bar ui.Bar, err error) {
 	} else {
 		bar.Done()
 	}
+}
+
+// peerIDs reads the peer IDs given with --allow.
+func peerIDs(ss []string) ([]peer.ID, error) {
+	var out []peer.ID
+	for _, s := range ss {
+		for _, f := range strings.Split(s, ",") {
+			if f = strings.TrimSpace(f); f == "" {
+				continue
+			}
+			id, err := peer.Decode(f)
+			if err != nil {
+				return nil, usagef("--allow %q: not a peer ID ('pollen id' prints one)", f)
+			}
+			out = append(out, id)
+		}
+	}
+	return out, nil
 }

@@ -298,7 +298,7 @@ func importVia(ctx context.Context, e *env, c *apiClient, endpoint, path string,
 		return ui.Transfer{}, err
 	}
 	var started struct{ ID int }
-	if err := c.call("POST", endpoint, map[string]any{"path": abs, "hidden": o.hidden, "async": true}, &started); err != nil {
+	if err := c.call("POST", endpoint, map[string]any{"path": abs, "hidden": o.hidden, "async": true, "private": o.private, "allow": []string(o.allow)}, &started); err != nil {
 		return ui.Transfer{}, err
 	}
 	show := e

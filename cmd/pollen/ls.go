@@ -81,7 +81,14 @@ func runLs(ctx context.Context, e *env, o *opts, args []string) error {
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tSIZE\tKIND\tCID")
 	for _, s := range shares {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", ui.Escape(s.Name), humanize.IBytes(s.Size), s.Kind, s.CID)
+		kind := s.Kind
+		switch {
+		case s.Allowed > 0:
+			kind += fmt.Sprintf(", private to %d %s", s.Allowed, plural(s.Allowed, "peer", "peers"))
+		case s.Private:
+			kind += ", private"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", ui.Escape(s.Name), humanize.IBytes(s.Size), kind, s.CID)
 	}
 	return tw.Flush()
 }

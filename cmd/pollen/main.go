@@ -90,6 +90,8 @@ type opts struct {
 	bootstrap list
 	relays    list
 	only      list
+	private   bool
+	allow     list
 	maxUp     string
 	maxDown   string
 	from      list

@@ -11,14 +11,23 @@ import (
 func init() {
 	register(&command{
 		name:    "share",
-		args:    "[--hidden] [--listen MULTIADDR]... PATH...",
+		args:    "[--hidden] [--private] [--allow PEER_ID]... [--listen MULTIADDR]... PATH...",
 		summary: "add files or folders, print their CIDs and tickets, and serve until Ctrl-C",
 		help: `Each PATH is added as 'pollen add' does and recorded as a share. Then pollen
 prints, each on a line of its own, the CID and ticket of every PATH and the
 node's dialable addresses, and serves every stored block until interrupted.
-Give the ticket to whoever should fetch it: 'pollen get TICKET'.`,
+Give the ticket to whoever should fetch it: 'pollen get TICKET'.
+
+A --private share is served only to peers holding its ticket: the ticket
+carries a secret each getter proves it holds, the share is never announced
+on the DHT, and a peer that learns only its CID gets nothing. Whoever fetches
+it serves it on the same terms. --allow limits it further to the named peers
+('pollen id' prints a node's peer ID); it implies --private. Sharing a folder
+privately again keeps its secret, so tickets given out stay good.`,
 		flags: func(fs *flag.FlagSet, o *opts) {
 			fs.BoolVar(&o.hidden, "hidden", false, `include files and folders whose names start with "."`)
+			fs.BoolVar(&o.private, "private", false, "serve only to peers holding the ticket; never announce it")
+			fs.Var(&o.allow, "allow", "serve only to this peer ID (repeatable; implies --private)")
 			netFlags(fs, o)
 		},
 		run: runShare,
