@@ -286,7 +286,14 @@ func (t *tracer) MessageReceived(p peer.ID, m bsmsg.BitSwapMessage) {
 	(*Exchange)(t).judge(p, m.Blocks())
 }
 
-func (t *tracer) MessageSent(p peer.ID, m bsmsg.BitSwapMessage) { t.count(p, m, true) }
+func (t *tracer) MessageSent(p peer.ID, m bsmsg.BitSwapMessage) {
+	t.count(p, m, true)
+	if t.served != nil {
+		for _, b := range m.Blocks() {
+			t.served(p, b.Cid(), len(b.RawData()))
+		}
+	}
+}
 
 // serverStore adapts the store for Bitswap's server, whose engine takes a
 // block size of 0 to mean "missing": the empty block (an empty file) would

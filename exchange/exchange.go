@@ -34,6 +34,9 @@ type Config struct {
 	// Gate decides which blocks each peer is served; nil serves every
 	// stored block to anyone.
 	Gate Gate
+	// Served is told of every block sent to a peer, over pollen's
+	// protocols or Bitswap (it must not block); nil for none.
+	Served func(p peer.ID, c cid.Cid, size int)
 }
 
 // Exchange is Bitswap (client and server) on a host, over a store.
@@ -46,6 +49,7 @@ type Exchange struct {
 	h           host.Host
 	misbehaving func(peer.ID)
 	gate        Gate
+	served      func(peer.ID, cid.Cid, int)
 	notes       storedLog
 	load        budget  // what peers' streams hold while served
 	pex         holders // who holds which root, for peer exchange
@@ -94,7 +98,7 @@ func New(h host.Host, store bstore.Blockstore, cfg Config) *Exchange {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	e := &Exchange{
-		store: store, routing: cfg.Routing, log: cfg.Logger, h: h, misbehaving: cfg.Misbehaving, gate: cfg.Gate,
+		store: store, routing: cfg.Routing, log: cfg.Logger, h: h, misbehaving: cfg.Misbehaving, gate: cfg.Gate, served: cfg.Served,
 		stats: map[peer.ID]*PeerStats{}, judged: map[peer.ID]*judgement{},
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())

@@ -89,6 +89,9 @@ func (e *Exchange) sendBlocks(s network.Stream, w *bufio.Writer, p peer.ID, cs [
 			continue
 		}
 		e.count(p, int64(sent), 1, true)
+		if e.served != nil {
+			e.served(p, c, sent)
+		}
 	}
 	return w.Flush()
 }
