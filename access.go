@@ -176,7 +176,7 @@ func (n *Node) refreshAccess(ctx context.Context, extra ...Record) error {
 			}
 		}
 		shares[tag] = &privateShare{root: r.Root, secret: r.Secret, allow: allowSet(allow)}
-		err := n.eachBlock(ctx, r.Root, func(h string) bool {
+		err := n.eachBlock(ctx, r.Root, func(h string, _ uint64) bool {
 			if !slices.Contains(priv[h], tag) {
 				priv[h] = append(priv[h], tag)
 			}
@@ -190,7 +190,7 @@ func (n *Node) refreshAccess(ctx context.Context, extra ...Record) error {
 		if r.Private() || len(priv) == 0 {
 			continue
 		}
-		err := n.eachBlock(ctx, r.Root, func(h string) bool {
+		err := n.eachBlock(ctx, r.Root, func(h string, _ uint64) bool {
 			delete(priv, h)
 			return len(priv) > 0
 		})
@@ -209,21 +209,38 @@ func (n *Node) refreshAccess(ctx context.Context, extra ...Record) error {
 	return nil
 }
 
-// eachBlock calls fn with the multihash of every block of root's DAG
-// that is here (a node once, however often it occurs), until fn returns
-// false.
-func (n *Node) eachBlock(ctx context.Context, root cid.Cid, fn func(string) bool) error {
-	stack := []cid.Cid{root}
+// eachBlock calls fn with the multihash and size of every block of
+// root's DAG that is here (a node once, however often it occurs; a leaf
+// as often as it is linked, with the size its link declares), until fn
+// returns false.
+func (n *Node) eachBlock(ctx context.Context, root cid.Cid, fn func(h string, size uint64) bool) error {
+	type item struct {
+		c    cid.Cid
+		size uint64
+	}
+	rootSize := uint64(0)
+	if root.Type() != cid.DagProtobuf {
+		sz, err := n.store.GetSize(ctx, root)
+		if ipld.IsNotFound(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		rootSize = uint64(sz)
+	}
+	stack := []item{{root, rootSize}}
 	seen := map[string]bool{}
 	for len(stack) > 0 {
-		c := stack[len(stack)-1]
+		it := stack[len(stack)-1]
+		c := it.c
 		stack = stack[:len(stack)-1]
 		h := string(c.Hash())
 		if seen[h] {
 			continue
 		}
 		if c.Type() != cid.DagProtobuf {
-			if !fn(h) {
+			if !fn(h, it.size) {
 				return nil
 			}
 			continue
@@ -236,11 +253,11 @@ func (n *Node) eachBlock(ctx context.Context, root cid.Cid, fn func(string) bool
 		if err != nil {
 			return err
 		}
-		if !fn(h) {
+		if !fn(h, uint64(len(nd.RawData()))) {
 			return nil
 		}
 		for _, l := range nd.Links() {
-			stack = append(stack, l.Cid)
+			stack = append(stack, item{l.Cid, l.Size})
 		}
 	}
 	return nil

@@ -81,12 +81,13 @@ func (n *Node) StartNetwork() error {
 	if err != nil {
 		return err
 	}
-	// Which blocks are private is known before any is served.
-	if err := n.refreshAccess(n.ctx); err != nil {
+	// Which blocks are private, and which roots are not seeded, is known
+	// before any block is served.
+	if err := errors.Join(n.refreshAccess(n.ctx), n.indexUnseeded(n.ctx)); err != nil {
 		sw.Close()
 		return fmt.Errorf("start network: %w", err)
 	}
-	cfg := exchange.Config{Logger: n.log, Misbehaving: sw.Block, Gate: n.access}
+	cfg := exchange.Config{Logger: n.log, Misbehaving: sw.Block, Gate: gate{n.access, n.seeding}, Served: n.served}
 	nw := &netState{swarm: sw}
 	if sw.Routing != nil {
 		cfg.Routing = sw.Routing
@@ -249,7 +250,9 @@ func (n *Node) ProvideAll(ctx context.Context) {
 		return
 	}
 	for _, r := range recs {
-		if r.Private() { // never in the DHT: who holds it is its secret
+		// A private root is never in the DHT (who holds it is its secret);
+		// one paused or stopped is not served.
+		if r.Private() || !n.seeded(r) {
 			continue
 		}
 		select {

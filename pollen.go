@@ -92,19 +92,23 @@ type Config struct {
 	// Shaped keeps the rates changeable while the node runs (SetLimits),
 	// at a small cost on every connection (see swarm.Config).
 	Shaped bool
+	// Seed are the seeding rules of roots without their own (see
+	// SetSeeding); the zero value seeds for ever.
+	Seed SeedRules
 }
 
 // Node is an open pollen repository. Its methods are safe for concurrent
 // use, and those of the network are safe before StartNetwork: they
 // return zero values or an error.
 type Node struct {
-	dir    string
-	cfg    Config
-	log    *slog.Logger
-	store  *blockstore.Store
-	dag    ipld.DAGService
-	access *access // which peers are served which private blocks
-	unlock func() error
+	dir     string
+	cfg     Config
+	log     *slog.Logger
+	store   *blockstore.Store
+	dag     ipld.DAGService
+	access  *access  // which peers are served which private blocks
+	seeding *seeding // what each root uploaded, and which are not served
+	unlock  func() error
 	// importing is shared by running Adds and taken alone by GC.
 	importing sync.RWMutex
 	scrubOnce sync.Once // the scrubber started (ScrubWhileServing)
@@ -145,15 +149,16 @@ func Open(dir string, cfg Config) (*Node, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Node{
-		dir:    dir,
-		cfg:    cfg,
-		log:    cfg.Logger,
-		store:  st,
-		dag:    dag.NewDAGService(blockservice.New(st, nil)),
-		access: newAccess(),
-		unlock: unlock,
-		ctx:    ctx,
-		cancel: cancel,
+		dir:     dir,
+		cfg:     cfg,
+		log:     cfg.Logger,
+		store:   st,
+		dag:     dag.NewDAGService(blockservice.New(st, nil)),
+		access:  newAccess(),
+		seeding: newSeeding(cfg.Seed),
+		unlock:  unlock,
+		ctx:     ctx,
+		cancel:  cancel,
 	}, nil
 }
 
@@ -173,6 +178,7 @@ func (n *Node) Close() error {
 	n.mu.Unlock()
 	n.cancel()
 	n.wg.Wait()
+	n.flushSeeding()
 	var err error
 	if nw != nil {
 		err = errors.Join(nw.ex.Close(), nw.swarm.Close())
@@ -229,6 +235,9 @@ func (n *Node) Add(ctx context.Context, path string, o AddOptions) (AddResult, e
 		if err := n.refreshAccess(ctx); err != nil {
 			return res, fmt.Errorf("add %s: %w", path, err)
 		}
+	}
+	if err := n.seedRecorded(ctx, res.Root); err != nil {
+		return res, fmt.Errorf("add %s: %w", path, err)
 	}
 	return res, nil
 }
@@ -319,6 +328,9 @@ func (n *Node) Get(ctx context.Context, root cid.Cid, dir string, o GetOptions) 
 			return res, fmt.Errorf("get %s: %w", root, err)
 		}
 		if err := n.refreshAccess(ctx); err != nil {
+			return res, fmt.Errorf("get %s: %w", root, err)
+		}
+		if err := n.seedRecorded(ctx, root); err != nil {
 			return res, fmt.Errorf("get %s: %w", root, err)
 		}
 	}
@@ -424,6 +436,9 @@ func (n *Node) Remove(root cid.Cid) error {
 			}
 			break
 		}
+	}
+	if err := n.seedRecorded(n.ctx, root); err != nil {
+		return err
 	}
 	return n.refreshAccess(n.ctx)
 }

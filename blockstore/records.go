@@ -34,6 +34,22 @@ type Record struct {
 	// Allow lists the peer IDs a private share is limited to; empty for
 	// any peer that proves the secret.
 	Allow []string `json:"allow,omitempty"`
+	Seed  *Seed    `json:"seed,omitempty"`
+}
+
+// Seed is how the root is seeded: rules of its own, and what it
+// uploaded; nil for the node's rules and nothing uploaded yet.
+type Seed struct {
+	Ratio   *float64 `json:"ratio,omitempty"`   // stop after uploading Ratio × Size; nil: the node's rule
+	Seconds *int64   `json:"seconds,omitempty"` // stop this long after Added; nil: the node's rule
+	Paused  bool     `json:"paused,omitempty"`
+	Stopped string   `json:"stopped,omitempty"` // why a rule stopped it
+	// Uploaded counts block bytes sent to peers; Peers the distinct peers
+	// sent any (counted per run of the node); First the first upload.
+	Uploaded int64     `json:"uploaded,omitempty"`
+	Bytes    uint64    `json:"bytes,omitempty"` // one copy: its distinct blocks' bytes
+	Peers    int       `json:"peers,omitempty"`
+	First    time.Time `json:"first,omitzero"`
 }
 
 // Private reports whether r is a private share's.

@@ -69,6 +69,8 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/resolve", a.resolve)
 	mux.HandleFunc("POST /api/v1/get", a.get)
 	mux.HandleFunc("GET /api/v1/transfers", a.listTransfers)
+	mux.HandleFunc("GET /api/v1/seeding", a.listSeeding)
+	mux.HandleFunc("POST /api/v1/seeding/{cid}", a.setSeeding)
 	mux.HandleFunc("GET /api/v1/events", a.events)
 	return a.guard(mux)
 }
@@ -150,6 +152,9 @@ type Share struct {
 	// to this many named peers.
 	Private bool `json:"private,omitempty"`
 	Allowed int  `json:"allowed,omitempty"`
+	// Seeding is how it is seeded: what it uploaded, to how many peers,
+	// since when, and whether it is still served.
+	Seeding Seeding `json:"seeding"`
 }
 
 func (a *API) shares(w http.ResponseWriter, r *http.Request) {
@@ -167,6 +172,12 @@ func SharesOf(n *pollen.Node) ([]Share, error) {
 	if err != nil {
 		return nil, err
 	}
+	seeding := map[string]Seeding{}
+	if stats, err := n.Seeding(); err == nil {
+		for _, st := range stats {
+			seeding[st.Root.String()] = SeedingOf(st)
+		}
+	}
 	out := []Share{}
 	for _, rec := range recs {
 		sh := Share{Name: rec.Name, Size: rec.Size, Kind: "shared", CID: rec.Root.String(), Private: rec.Private(), Allowed: len(rec.Allow)}
@@ -176,6 +187,7 @@ func SharesOf(n *pollen.Node) ([]Share, error) {
 		if n.Online() {
 			sh.Ticket = n.Ticket(rec.Root).String()
 		}
+		sh.Seeding = seeding[sh.CID]
 		out = append(out, sh)
 	}
 	return out, nil

@@ -43,6 +43,7 @@ seed' or 'pollen share').`,
 			fs.BoolVar(&o.seed, "seed", false, "keep serving after the download, until Ctrl-C")
 			fs.DurationVar(&o.timeout, "timeout", time.Minute, "give up when no block arrives for this long")
 			netFlags(fs, o)
+			seedFlags(fs, o)
 		},
 		run: runGet,
 	})

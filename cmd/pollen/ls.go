@@ -79,7 +79,7 @@ func runLs(ctx context.Context, e *env, o *opts, args []string) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSIZE\tKIND\tCID")
+	fmt.Fprintln(tw, "NAME\tSIZE\tKIND\tUPLOADED\tPEERS\tSINCE\tSEEDING\tCID")
 	for _, s := range shares {
 		kind := s.Kind
 		switch {
@@ -88,7 +88,9 @@ func runLs(ctx context.Context, e *env, o *opts, args []string) error {
 		case s.Private:
 			kind += ", private"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", ui.Escape(s.Name), humanize.IBytes(s.Size), kind, s.CID)
+		sd := s.Seeding
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", ui.Escape(s.Name), humanize.IBytes(s.Size), kind,
+			uploaded(sd), sd.Peers, sd.Since.Local().Format("2006-01-02 15:04"), seedState(sd), s.CID)
 	}
 	return tw.Flush()
 }

@@ -92,6 +92,12 @@ type opts struct {
 	only      list
 	private   bool
 	allow     list
+	seedRatio float64
+	seedTime  time.Duration
+	pause     bool
+	resume    bool
+	ratio     string
+	seedFor   string
 	maxUp     string
 	maxDown   string
 	from      list
@@ -116,6 +122,12 @@ func (l *list) String() string     { return strings.Join(*l, ",") }
 func (l *list) Set(v string) error { *l = append(*l, v); return nil }
 
 // netFlags registers the flags of the commands that go online.
+// seedFlags are the seeding rules of the commands that serve.
+func seedFlags(fs *flag.FlagSet, o *opts) {
+	fs.Float64Var(&o.seedRatio, "seed-ratio", 0, "stop serving a root once it uploaded this many times its size (default never; 'pollen seeding' sets one root's)")
+	fs.DurationVar(&o.seedTime, "seed-time", 0, "stop serving a root this long after it was added or fetched (default never)")
+}
+
 func netFlags(fs *flag.FlagSet, o *opts) {
 	fs.Var(&o.listen, "listen", "listen on this multiaddr instead of the defaults (repeatable)")
 	fs.BoolVar(&o.offline, "offline", false, "no DHT and no NAT port mapping: only direct dials and the LAN")
@@ -261,7 +273,10 @@ func openNode(o *opts) (*pollen.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := pollen.Config{Offline: o.offline, NoMDNS: o.noMDNS}
+	cfg := pollen.Config{Offline: o.offline, NoMDNS: o.noMDNS, Seed: pollen.SeedRules{Ratio: o.seedRatio, Time: o.seedTime}}
+	if o.seedRatio < 0 || o.seedTime < 0 {
+		return nil, usagef("--seed-ratio and --seed-time cannot be negative")
+	}
 	for _, s := range o.listen {
 		a, err := ma.NewMultiaddr(s)
 		if err != nil {
@@ -334,6 +349,13 @@ func openOnline(o *opts) (*pollen.Node, error) {
 // (Ctrl-C), then says what it sent.
 func serve(ctx context.Context, e *env, node *pollen.Node, roots ...cid.Cid) {
 	node.ScrubWhileServing()
+	err := node.StartSeeding(func(st pollen.SeedStat) {
+		fmt.Fprintf(e.stderr, "stopped seeding %s: %s (uploaded %s to %d %s)\n", ui.Escape(st.Name), st.Reason,
+			humanize.IBytes(uint64(st.Uploaded)), st.Peers, plural(st.Peers, "peer", "peers"))
+	})
+	if err != nil {
+		fmt.Fprintf(e.stderr, "seeding rules off: %v\n", err)
+	}
 	printNode(e.stdout, node)
 	fmt.Fprintln(e.stderr, "serving; press Ctrl-C to stop")
 	var following sync.WaitGroup

@@ -11,7 +11,7 @@ func init() {
 		name:    "seed",
 		args:    "[--listen MULTIADDR]...",
 		summary: "serve everything stored (shared and fetched) until Ctrl-C",
-		flags:   func(fs *flag.FlagSet, o *opts) { netFlags(fs, o) },
+		flags:   func(fs *flag.FlagSet, o *opts) { netFlags(fs, o); seedFlags(fs, o) },
 		run:     runSeed,
 	})
 }

@@ -96,7 +96,8 @@
           say("Ticket for " + s.name + " copied", true);
         };
         return el("tr", null, el("td", { textContent: s.name }), el("td", { textContent: bytes(s.size) }),
-          el("td", { textContent: s.kind }), el("td", { className: "cid", textContent: s.cid }), el("td", null, copy));
+          el("td", { textContent: s.kind + (s.private ? ", private" : "") }), uploadedCell(s.seeding), seedingCell(s),
+          el("td", { className: "cid", textContent: s.cid }), el("td", null, copy));
       }));
       const pb = $("#peers tbody");
       pb.replaceChildren(...peers.map((p) => el("tr", null,
@@ -106,6 +107,29 @@
     } catch (e) {
       if (!$("main").hidden) say(e.message);
     }
+  }
+
+  // uploadedCell says what a root uploaded, to how many peers, since when.
+  function uploadedCell(sd) {
+    const since = sd.since ? new Date(sd.since).toLocaleDateString() : "";
+    return el("td", { textContent: `${bytes(sd.uploaded)} (x${(sd.ratio || 0).toFixed(2)}) to ${sd.peers} ${sd.peers === 1 ? "peer" : "peers"}` + (since ? `, since ${since}` : "") });
+  }
+
+  // seedingCell shows whether a root is served, why not, and a button to
+  // pause or resume it.
+  function seedingCell(s) {
+    const sd = s.seeding;
+    const word = sd.state === "stopped" && sd.reason ? "stopped: " + sd.reason : sd.state;
+    const seeding = sd.state === "seeding";
+    const b = el("button", { textContent: seeding ? "Pause" : "Resume", className: "seed-toggle" });
+    b.setAttribute("aria-label", (seeding ? "Pause seeding " : "Resume seeding ") + s.name);
+    b.onclick = async () => {
+      try {
+        await api("POST", "/api/v1/seeding/" + s.cid, seeding ? { pause: true } : { resume: true });
+        refresh();
+      } catch (e) { say(e.message); }
+    };
+    return el("td", null, el("span", { textContent: word + " " }), b);
   }
 
   const seenStates = new Map(); // transfer id → last state shown
