@@ -76,6 +76,7 @@ func (n *Node) StartNetwork() error {
 		RelayService: n.cfg.RelayService,
 		Limits:       n.cfg.Limits,
 		Shaped:       n.cfg.Shaped,
+		PSK:          n.psk,
 		Logger:       n.log,
 	})
 	if err != nil {
@@ -627,3 +628,11 @@ func (n *Node) Traffic() map[peer.ID]PeerStats {
 	}
 	return nil
 }
+
+// SwarmKeyFile is the name of a private network's key in a repo (see
+// Node.PrivateNetwork).
+const SwarmKeyFile = swarm.PSKFile
+
+// NewSwarmKey returns a new private network key, in the format of Kubo's
+// swarm.key.
+func NewSwarmKey() []byte { return swarm.NewPSK() }

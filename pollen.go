@@ -106,6 +106,7 @@ type Node struct {
 	log     *slog.Logger
 	store   *blockstore.Store
 	dag     ipld.DAGService
+	psk     []byte   // the private network's key (swarm.key); nil for none
 	access  *access  // which peers are served which private blocks
 	seeding *seeding // what each root uploaded, and which are not served
 	unlock  func() error
@@ -147,8 +148,15 @@ func Open(dir string, cfg Config) (*Node, error) {
 		unlock()
 		return nil, err
 	}
+	psk, err := swarm.LoadPSK(filepath.Join(dir, swarm.PSKFile))
+	if err != nil {
+		st.Close()
+		unlock()
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Node{
+		psk:     psk,
 		dir:     dir,
 		cfg:     cfg,
 		log:     cfg.Logger,
@@ -161,6 +169,10 @@ func Open(dir string, cfg Config) (*Node, error) {
 		cancel:  cancel,
 	}, nil
 }
+
+// PrivateNetwork reports whether the repo holds a swarm.key: the node
+// then connects only to nodes holding the same key, over TCP alone.
+func (n *Node) PrivateNetwork() bool { return n.psk != nil }
 
 // Dir is the repository folder.
 func (n *Node) Dir() string { return n.dir }

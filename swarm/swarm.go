@@ -18,6 +18,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/pnet"
 	"github.com/libp2p/go-libp2p/core/routing"
 	"github.com/libp2p/go-libp2p/p2p/discovery/mdns"
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
@@ -72,6 +73,11 @@ type Config struct {
 	// even when it starts with none: every connection then passes the
 	// shaper. A node with no limit and not Shaped leaves its sockets bare.
 	Shaped bool
+	// PSK, when set, makes the node part of a private network: it
+	// connects only to nodes holding the same key, over TCP alone (see
+	// LoadPSK). Without Bootstrap peers its DHT is off: the public one is
+	// out of reach.
+	PSK pnet.PSK
 	// Logger receives diagnostics; nil discards them.
 	Logger *slog.Logger
 }
@@ -123,7 +129,6 @@ func New(cfg Config) (*Swarm, error) {
 		// TLS first: it is the faster handshake and what Kubo prefers.
 		security(sh),
 		libp2p.Security(noise.ID, newShapedNoise(sh)),
-		libp2p.DefaultTransports,
 		Muxer(),
 		libp2p.EnableNATService(),
 		libp2p.EnableAutoNATv2(),
@@ -131,6 +136,17 @@ func New(cfg Config) (*Swarm, error) {
 	}
 	g := &gater{blocked: map[peer.ID]bool{}}
 	s := &Swarm{log: cfg.Logger, gater: g, relays: cfg.Relays, bootstrap: cfg.Bootstrap, ready: make(chan struct{}), shaper: sh}
+	if cfg.PSK != nil {
+		opts = append(opts, pnetOptions(cfg.PSK)...)
+		if len(cfg.Listen) == 0 {
+			cfg.Listen = DefaultListen()
+		}
+		if cfg.Listen = tcpOnly(cfg.Listen); len(cfg.Listen) == 0 {
+			return nil, errors.New("swarm: a private network (swarm.key) listens on TCP only, and no TCP address was given")
+		}
+	} else {
+		opts = append(opts, libp2p.DefaultTransports)
+	}
 	if sh != nil {
 		// QUIC's socket, shaped: quic-go then reads and writes a packet at
 		// a time, which only a node that limits its rates pays for.
@@ -177,7 +193,9 @@ func New(cfg Config) (*Swarm, error) {
 		s.Close()
 		return nil, fmt.Errorf("swarm: %w", err)
 	}
-	if !cfg.Offline {
+	// In a private network the public DHT is out of reach: a DHT of its
+	// own needs bootstrap peers.
+	if !cfg.Offline && (cfg.PSK == nil || cfg.Bootstrap != nil) {
 		if err := s.startDHT(ctx, cfg.Bootstrap); err != nil {
 			s.Close()
 			return nil, err

@@ -97,6 +97,8 @@ type Status struct {
 	Disk    int64    `json:"disk"`
 	Shared  int      `json:"shared"`
 	Fetched int      `json:"fetched"`
+	// PrivateNetwork: the repo holds a swarm.key (TCP only).
+	PrivateNetwork bool `json:"private_network,omitempty"`
 	// Missing are files gets wrote that are gone since (moved or
 	// deleted): what the store kept only in them is no longer served.
 	Missing []string `json:"missing,omitempty"`
@@ -121,7 +123,7 @@ func StatusOf(ctx context.Context, n *pollen.Node) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
-	s := Status{Repo: n.Dir(), Blocks: st.Blocks, Bytes: st.Bytes, Disk: st.Disk}
+	s := Status{Repo: n.Dir(), Blocks: st.Blocks, Bytes: st.Bytes, Disk: st.Disk, PrivateNetwork: n.PrivateNetwork()}
 	if s.Missing, err = n.MissingFiles(); err != nil {
 		return Status{}, err
 	}

@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -40,4 +41,29 @@ func TestPrivateShareCLI(t *testing.T) {
 	out2 := t.TempDir()
 	run(t, friend, append([]string{"get", b.ticket, "-o", out2}, isolated...)...).ok(t)
 	assertSameTree(t, src, filepath.Join(out2, "mixed"), ".hidden-file")
+}
+
+// TestSwarmKey: nodes whose repos hold the same swarm.key fetch from each
+// other; a node without it reaches no one; status says so.
+func TestSwarmKey(t *testing.T) {
+	a, b := t.TempDir(), t.TempDir()
+	key := strings.TrimSpace(run(t, a, "swarm-key").ok(t).stdout)
+	data, err := os.ReadFile(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(b, "swarm.key"), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run(t, a, "swarm-key").fails(t, "exists already")
+	if st := run(t, a, "status").ok(t); !strings.Contains(st.stdout, "network: private") {
+		t.Errorf("status:\n%s", st.stdout)
+	}
+	src := mixed(t) + "/several-MiB.bin"
+	s := startServer(t, a, "share", src)
+	out := t.TempDir()
+	run(t, b, append([]string{"get", s.ticket, "-o", out}, isolated...)...).ok(t)
+	sameFile(t, src, filepath.Join(out, "several-MiB.bin"))
+	run(t, t.TempDir(), append([]string{"get", s.ticket, "-o", t.TempDir(), "--timeout", "5s"}, isolated...)...).
+		fails(t, "could not reach any peer")
 }

@@ -46,5 +46,8 @@ func runStatus(ctx context.Context, e *env, o *opts, args []string) error {
 	fmt.Fprintf(e.stdout, "on disk: %s\n", humanize.IBytes(uint64(st.Disk)))
 	fmt.Fprintf(e.stdout, "shared:  %d\n", st.Shared)
 	fmt.Fprintf(e.stdout, "fetched: %d\n", st.Fetched)
+	if st.PrivateNetwork {
+		fmt.Fprintln(e.stdout, "network: private (swarm.key): only nodes holding the same key, over TCP")
+	}
 	return nil
 }
