@@ -137,6 +137,22 @@ func (a *access) arrived(tag exchange.ShareTag, bl []blocks.Block) {
 	}
 }
 
+// settle forgets what a private get brought once a record holds its
+// root (refreshAccess has indexed it): the record keeps it private now.
+func (a *access) settle(tag exchange.ShareTag) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for h, tags := range a.live {
+		if i := slices.Index(tags, tag); i >= 0 {
+			if tags = slices.Delete(tags, i, i+1); len(tags) == 0 {
+				delete(a.live, h)
+			} else {
+				a.live[h] = tags
+			}
+		}
+	}
+}
+
 // allowSet is the set of allowed peers; nil when any peer is.
 func allowSet(ids []peer.ID) map[peer.ID]bool {
 	if len(ids) == 0 {

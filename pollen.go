@@ -286,6 +286,7 @@ type GetOptions struct {
 // Get writes the DAG under root to dir/name and keeps its blocks (a pin
 // record), so this node serves them on.
 func (n *Node) Get(ctx context.Context, root cid.Cid, dir string, o GetOptions) (GetResult, error) {
+	whole := o.Path == "" // the record will hold all a private get brings
 	if o.Path != "" {
 		sub, err := n.Resolve(ctx, root, o.Path, o)
 		if err != nil {
@@ -341,6 +342,9 @@ func (n *Node) Get(ctx context.Context, root cid.Cid, dir string, o GetOptions) 
 		}
 		if err := n.refreshAccess(ctx); err != nil {
 			return res, fmt.Errorf("get %s: %w", root, err)
+		}
+		if o.Secret != nil && whole {
+			n.access.settle(exchange.TagOf(o.Secret))
 		}
 		if err := n.seedRecorded(ctx, root); err != nil {
 			return res, fmt.Errorf("get %s: %w", root, err)
