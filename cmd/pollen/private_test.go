@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pollen-p2p/pollen"
 )
 
 // TestPrivateShareCLI: `share --private` prints a ticket that fetches;
@@ -66,4 +68,42 @@ func TestSwarmKey(t *testing.T) {
 	sameFile(t, src, filepath.Join(out, "several-MiB.bin"))
 	run(t, t.TempDir(), append([]string{"get", s.ticket, "-o", t.TempDir(), "--timeout", "5s"}, isolated...)...).
 		fails(t, "could not reach any peer")
+}
+
+// TestPrivateShareThroughDaemons: `share --private` handed to a running
+// daemon prints a ticket with its secret; a second daemon fetches with
+// it, and a stranger with the CID gets nothing from either.
+func TestPrivateShareThroughDaemons(t *testing.T) {
+	repoA, repoB := t.TempDir(), t.TempDir()
+	startDaemon(t, repoA)
+	startDaemon(t, repoB)
+	src := mixed(t) + "/several-MiB.bin"
+	sh := run(t, repoA, "share", "--private", src).ok(t)
+	var ticket string
+	for _, l := range strings.Split(sh.stdout, "\n") {
+		if f := strings.Fields(l); len(f) == 2 && f[0] == "ticket" {
+			ticket = f[1]
+		}
+	}
+	tk, err := pollen.ParseTicket(ticket)
+	if err != nil || !tk.Private() {
+		t.Fatalf("the daemon's ticket %q: %v", ticket, err)
+	}
+	if ls := run(t, repoA, "ls").ok(t); !strings.Contains(ls.stdout, "shared, private") {
+		t.Errorf("ls through the daemon:\n%s", ls.stdout)
+	}
+	out := t.TempDir()
+	run(t, repoB, "get", ticket, "-o", out).ok(t)
+	sameFile(t, src, filepath.Join(out, "several-MiB.bin"))
+	tried := false
+	for _, p := range tk.Peer.Addrs {
+		if strings.Contains(p.String(), "127.0.0.1/tcp") && !tried {
+			tried = true
+			run(t, t.TempDir(), append([]string{"get", tk.Root.String(), "-o", t.TempDir(), "--timeout", "4s",
+				"--from", p.String() + "/p2p/" + tk.Peer.ID.String()}, isolated...)...).fails(t, "no peer has it")
+		}
+	}
+	if !tried {
+		t.Errorf("the ticket holds no loopback TCP address: %v", tk.Peer.Addrs)
+	}
 }
