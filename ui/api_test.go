@@ -23,10 +23,7 @@ import (
 func TestGetStreamsProgress(t *testing.T) {
 	node, res := onlineNode(t, "hello, pollen")
 	downloads := t.TempDir()
-	api := &ui.API{Node: node, Token: "secret", DownloadDir: downloads}
-	srv := httptest.NewServer(api.Handler())
-	defer srv.Close()
-	_, api.Port, _ = net.SplitHostPort(strings.TrimPrefix(srv.URL, "http://"))
+	_, srv := serveAPI(t, &ui.API{Node: node, Token: "secret", DownloadDir: downloads})
 
 	req, _ := http.NewRequest("GET", srv.URL+"/api/v1/events", nil)
 	req.Header.Set("Authorization", "Bearer secret")
@@ -71,6 +68,16 @@ func TestGetStreamsProgress(t *testing.T) {
 		}
 	}
 	t.Fatalf("event stream ended: %v", sc.Err())
+}
+
+// serveAPI serves api on a local port (the one its requests must name)
+// until the test ends.
+func serveAPI(t *testing.T, api *ui.API) (*ui.API, *httptest.Server) {
+	t.Helper()
+	srv := httptest.NewServer(api.Handler())
+	t.Cleanup(srv.Close)
+	_, api.Port, _ = net.SplitHostPort(strings.TrimPrefix(srv.URL, "http://"))
+	return api, srv
 }
 
 // onlineNode opens a node on loopback, offline, with its network started

@@ -2,7 +2,6 @@ package ui_test
 
 import (
 	"encoding/json"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,11 +14,7 @@ import (
 // transfer list need none.
 func newAPI(t *testing.T) (*ui.API, *httptest.Server) {
 	t.Helper()
-	api := &ui.API{Token: strings.Repeat("ab", 32)}
-	srv := httptest.NewServer(api.Handler())
-	t.Cleanup(srv.Close)
-	_, api.Port, _ = net.SplitHostPort(strings.TrimPrefix(srv.URL, "http://"))
-	return api, srv
+	return serveAPI(t, &ui.API{Token: strings.Repeat("ab", 32)})
 }
 
 func do(t *testing.T, method, url, body string, hdr map[string]string, cookies ...*http.Cookie) *http.Response {

@@ -2,10 +2,7 @@ package ui_test
 
 import (
 	"encoding/json"
-	"net"
 	"net/http"
-	"net/http/httptest"
-	"strings"
 	"testing"
 
 	"github.com/pollen-p2p/pollen"
@@ -16,10 +13,7 @@ import (
 // node alone, then content it holds; bad input is a 400.
 func TestDoctorEndpoint(t *testing.T) {
 	node, res := onlineNode(t, "hello, doctor")
-	api := &ui.API{Node: node, Token: "secret"}
-	srv := httptest.NewServer(api.Handler())
-	defer srv.Close()
-	_, api.Port, _ = net.SplitHostPort(strings.TrimPrefix(srv.URL, "http://"))
+	_, srv := serveAPI(t, &ui.API{Node: node, Token: "secret"})
 	ask := func(query string) (int, pollen.Diagnosis) {
 		req, _ := http.NewRequest("GET", srv.URL+"/api/v1/doctor"+query, nil)
 		req.Header.Set("Authorization", "Bearer secret")

@@ -2,9 +2,7 @@ package ui_test
 
 import (
 	"encoding/json"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -15,10 +13,7 @@ import (
 // of its own and resumed through the API; bad requests say what is wrong.
 func TestSeedingAPI(t *testing.T) {
 	node, res := onlineNode(t, "seed me")
-	api := &ui.API{Node: node, Token: "secret"}
-	srv := httptest.NewServer(api.Handler())
-	defer srv.Close()
-	_, api.Port, _ = net.SplitHostPort(strings.TrimPrefix(srv.URL, "http://"))
+	_, srv := serveAPI(t, &ui.API{Node: node, Token: "secret"})
 	call := func(method, path, body string, v any) int {
 		t.Helper()
 		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))

@@ -160,6 +160,21 @@ type apiClient struct {
 	http *http.Client
 }
 
+// viaNode runs a request through the running daemon, which holds the
+// repo (method and path with body; its answer into v), or else runs local
+// on the repo opened here.
+func viaNode(o *opts, method, path string, body, v any, local func(*pollen.Node) error) error {
+	if c := daemonAPI(o); c != nil {
+		return c.call(method, path, body, v)
+	}
+	node, err := openNode(o)
+	if err != nil {
+		return err
+	}
+	defer node.Close()
+	return local(node)
+}
+
 func (c *apiClient) get(path string, v any) error { return c.call("GET", path, nil, v) }
 
 // stream copies the body of a GET to w. No overall timeout: a big file

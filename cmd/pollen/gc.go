@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/dustin/go-humanize"
+	"github.com/pollen-p2p/pollen"
 )
 
 func init() {
@@ -21,21 +22,13 @@ func runGC(ctx context.Context, e *env, o *opts, args []string) error {
 		return usagef("gc takes no arguments")
 	}
 	var res struct{ Removed, Kept, Freed int64 }
-	if d := daemonAPI(o); d != nil {
-		if err := d.call("POST", "/api/v1/gc", nil, &res); err != nil {
-			return err
-		}
-	} else {
-		node, err := openNode(o)
-		if err != nil {
-			return err
-		}
-		defer node.Close()
+	err := viaNode(o, "POST", "/api/v1/gc", nil, &res, func(node *pollen.Node) error {
 		r, err := node.GC(ctx)
-		if err != nil {
-			return err
-		}
 		res.Removed, res.Kept, res.Freed = int64(r.Removed), int64(r.Kept), r.FreedBytes
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	fmt.Fprintf(e.stdout, "removed %d %s (%s), kept %d\n", res.Removed, plural(int(res.Removed), "block", "blocks"), humanize.IBytes(uint64(res.Freed)), res.Kept)
 	return nil

@@ -40,30 +40,21 @@ seeded holds the same blocks) nor announced.`,
 }
 
 func runSeeding(ctx context.Context, e *env, o *opts, args []string) error {
-	c := daemonAPI(o)
 	switch len(args) {
 	case 0:
 		if o.ratio != "" || o.seedFor != "" || o.pause || o.resume {
 			return usagef("seeding: name the CID to change")
 		}
 		var list []ui.Seeding
-		if c != nil {
-			if err := c.get("/api/v1/seeding", &list); err != nil {
-				return err
-			}
-		} else {
-			node, err := openNode(o)
-			if err != nil {
-				return err
-			}
-			defer node.Close()
+		err := viaNode(o, "GET", "/api/v1/seeding", nil, &list, func(node *pollen.Node) error {
 			stats, err := node.Seeding()
-			if err != nil {
-				return err
-			}
 			for _, st := range stats {
 				list = append(list, ui.SeedingOf(st))
 			}
+			return err
+		})
+		if err != nil {
+			return err
 		}
 		return printSeeding(e, list)
 	case 1:
@@ -91,22 +82,14 @@ func runSeeding(ctx context.Context, e *env, o *opts, args []string) error {
 		return usagef("%v", err)
 	}
 	var sd ui.Seeding
-	if c != nil {
-		if err := c.call("POST", "/api/v1/seeding/"+root.String(), req, &sd); err != nil {
-			return err
-		}
-	} else {
-		node, err := openNode(o)
-		if err != nil {
-			return err
-		}
-		defer node.Close()
+	err = viaNode(o, "POST", "/api/v1/seeding/"+root.String(), req, &sd, func(node *pollen.Node) error {
 		ch, _ := req.Change()
 		st, err := node.SetSeeding(root, ch)
-		if err != nil {
-			return err
-		}
 		sd = ui.SeedingOf(st)
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	return printSeeding(e, []ui.Seeding{sd})
 }

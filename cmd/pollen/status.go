@@ -6,6 +6,7 @@ import (
 
 	"github.com/dustin/go-humanize"
 
+	"github.com/pollen-p2p/pollen"
 	"github.com/pollen-p2p/pollen/ui"
 )
 
@@ -23,19 +24,12 @@ func runStatus(ctx context.Context, e *env, o *opts, args []string) error {
 		return usagef("status takes no arguments")
 	}
 	var st ui.Status
-	if c := daemonAPI(o); c != nil {
-		if err := c.get("/api/v1/status", &st); err != nil {
-			return err
-		}
-	} else {
-		node, err := openNode(o)
-		if err != nil {
-			return err
-		}
-		defer node.Close()
-		if st, err = ui.StatusOf(ctx, node); err != nil {
-			return err
-		}
+	err := viaNode(o, "GET", "/api/v1/status", nil, &st, func(node *pollen.Node) (err error) {
+		st, err = ui.StatusOf(ctx, node)
+		return err
+	})
+	if err != nil {
+		return err
 	}
 	fmt.Fprintf(e.stdout, "repo:    %s\n", ui.Escape(st.Repo))
 	if st.ID != "" {

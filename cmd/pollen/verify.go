@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/pollen-p2p/pollen"
 	"github.com/pollen-p2p/pollen/ui"
 )
 
@@ -26,16 +27,7 @@ func runVerify(ctx context.Context, e *env, o *opts, args []string) error {
 		return usagef("verify takes no arguments")
 	}
 	var res ui.Verified
-	if d := daemonAPI(o); d != nil { // the daemon holds the repo
-		if err := d.call("POST", "/api/v1/verify", map[string]bool{"drop": o.drop}, &res); err != nil {
-			return err
-		}
-	} else {
-		node, err := openNode(o)
-		if err != nil {
-			return err
-		}
-		defer node.Close()
+	err := viaNode(o, "POST", "/api/v1/verify", map[string]bool{"drop": o.drop}, &res, func(node *pollen.Node) error {
 		r, err := node.Verify(ctx, o.drop)
 		if err != nil {
 			return err
@@ -44,6 +36,10 @@ func runVerify(ctx context.Context, e *env, o *opts, args []string) error {
 		for _, c := range r.Corrupt {
 			res.Corrupt = append(res.Corrupt, c.String())
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	for _, c := range res.Corrupt {
 		fmt.Fprintf(e.stdout, "corrupt %s\n", c)
