@@ -417,3 +417,6 @@ func (n *Node) provideKept(ctx context.Context, nw *netState, root cid.Cid) erro
 	}
 	return nw.ex.Provide(ctx, root)
 }
+
+// LastUsed returns when each kept root was last fetched or read.
+func (n *Node) LastUsed() (map[cid.Cid]time.Time, error) { return n.store.LastUsed() }

@@ -57,6 +57,7 @@ or SIGTERM stop it cleanly.`,
 			fs.StringVar(&o.relayData, "relay-max-data", "", "with --relay: end a relayed connection after this much data each way, such as 10GiB (default no limit)")
 			fs.IntVar(&o.relayReservations, "relay-max-peers", 0, "with --relay: peers that may hold a slot at once (0: 128)")
 			netFlags(fs, o)
+			storageFlag(fs, o)
 		},
 		run: runDaemon,
 	})

@@ -29,6 +29,7 @@ privately again keeps its secret, so tickets given out stay good.`,
 			fs.BoolVar(&o.private, "private", false, "serve only to peers holding the ticket; never announce it")
 			fs.Var(&o.allow, "allow", "serve only to this peer ID (repeatable; implies --private)")
 			netFlags(fs, o)
+			storageFlag(fs, o)
 		},
 		run: runShare,
 	})
