@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"path/filepath"
 	"slices"
 	"sync"
 	"time"
 
-	"github.com/dustin/go-humanize"
 	"github.com/ipfs/go-cid"
 	mh "github.com/multiformats/go-multihash"
 
@@ -50,8 +50,29 @@ func (e *quotaError) Error() string {
 		what = "is shared, pinned or being fetched"
 	}
 	return fmt.Sprintf("%s: needs %s, the quota leaves %s (--max-storage %s; %s %s)",
-		e.op, humanize.IBytes(uint64(e.need)), humanize.IBytes(uint64(max(e.left, 0))),
-		humanize.IBytes(uint64(e.quota)), humanize.IBytes(uint64(e.kept)), what)
+		e.op, sizeOf(e.need, true), sizeOf(max(e.left, 0), false),
+		sizeOf(e.quota, false), sizeOf(e.kept, true), what)
+}
+
+// sizeOf writes n bytes for people, to a tenth of a unit, rounded up
+// (what is needed or taken) or down (what is left): a fetch a few bytes
+// too big never reads "needs 3.0 MiB, the quota leaves 3.0 MiB".
+func sizeOf(n int64, up bool) string {
+	if n < 1<<10 {
+		return fmt.Sprintf("%d B", n)
+	}
+	unit, div := 0, float64(1<<10)
+	for n >= 1<<10*int64(div) && unit < 5 {
+		unit++
+		div *= 1 << 10
+	}
+	tenths := float64(n) * 10 / div
+	if up {
+		tenths = math.Ceil(tenths)
+	} else {
+		tenths = math.Floor(tenths)
+	}
+	return fmt.Sprintf("%.1f %ciB", tenths/10, "KMGTPE"[unit])
 }
 
 func (e *quotaError) Is(target error) bool { return target == ErrQuota }

@@ -188,3 +188,75 @@ func TestQuotaEvictsLeastRecentlyUsed(t *testing.T) {
 		}
 	}
 }
+
+// Seeds running at once each set their room aside: whichever way they
+// interleave, each is kept or refused with ErrQuota, the store ends
+// under the quota, and the pinned root is whole.
+func TestQuotaConcurrentSeeds(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	const mib = 1 << 20
+	const quota = 7 * mib
+	a := openNode(t)
+	if err := a.StartNetwork(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := pollen.Open(t.TempDir(), pollen.Config{
+		Listen: []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/0")}, Offline: true, NoMDNS: true,
+		MaxStorage: quota,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := b.StartNetwork(); err != nil {
+		t.Fatal(err)
+	}
+	from := []peer.AddrInfo{a.AddrInfo()}
+	var roots []cid.Cid
+	for i := range 5 {
+		p := filepath.Join(t.TempDir(), "f")
+		if err := testdata.WriteFile(p, uint64(60+i), 3*mib/2+int64(i)*mib/2); err != nil {
+			t.Fatal(err)
+		}
+		res, err := a.Add(ctx, p, pollen.AddOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		roots = append(roots, res.Root)
+	}
+	if _, err := b.Seed(ctx, roots[0], pollen.GetOptions{From: from, Pin: true}); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, len(roots)-1)
+	for _, r := range roots[1:] {
+		go func() {
+			_, err := b.Seed(ctx, r, pollen.GetOptions{From: from, Stall: 30 * time.Second})
+			errs <- err
+		}()
+	}
+	kept := 0
+	for range roots[1:] {
+		err := <-errs
+		switch {
+		case err == nil:
+			kept++
+		case !errors.Is(err, pollen.ErrQuota):
+			t.Errorf("seed: %v", err)
+		default:
+			t.Logf("refused: %v", err)
+		}
+	}
+	u, err := b.Usage(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Stored > quota {
+		t.Errorf("%d bytes stored, over the quota of %d", u.Stored, quota)
+	}
+	if err := b.Complete(ctx, roots[0]); err != nil {
+		t.Errorf("the pinned root: %v", err)
+	}
+	recs, _ := b.List()
+	t.Logf("%d of %d seeds kept, %d roots kept now, %d bytes stored", kept, len(roots)-1, len(recs), u.Stored)
+}

@@ -42,7 +42,7 @@ func TestQuotaSeedAndLs(t *testing.T) {
 	seed(two)
 
 	r := run(t, repo, append([]string{"seed", big}, append(quota, isolated...)...)...)
-	r.fails(t, "needs 9.0 MiB, the quota leaves 5.0 MiB (--max-storage 8.0 MiB; 3.0 MiB is shared or pinned)")
+	r.fails(t, "needs 9.0 MiB, the quota leaves 4.9 MiB (--max-storage 8.0 MiB; 3.1 MiB is shared or pinned)")
 	if r.stdout != "" {
 		t.Errorf("a refused seed printed %q", r.stdout)
 	}
