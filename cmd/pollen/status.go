@@ -6,6 +6,7 @@ import (
 
 	"github.com/dustin/go-humanize"
 
+	"github.com/pollen-p2p/pollen"
 	"github.com/pollen-p2p/pollen/ui"
 )
 
@@ -14,6 +15,7 @@ func init() {
 		name:    "status",
 		args:    "",
 		summary: "show the repository: path, blocks, bytes, shares",
+		flags:   storageFlag,
 		run:     runStatus,
 	})
 }
@@ -46,5 +48,6 @@ func runStatus(ctx context.Context, e *env, o *opts, args []string) error {
 	fmt.Fprintf(e.stdout, "on disk: %s\n", humanize.IBytes(uint64(st.Disk)))
 	fmt.Fprintf(e.stdout, "shared:  %d\n", st.Shared)
 	fmt.Fprintf(e.stdout, "fetched: %d\n", st.Fetched)
+	fmt.Fprintf(e.stdout, "storage: %s\n", storageLine(pollen.Usage{Quota: st.Quota, Stored: st.Stored, Kept: st.Kept}))
 	return nil
 }
