@@ -260,3 +260,55 @@ func TestQuotaConcurrentSeeds(t *testing.T) {
 	recs, _ := b.List()
 	t.Logf("%d of %d seeds kept, %d roots kept now, %d bytes stored", kept, len(roots)-1, len(recs), u.Stored)
 }
+
+// A private share seeded under a quota stays private and unannounced,
+// and is evicted like any reseed root, its blocks collected.
+func TestQuotaPrivateSeedEvicted(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	const mib = 1 << 20
+	a := openNode(t)
+	if err := a.StartNetwork(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := pollen.Open(t.TempDir(), pollen.Config{
+		Listen: []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/0")}, Offline: true, NoMDNS: true,
+		MaxStorage: 5 * mib,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := b.StartNetwork(); err != nil {
+		t.Fatal(err)
+	}
+	share := func(seed uint64, private bool) pollen.Ticket {
+		p := filepath.Join(t.TempDir(), "f")
+		if err := testdata.WriteFile(p, seed, 3*mib); err != nil {
+			t.Fatal(err)
+		}
+		res, err := a.Share(ctx, p, pollen.AddOptions{Private: private})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a.Ticket(res.Root)
+	}
+	priv, pub := share(70, true), share(71, false)
+	rec, err := b.Seed(ctx, priv.Root, pollen.GetOptions{From: []peer.AddrInfo{priv.Peer}, Secret: priv.Secret, Stall: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rec.Private() || rec.Kind != pollen.KindReseed {
+		t.Fatalf("seeded a private share as %+v", rec)
+	}
+	if _, err := b.Seed(ctx, pub.Root, pollen.GetOptions{From: []peer.AddrInfo{pub.Peer}, Stall: 30 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	recs, _ := b.List()
+	if len(recs) != 1 || recs[0].Root != pub.Root {
+		t.Errorf("kept %+v, want the public root alone", recs)
+	}
+	if err := b.Complete(ctx, priv.Root); err == nil {
+		t.Error("the evicted private root's blocks are still here")
+	}
+}
