@@ -79,8 +79,11 @@ func (e *quotaError) Is(target error) bool { return target == ErrQuota }
 
 // quota is a node's quota state.
 type quota struct {
-	mu       sync.Mutex // one plan or eviction at a time
-	reserved int64      // bytes that fetches let through may still bring
+	mu sync.Mutex // one plan or eviction at a time
+	// reserved is what the fetches let through may bring, counted in
+	// full until each ends though part of it is stored by then: fetches
+	// running side by side err on the side of the quota.
+	reserved int64
 
 	touchMu sync.Mutex
 	touched map[cid.Cid]time.Time // the last use written, per root
