@@ -303,7 +303,7 @@ func (n *Node) announcer(nw *netState) {
 	announce := func(root cid.Cid, tries int) {
 		ctx, cancel := context.WithTimeout(n.ctx, time.Minute)
 		defer cancel()
-		err := nw.ex.Provide(ctx, root)
+		err := n.provideKept(ctx, nw, root)
 		if err == nil {
 			return
 		}

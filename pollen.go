@@ -48,8 +48,9 @@ type (
 
 // Record kinds.
 const (
-	KindShare = blockstore.KindShare
-	KindPin   = blockstore.KindPin
+	KindShare  = blockstore.KindShare
+	KindPin    = blockstore.KindPin
+	KindReseed = blockstore.KindReseed // fetched, not pinned: evicted first under a quota
 )
 
 // Errors callers can test for with errors.Is.
@@ -95,6 +96,9 @@ type Config struct {
 	// Seed are the seeding rules of roots without their own (see
 	// SetSeeding); the zero value seeds for ever.
 	Seed SeedRules
+	// MaxStorage is the storage quota, bytes the store may hold itself;
+	// 0 is none (see quota.go).
+	MaxStorage int64
 }
 
 // Node is an open pollen repository. Its methods are safe for concurrent
@@ -113,6 +117,7 @@ type Node struct {
 	// importing is shared by running Adds and taken alone by GC.
 	importing sync.RWMutex
 	scrubOnce sync.Once // the scrubber started (ScrubWhileServing)
+	q         quota
 
 	ctx    context.Context // ends at Close
 	cancel context.CancelFunc
@@ -217,7 +222,17 @@ type AddOptions struct {
 }
 
 // Add imports the file or folder at path and records it as a share.
+// Under a quota, reseed content makes room for it first.
 func (n *Node) Add(ctx context.Context, path string, o AddOptions) (AddResult, error) {
+	n.roomToAdd(ctx, path)
+	res, err := n.add(ctx, path, o)
+	if err == nil {
+		n.enforce(ctx, "add "+path)
+	}
+	return res, err
+}
+
+func (n *Node) add(ctx context.Context, path string, o AddOptions) (AddResult, error) {
 	// An import finds blocks already stored and relies on them before
 	// its root is known or recorded: GC waits for it (see GC).
 	n.importing.RLock()
@@ -270,6 +285,9 @@ type GetOptions struct {
 	Only     []string
 	only     func(string) bool // Only, compiled
 	Progress Progress          // export progress; nil for none
+	// Pin keeps the root whatever the storage quota; without it, a
+	// fetched root is reseed content, the first to go (see quota.go).
+	Pin bool
 
 	// Secret and Allow are a private share's (its ticket's): the get asks
 	// only peers that prove they hold the share, and this node then
@@ -283,8 +301,8 @@ type GetOptions struct {
 	Fetch func(FetchProgress) // transfer progress; nil for none
 }
 
-// Get writes the DAG under root to dir/name and keeps its blocks (a pin
-// record), so this node serves them on.
+// Get writes the DAG under root to dir/name and keeps its blocks (a
+// reseed record, or a pin with o.Pin), so this node serves them on.
 func (n *Node) Get(ctx context.Context, root cid.Cid, dir string, o GetOptions) (GetResult, error) {
 	whole := o.Path == "" // the record will hold all a private get brings
 	if o.Path != "" {
@@ -332,27 +350,20 @@ func (n *Node) Get(ctx context.Context, root cid.Cid, dir string, o GetOptions) 
 		// announced as the root, which this node does not hold whole.
 		return res, nil
 	}
-	if recs, _ := n.store.RecordsOf(root); len(recs) == 0 {
-		rec := Record{Root: root, Kind: KindPin, Name: name, Size: uint64(res.Size), Added: time.Now().UTC(), Secret: o.Secret}
-		for _, p := range o.Allow {
-			rec.Allow = append(rec.Allow, p.String())
-		}
-		if err := n.store.PutRecord(rec); err != nil {
-			return res, fmt.Errorf("get %s: %w", root, err)
-		}
-		if err := n.refreshAccess(ctx); err != nil {
-			return res, fmt.Errorf("get %s: %w", root, err)
-		}
-		if o.Secret != nil && whole {
-			n.access.settle(exchange.TagOf(o.Secret))
-		}
-		if err := n.seedRecorded(ctx, root); err != nil {
-			return res, fmt.Errorf("get %s: %w", root, err)
-		}
+	if err := n.recordFetched(ctx, root, name, uint64(res.Size), o); err != nil {
+		return res, fmt.Errorf("get %s: %w", root, err)
 	}
+	if o.Secret != nil && whole {
+		n.access.settle(exchange.TagOf(o.Secret))
+	}
+	if err := n.seedRecorded(ctx, root); err != nil {
+		return res, fmt.Errorf("get %s: %w", root, err)
+	}
+	n.use(root)
 	if o.Secret == nil {
 		n.provide(root)
 	}
+	n.enforce(ctx, "get "+root.String())
 	return res, nil
 }
 
@@ -412,6 +423,7 @@ func (n *Node) Cat(ctx context.Context, root cid.Cid, w io.Writer) error {
 	if err := n.ensureLocal(ctx, root); err != nil {
 		return err
 	}
+	n.use(root)
 	_, err := chunker.Cat(ctx, n.dag, root, w)
 	return err
 }
@@ -452,6 +464,9 @@ func (n *Node) Remove(root cid.Cid) error {
 			}
 			break
 		}
+	}
+	if err := n.store.ForgetUsed(root); err != nil {
+		return err
 	}
 	if err := n.seedRecorded(n.ctx, root); err != nil {
 		return err

@@ -93,8 +93,8 @@ func TestShareAndGetThroughTheAPI(t *testing.T) {
 		t.Errorf("last progress %+v: want done == total and bytes from A", last)
 	}
 	recs, _ := b.List()
-	if len(recs) != 1 || recs[0].Kind != pollen.KindPin || recs[0].Root != res.Root {
-		t.Errorf("B keeps %+v, want a pin of %s", recs, res.Root)
+	if len(recs) != 1 || recs[0].Kind != pollen.KindReseed || recs[0].Root != res.Root {
+		t.Errorf("B keeps %+v, want a reseed record of %s", recs, res.Root)
 	}
 	if err := b.Complete(ctx, res.Root); err != nil {
 		t.Errorf("B does not hold every block: %v", err)

@@ -275,11 +275,13 @@ func (s *seeding) serves(c cid.Cid) bool {
 func (n *Node) served(p peer.ID, c cid.Cid, size int) {
 	s := n.seeding
 	var stopped []SeedStat
+	var used []cid.Cid
 	s.mu.Lock()
 	s.rootsOf(c, func(r *seedRoot) {
 		if !r.active() {
 			return
 		}
+		used = append(used, r.rec.Root)
 		r.seed.Uploaded += int64(size)
 		if r.seed.First.IsZero() {
 			r.seed.First = time.Now().UTC()
@@ -295,6 +297,9 @@ func (n *Node) served(p peer.ID, c cid.Cid, size int) {
 	})
 	said := s.said
 	s.mu.Unlock()
+	for _, root := range used { // serving it is using it (the quota's LRU)
+		n.touch(root)
+	}
 	n.seedStopped(stopped, said)
 }
 

@@ -27,6 +27,7 @@ const (
 	prefixPin   = "p/" // + CID bytes → JSON Record
 	prefixFlush = "f/" // never written; see reclaim
 	prefixTail  = "t/" // + multihash bytes → second half of a split block (in-memory stores only)
+	prefixUsed  = "u/" // + CID bytes → when a root was last used (used.go)
 )
 
 // Badger tuning: keys, records and blocks under packThreshold live in the
@@ -94,6 +95,9 @@ type Stat struct {
 	Blocks int   // number of blocks
 	Bytes  int64 // sum of block sizes
 	Disk   int64 // bytes allocated on disk: Badger's files and the block files
+	// Referenced is the part of Bytes kept in files gets wrote (the
+	// store points into them): the rest is what the store holds itself.
+	Referenced int64
 }
 
 // GCResult reports what a GC pass did.
@@ -453,6 +457,9 @@ func (s *Store) Stat(context.Context) (Stat, error) {
 			}
 			st.Blocks++
 			st.Bytes += n
+			if it.Item().UserMeta() == metaFile {
+				st.Referenced += n
+			}
 		}
 		return nil
 	})

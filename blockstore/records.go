@@ -18,7 +18,12 @@ type Kind string
 
 const (
 	KindShare Kind = "share" // the user shares it
-	KindPin   Kind = "pin"   // the user fetched or pinned it; kept and reseeded
+	KindPin   Kind = "pin"   // the user pinned it (or fetched it before quotas): kept and reseeded
+	// KindReseed is a root the user fetched and did not pin: reseeded
+	// while there is room, the first to go under a storage quota. It
+	// shares the pin records' prefix: a root is pinned or reseed, never
+	// both, and pinning one replaces its record.
+	KindReseed Kind = "reseed"
 )
 
 // Record is a root the store keeps, with what the user knows it by.
@@ -57,7 +62,7 @@ func (r Record) Private() bool { return r.Secret != nil }
 
 func recordKey(k Kind, c cid.Cid) []byte {
 	p := prefixShare
-	if k == KindPin {
+	if k == KindPin || k == KindReseed {
 		p = prefixPin
 	}
 	return append([]byte(p), c.Bytes()...)
@@ -66,7 +71,7 @@ func recordKey(k Kind, c cid.Cid) []byte {
 // PutRecord adds or replaces a share or pin record and syncs: it is a
 // commit point.
 func (s *Store) PutRecord(r Record) error {
-	if r.Kind != KindShare && r.Kind != KindPin {
+	if r.Kind != KindShare && r.Kind != KindPin && r.Kind != KindReseed {
 		return fmt.Errorf("put record %s: unknown kind %q", r.Root, r.Kind)
 	}
 	v, err := json.Marshal(r)

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/pollen-p2p/pollen"
@@ -56,6 +57,7 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/login-link", a.loginLink)
 	mux.HandleFunc("POST /api/v1/gc", a.gc)
 	mux.HandleFunc("DELETE /api/v1/shares/{cid}", a.remove)
+	mux.HandleFunc("POST /api/v1/pin", a.pin)
 	mux.Handle("GET /metrics", a.metrics())
 	mux.HandleFunc("GET /api/v1/status", a.status)
 	mux.HandleFunc("GET /api/v1/shares", a.shares)
@@ -99,6 +101,12 @@ type Status struct {
 	Fetched int      `json:"fetched"`
 	// PrivateNetwork: the repo holds a swarm.key (TCP only).
 	PrivateNetwork bool `json:"private_network,omitempty"`
+	// Quota is --max-storage (0: none); Stored is what the store holds
+	// itself (not in files gets wrote), against it; Kept is the part of
+	// Stored that shared and pinned content takes, never evicted.
+	Quota  int64 `json:"quota,omitempty"`
+	Stored int64 `json:"stored"`
+	Kept   int64 `json:"kept"`
 	// Missing are files gets wrote that are gone since (moved or
 	// deleted): what the store kept only in them is no longer served.
 	Missing []string `json:"missing,omitempty"`
@@ -123,7 +131,11 @@ func StatusOf(ctx context.Context, n *pollen.Node) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
-	s := Status{Repo: n.Dir(), Blocks: st.Blocks, Bytes: st.Bytes, Disk: st.Disk, PrivateNetwork: n.PrivateNetwork()}
+	u, err := n.Usage(ctx)
+	if err != nil {
+		return Status{}, err
+	}
+	s := Status{Repo: n.Dir(), Blocks: st.Blocks, Bytes: st.Bytes, Disk: st.Disk, Quota: u.Quota, Stored: u.Stored, Kept: u.Kept, PrivateNetwork: n.PrivateNetwork()}
 	if s.Missing, err = n.MissingFiles(); err != nil {
 		return Status{}, err
 	}
@@ -134,7 +146,7 @@ func StatusOf(ctx context.Context, n *pollen.Node) (Status, error) {
 		}
 	}
 	for _, r := range recs {
-		if r.Kind == pollen.KindPin {
+		if r.Kind != pollen.KindShare {
 			s.Fetched++
 		} else {
 			s.Shared++
@@ -147,7 +159,7 @@ func StatusOf(ctx context.Context, n *pollen.Node) (Status, error) {
 type Share struct {
 	Name   string `json:"name"`
 	Size   uint64 `json:"size"`
-	Kind   string `json:"kind"` // "shared" or "fetched"
+	Kind   string `json:"kind"` // "shared", "pinned" or "evictable" (see KindOf)
 	CID    string `json:"cid"`
 	Ticket string `json:"ticket"`
 	// Private: served only to peers holding the ticket; Allowed: limited
@@ -157,6 +169,9 @@ type Share struct {
 	// Seeding is how it is seeded: what it uploaded, to how many peers,
 	// since when, and whether it is still served.
 	Seeding Seeding `json:"seeding"`
+	// Used is when it was last fetched or read (none for a share added
+	// before quotas).
+	Used *time.Time `json:"used,omitempty"`
 }
 
 func (a *API) shares(w http.ResponseWriter, r *http.Request) {
@@ -180,11 +195,15 @@ func SharesOf(n *pollen.Node) ([]Share, error) {
 			seeding[st.Root.String()] = SeedingOf(st)
 		}
 	}
+	used, err := n.LastUsed()
+	if err != nil {
+		return nil, err
+	}
 	out := []Share{}
 	for _, rec := range recs {
-		sh := Share{Name: rec.Name, Size: rec.Size, Kind: "shared", CID: rec.Root.String(), Private: rec.Private(), Allowed: len(rec.Allow)}
-		if rec.Kind == pollen.KindPin {
-			sh.Kind = "fetched"
+		sh := Share{Name: rec.Name, Size: rec.Size, Kind: KindOf(rec), CID: rec.Root.String(), Private: rec.Private(), Allowed: len(rec.Allow)}
+		if t, ok := used[rec.Root]; ok {
+			sh.Used = &t
 		}
 		if n.Online() {
 			sh.Ticket = n.Ticket(rec.Root).String()

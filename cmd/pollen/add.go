@@ -23,6 +23,7 @@ symlinks, never followed.`,
 		flags: func(fs *flag.FlagSet, o *opts) {
 			fs.BoolVar(&o.quiet, "q", false, "print only the CID of each PATH, one per line")
 			fs.BoolVar(&o.hidden, "hidden", false, `include files and folders whose names start with "."`)
+			storageFlag(fs, o)
 		},
 		run: runAdd,
 	})

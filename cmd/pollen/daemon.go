@@ -58,6 +58,7 @@ or SIGTERM stop it cleanly.`,
 			fs.IntVar(&o.relayReservations, "relay-max-peers", 0, "with --relay: peers that may hold a slot at once (0: 128)")
 			netFlags(fs, o)
 			seedFlags(fs, o)
+			storageFlag(fs, o)
 		},
 		run: runDaemon,
 	})

@@ -33,7 +33,10 @@ DIR are refused, and nothing is written through a symlink. Content that
 needs more than DIR's free space, or holds more files and folders than
 --max-entries, is refused before anything is written. The blocks are
 kept, so this node serves them on (now with --seed, or later with 'pollen
-seed' or 'pollen share').`,
+seed' or 'pollen share'); they stay in the files written, and take no room
+in the repo. Under --max-storage, fetched content is served on while there
+is room, and stops being served, least recently used first, when room is
+needed: --pin (or 'pollen pin') keeps it whatever the quota.`,
 		flags: func(fs *flag.FlagSet, o *opts) {
 			fs.StringVar(&o.out, "o", ".", "folder to write into")
 			fs.BoolVar(&o.force, "force", false, "replace existing files")
@@ -42,8 +45,10 @@ seed' or 'pollen share').`,
 			fs.Var(&o.only, "only", `take only the files matching this pattern ("*.mp4", "photos/*.jpg"; repeatable)`)
 			fs.BoolVar(&o.seed, "seed", false, "keep serving after the download, until Ctrl-C")
 			fs.DurationVar(&o.timeout, "timeout", time.Minute, "give up when no block arrives for this long")
+			fs.BoolVar(&o.pin, "pin", false, "keep it whatever --max-storage: without it, fetched content is evicted first when room is needed")
 			netFlags(fs, o)
 			seedFlags(fs, o)
+			storageFlag(fs, o)
 		},
 		run: runGet,
 	})
@@ -64,9 +69,12 @@ func runGet(ctx context.Context, e *env, o *opts, args []string) error {
 		}
 		gopts.From = append(gopts.From, *p)
 	}
-	gopts.Force, gopts.Stall, gopts.MaxEntries, gopts.Only = o.force, o.timeout, o.maxEntries, o.only
+	gopts.Force, gopts.Stall, gopts.MaxEntries, gopts.Only, gopts.Pin = o.force, o.timeout, o.maxEntries, o.only, o.pin
 	if c := daemonAPI(o); c != nil { // the daemon fetches, and serves on
-		return getVia(ctx, e, c, args[0], o.out, o)
+		if err := getVia(ctx, e, c, args[0], o.out, o); err != nil || !o.pin {
+			return err
+		}
+		return pinVia(c, root, true)
 	}
 	node, err := openNode(o)
 	if err != nil {

@@ -24,14 +24,17 @@ func init() {
 		args:    "[TICKET|CID]",
 		summary: "list what this node shares and keeps, or the files of a share",
 		help: `Without an argument, ls lists what this node shares and keeps: name, size,
-kind and CID. With a ticket or a CID it lists the files and folders of that
-share, with their sizes, fetching from its holders only what a listing
+kind and CID. The kind is "shared", "pinned", or "evictable": fetched and
+not pinned, the first to go under --max-storage. A last line says what the
+store holds against --max-storage. With a ticket or a CID it lists the
+files and folders of that share, with their sizes, fetching from its holders only what a listing
 needs (the folders and each file's first block, never a file's contents),
 so you can see what a share holds before you get it.`,
 		flags: func(fs *flag.FlagSet, o *opts) {
 			fs.IntVar(&o.maxEntries, "max-entries", 0, fmt.Sprintf("refuse a share of more files and folders than this (default %d)", pollen.DefaultMaxEntries))
 			fs.DurationVar(&o.timeout, "timeout", time.Minute, "give up when nothing arrives for this long")
 			netFlags(fs, o)
+			storageFlag(fs, o)
 		},
 		run: runLs,
 	})
@@ -47,6 +50,7 @@ func runLs(ctx context.Context, e *env, o *opts, args []string) error {
 	}
 	var shares []ui.Share
 	var missing []string
+	var usage pollen.Usage
 	if c := daemonAPI(o); c != nil {
 		if err := c.get("/api/v1/shares", &shares); err != nil {
 			return err
@@ -56,6 +60,7 @@ func runLs(ctx context.Context, e *env, o *opts, args []string) error {
 			return err
 		}
 		missing = st.Missing
+		usage = pollen.Usage{Quota: st.Quota, Stored: st.Stored, Kept: st.Kept}
 	} else {
 		node, err := openNode(o)
 		if err != nil {
@@ -66,6 +71,9 @@ func runLs(ctx context.Context, e *env, o *opts, args []string) error {
 			return err
 		}
 		if missing, err = node.MissingFiles(); err != nil {
+			return err
+		}
+		if usage, err = node.Usage(ctx); err != nil {
 			return err
 		}
 	}
@@ -92,7 +100,21 @@ func runLs(ctx context.Context, e *env, o *opts, args []string) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", ui.Escape(s.Name), humanize.IBytes(s.Size), kind,
 			uploaded(sd), sd.Peers, sd.Since.Local().Format("2006-01-02 15:04"), seedState(sd), s.CID)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stderr, storageLine(usage))
+	return nil
+}
+
+// storageLine says what the store holds against the quota: what shared
+// and pinned content takes is kept, the rest may be evicted.
+func storageLine(u pollen.Usage) string {
+	held := fmt.Sprintf("%s shared or pinned, %s evictable", humanize.IBytes(uint64(u.Kept)), humanize.IBytes(uint64(max(u.Stored-u.Kept, 0))))
+	if u.Quota <= 0 {
+		return fmt.Sprintf("stored %s (%s); no --max-storage", humanize.IBytes(uint64(u.Stored)), held)
+	}
+	return fmt.Sprintf("stored %s of --max-storage %s (%s)", humanize.IBytes(uint64(u.Stored)), humanize.IBytes(uint64(u.Quota)), held)
 }
 
 // lsTree lists the files and folders of a share.

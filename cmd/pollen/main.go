@@ -84,6 +84,8 @@ type opts struct {
 	maxEntries int
 	drop       bool
 	json       bool
+	maxStorage string
+	pin        bool
 
 	// network
 	listen    list
@@ -136,6 +138,14 @@ func netFlags(fs *flag.FlagSet, o *opts) {
 	fs.StringVar(&o.maxUp, "max-up", "", "upload at most this fast: 5Mbit, 2MiB (a second; default no limit)")
 	fs.StringVar(&o.maxDown, "max-down", "", "download at most this fast: 5Mbit, 2MiB (a second; default no limit)")
 	fs.Var(&o.relays, "use-relay", "relay peer multiaddr to be reached through when this node cannot be dialled (repeatable); bootstrap peers and connected relays are tried too")
+}
+
+// storageFlag registers --max-storage, for the commands that store
+// content. The repo has no config file: like the rates, the quota is
+// given to each command that needs it (the daemon's holds for every
+// command run beside it).
+func storageFlag(fs *flag.FlagSet, o *opts) {
+	fs.StringVar(&o.maxStorage, "max-storage", "", "keep the store under this size, such as 50GB or 500MiB, evicting fetched content that is not pinned, least recently used first (default no limit)")
 }
 
 // env is what a command may touch of the outside world.
@@ -315,6 +325,13 @@ func openNode(o *opts) (*pollen.Node, error) {
 		}
 		*r.to = bps
 	}
+	if o.maxStorage != "" {
+		n, err := parseStorage(o.maxStorage)
+		if err != nil {
+			return nil, usagef("--max-storage %q: %v", o.maxStorage, err)
+		}
+		cfg.MaxStorage = n
+	}
 	if o.relay {
 		lim := pollen.RelayLimits{Duration: o.relayDuration, Reservations: o.relayReservations}
 		if o.relayData != "" {
@@ -439,6 +456,16 @@ func parseRate(s string) (int64, error) {
 	}
 	if bits {
 		n /= 8
+	}
+	return int64(n), nil
+}
+
+// parseStorage reads a storage size as people write it: 50GB, 500MiB,
+// 1.5TB (decimal or binary units).
+func parseStorage(s string) (int64, error) {
+	n, err := humanize.ParseBytes(strings.TrimSpace(s))
+	if err != nil || n == 0 || n > math.MaxInt64 {
+		return 0, fmt.Errorf("want a size such as 50GB, 500MiB or 1.5TB")
 	}
 	return int64(n), nil
 }

@@ -31,7 +31,7 @@ func TestPrivateShareCLI(t *testing.T) {
 	out := t.TempDir()
 	run(t, friend, append([]string{"get", a.ticket, "-o", out}, isolated...)...).ok(t)
 	assertSameTree(t, src, filepath.Join(out, "mixed"), ".hidden-file")
-	if ls := run(t, friend, "ls").ok(t); !strings.Contains(ls.stdout, "fetched, private") {
+	if ls := run(t, friend, "ls").ok(t); !strings.Contains(ls.stdout, "evictable, private") {
 		t.Errorf("ls of the friend's repo:\n%s", ls.stdout)
 	}
 	a.stop()

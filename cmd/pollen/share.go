@@ -30,6 +30,7 @@ privately again keeps its secret, so tickets given out stay good.`,
 			fs.Var(&o.allow, "allow", "serve only to this peer ID (repeatable; implies --private)")
 			netFlags(fs, o)
 			seedFlags(fs, o)
+			storageFlag(fs, o)
 		},
 		run: runShare,
 	})

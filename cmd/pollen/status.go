@@ -15,6 +15,7 @@ func init() {
 		name:    "status",
 		args:    "",
 		summary: "show the repository: path, blocks, bytes, shares",
+		flags:   storageFlag,
 		run:     runStatus,
 	})
 }
@@ -43,5 +44,6 @@ func runStatus(ctx context.Context, e *env, o *opts, args []string) error {
 	if st.PrivateNetwork {
 		fmt.Fprintln(e.stdout, "network: private (swarm.key): only nodes holding the same key, over TCP")
 	}
+	fmt.Fprintf(e.stdout, "storage: %s\n", storageLine(pollen.Usage{Quota: st.Quota, Stored: st.Stored, Kept: st.Kept}))
 	return nil
 }

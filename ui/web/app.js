@@ -86,7 +86,8 @@
       ]);
       loginError = ""; // a session works: a dead link no longer matters
       $("#node").textContent = "peer " + st.id;
-      $("#storage").textContent = `${st.blocks} blocks, ${bytes(st.bytes)} of content, ${bytes(st.disk)} on disk`;
+      $("#storage").textContent = `${st.blocks} blocks, ${bytes(st.bytes)} of content, ${bytes(st.disk)} on disk` +
+        (st.quota ? `; ${bytes(st.stored)} stored of the ${bytes(st.quota)} quota (${bytes(st.kept)} shared or pinned, the rest evictable)` : "");
       const sb = $("#shares tbody");
       sb.replaceChildren(...shares.map((s) => {
         const copy = el("button", { textContent: "Copy ticket", className: "copy" });
