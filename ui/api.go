@@ -64,6 +64,8 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/shares", a.share)
 	mux.HandleFunc("POST /api/v1/add", a.share)
 	mux.HandleFunc("GET /api/v1/cat/{cid}", a.cat)
+	mux.HandleFunc("GET /api/v1/car/{cid}", a.exportCAR)
+	mux.HandleFunc("POST /api/v1/import", a.importCAR)
 	mux.HandleFunc("POST /api/v1/verify", a.verify)
 	mux.HandleFunc("GET /api/v1/peers", a.peers)
 	mux.HandleFunc("GET /api/v1/doctor", a.doctor)

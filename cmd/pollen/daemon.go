@@ -168,12 +168,25 @@ func viaNode(o *opts, method, path string, body, v any, local func(*pollen.Node)
 	if c := daemonAPI(o); c != nil {
 		return c.call(method, path, body, v)
 	}
+	return onRepo(o, local)
+}
+
+// onRepo runs local on the repo opened here.
+func onRepo(o *opts, local func(*pollen.Node) error) error {
 	node, err := openNode(o)
 	if err != nil {
 		return err
 	}
 	defer node.Close()
 	return local(node)
+}
+
+// viaNodeStream is viaNode for a GET whose answer is copied to w.
+func viaNodeStream(o *opts, path string, w io.Writer, local func(*pollen.Node) error) error {
+	if c := daemonAPI(o); c != nil {
+		return c.stream(path, w)
+	}
+	return onRepo(o, local)
 }
 
 func (c *apiClient) get(path string, v any) error { return c.call("GET", path, nil, v) }

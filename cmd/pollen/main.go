@@ -99,6 +99,7 @@ type opts struct {
 	pause     bool
 	resume    bool
 	ratio     string
+	car       string
 	seedFor   string
 	maxUp     string
 	maxDown   string
