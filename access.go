@@ -291,3 +291,23 @@ func (s privateSink) Put(ctx context.Context, bl []blocks.Block) error {
 	s.a.arrived(s.tag, bl)
 	return s.Sink.Put(ctx, bl)
 }
+
+// private reports whether c is a private share's root or a block only
+// private shares hold.
+func (a *access) private(c cid.Cid) bool {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	h := string(c.Hash())
+	if _, ok := a.blocks[h]; ok {
+		return true
+	}
+	if _, ok := a.live[h]; ok {
+		return true
+	}
+	for _, s := range a.shares {
+		if s.root.Equals(c) {
+			return true
+		}
+	}
+	return false
+}

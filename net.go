@@ -407,3 +407,13 @@ const SwarmKeyFile = swarm.PSKFile
 // NewSwarmKey returns a new private network key, in the format of Kubo's
 // swarm.key.
 func NewSwarmKey() []byte { return swarm.NewPSK() }
+
+// Connect dials p (through the DHT when p has no addresses and there is
+// one).
+func (n *Node) Connect(ctx context.Context, p peer.AddrInfo) error {
+	nw := n.online()
+	if nw == nil {
+		return errors.New("connect: the network is not started")
+	}
+	return nw.swarm.Find(ctx, p)
+}

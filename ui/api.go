@@ -33,6 +33,7 @@ type API struct {
 
 	transfers transfers
 	logins    logins
+	gw        gateways
 	running   sync.WaitGroup // gets in flight
 }
 
@@ -76,6 +77,8 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/seeding", a.listSeeding)
 	mux.HandleFunc("POST /api/v1/seeding/{cid}", a.setSeeding)
 	mux.HandleFunc("GET /api/v1/events", a.events)
+	mux.HandleFunc("GET /ipfs/", a.gateway)
+	mux.HandleFunc("HEAD /ipfs/", a.gateway)
 	return a.guard(mux)
 }
 

@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	ma "github.com/multiformats/go-multiaddr"
-
 	"github.com/pollen-p2p/pollen"
 	"github.com/pollen-p2p/pollen/ui"
 )
@@ -84,16 +82,7 @@ func serveAPI(t *testing.T, api *ui.API) (*ui.API, *httptest.Server) {
 // and a file called hello.txt holding text added.
 func onlineNode(t *testing.T, text string) (*pollen.Node, pollen.AddResult) {
 	t.Helper()
-	node, err := pollen.Open(t.TempDir(), pollen.Config{
-		Listen: []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/0")}, Offline: true, NoMDNS: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { node.Close() })
-	if err := node.StartNetwork(); err != nil {
-		t.Fatal(err)
-	}
+	node := openOnline(t)
 	src := filepath.Join(t.TempDir(), "hello.txt")
 	os.WriteFile(src, []byte(text), 0o644)
 	res, err := node.Add(t.Context(), src, pollen.AddOptions{})

@@ -154,7 +154,7 @@ func (a *API) guard(next http.Handler) http.Handler {
 			apiError(w, http.StatusForbidden, "cross-origin request from %q refused", o)
 			return
 		}
-		if strings.HasPrefix(r.URL.Path, "/api/") || r.URL.Path == "/metrics" {
+		if strings.HasPrefix(r.URL.Path, "/api/") || strings.HasPrefix(r.URL.Path, "/ipfs/") || r.URL.Path == "/metrics" {
 			if code, why := a.refusal(r); code != 0 {
 				apiError(w, code, "%s", why)
 				return
