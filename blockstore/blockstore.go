@@ -27,6 +27,7 @@ const (
 	prefixPin   = "p/" // + CID bytes → JSON Record
 	prefixFlush = "f/" // never written; see reclaim
 	prefixTail  = "t/" // + multihash bytes → second half of a split block (in-memory stores only)
+	prefixGet   = "g/" // + 8-byte big-endian ID → JSON GetRecord
 )
 
 // Badger tuning: keys, records and blocks under packThreshold live in the
