@@ -103,6 +103,10 @@ func runDaemon(ctx context.Context, e *env, o *opts, args []string) error {
 		}
 	}
 	api := &ui.API{Node: node, Token: info.Token, Port: port, DownloadDir: downloads, Context: ctx}
+	// The gets it ran when it stopped run again; paused ones wait.
+	if err := api.Restore(); err != nil {
+		return fmt.Errorf("daemon: %w", err)
+	}
 	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	defer srv.Close()
