@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -301,6 +302,24 @@ func (a *API) stateOf(t *Transfer) (state, kind string) {
 	a.transfers.mu.Lock()
 	defer a.transfers.mu.Unlock()
 	return t.State, t.Kind
+}
+
+// sameGet returns the running or paused get that rec asks for again, or
+// nil.
+func (ts *transfers) sameGet(rec *pollen.GetRecord) *Transfer {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	for _, t := range ts.list {
+		if t.rec == nil || (t.State != "running" && t.State != "paused") {
+			continue
+		}
+		r := t.rec
+		if r.Ref == rec.Ref && r.Dir == rec.Dir && r.Force == rec.Force && r.MaxEntries == rec.MaxEntries &&
+			slices.Equal(r.Only, rec.Only) && slices.Equal(r.From, rec.From) {
+			return t
+		}
+	}
+	return nil
 }
 
 // find returns the transfer with id, or nil.

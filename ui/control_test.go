@@ -198,3 +198,23 @@ func TestRestorePausedAndRunning(t *testing.T) {
 }
 
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+// The same get asked for again while it runs or is paused is that get,
+// resumed if paused, not a second one writing the same files.
+func TestSameGetAgainIsTheSame(t *testing.T) {
+	node, _ := onlineNode(t, "hello, pollen")
+	c := serveAPI(t, &ui.API{Node: node, DownloadDir: t.TempDir()})
+	ref := nowhere(t).String()
+	id := c.start(ref)
+	if again := c.start(ref); again != id {
+		t.Errorf("the same get again started get %d beside %d", again, id)
+	}
+	c.do("POST", "/api/v1/transfers/"+itoa(id)+"/pause", "", nil)
+	if again := c.start(ref); again != id {
+		t.Errorf("the same get again, paused, started get %d beside %d", again, id)
+	}
+	c.waitState(id, "running")
+	if other := c.start(nowhere(t).String()); other == id {
+		t.Errorf("another get is get %d too", id)
+	}
+}

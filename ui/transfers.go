@@ -205,6 +205,18 @@ func (a *API) get(w http.ResponseWriter, r *http.Request) {
 	}
 	a.controlling.Lock()
 	defer a.controlling.Unlock()
+	// The same get again (after a restart took it up, say) is the one
+	// already there, resumed if paused: two would write the same files.
+	if t := a.transfers.sameGet(rec); t != nil {
+		if state, _ := a.stateOf(t); state == "paused" {
+			if err := a.launch(t); err != nil {
+				apiError(w, http.StatusInternalServerError, "%v", err)
+				return
+			}
+		}
+		reply(w, map[string]int{"id": t.ID})
+		return
+	}
 	t := a.transfers.start(&Transfer{Kind: "get", CID: root.String(), Name: name, rec: rec})
 	if err := a.launch(t); err != nil {
 		apiError(w, http.StatusInternalServerError, "%v", err)

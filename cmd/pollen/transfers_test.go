@@ -111,7 +111,8 @@ const blockMargin = 4 << 20
 
 // TestPauseResumeAcrossDaemonRestart: a get through the daemon, paused
 // from the command line, moves no bytes while paused, is still paused
-// after the daemon is stopped and started again, and once resumed writes
+// after the daemon is stopped and started again (and a GC), and once
+// resumed, and the daemon stopped and started again while it runs, writes
 // the file whole, having fetched hardly more than the file.
 func TestPauseResumeAcrossDaemonRestart(t *testing.T) {
 	const mib = 32
@@ -155,9 +156,21 @@ func TestPauseResumeAcrossDaemonRestart(t *testing.T) {
 		t.Errorf("a paused get fetched %d bytes after the restart", n)
 	}
 
+	// GC keeps what arrived of a paused get.
+	if gc := run(t, repo, "gc").ok(t); !strings.Contains(gc.stdout, "removed 0 blocks") {
+		t.Errorf("GC while a get is paused: %s", gc.stdout)
+	}
+
 	if r := run(t, repo, "resume", id).ok(t); !strings.Contains(r.stdout, id+"\trunning\t") {
 		t.Errorf("resume printed %q", r.stdout)
 	}
+	// A get running when the daemon stops runs again when it starts.
+	tr = waitTransfer(t, api, "half in", func(tr ui.Transfer) bool { return tr.Total > 0 && tr.Done*2 > tr.Total })
+	if tr.State != "running" {
+		t.Fatalf("the resumed get is %s before the daemon could be stopped", tr.State)
+	}
+	stopDaemon(t, d)
+	d, api = startDaemon(t, repo)
 	final := waitTransfer(t, api, "done", func(tr ui.Transfer) bool { return tr.State != "running" })
 	if final.State != "done" {
 		t.Fatalf("the resumed get ended %s: %s", final.State, final.Error)
