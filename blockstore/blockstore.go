@@ -28,6 +28,7 @@ const (
 	prefixFlush = "f/" // never written; see reclaim
 	prefixTail  = "t/" // + multihash bytes → second half of a split block (in-memory stores only)
 	prefixUsed  = "u/" // + CID bytes → when a root was last used (used.go)
+	prefixGet   = "g/" // + 8-byte big-endian ID → JSON GetRecord
 )
 
 // Badger tuning: keys, records and blocks under packThreshold live in the

@@ -15,12 +15,12 @@ import (
 	mh "github.com/multiformats/go-multihash"
 )
 
-// GC deletes every block that no share, pin or hold reaches, then gives
-// the disk space back: packs that are mostly dead are rewritten, and
-// Badger compacts the small blocks away. Blocks of a record whose DAG is
-// incomplete are kept as far as they are reachable; blocks written since
-// the oldest hold began, or while GC runs, are kept (see Hold). One GC
-// runs at a time.
+// GC deletes every block that no share, pin, get record or hold
+// reaches, then gives the disk space back: packs that are mostly dead
+// are rewritten, and Badger compacts the small blocks away. Blocks of a
+// record whose DAG is incomplete are kept as far as they are reachable;
+// blocks written since the oldest hold began, or while GC runs, are kept
+// (see Hold). One GC runs at a time.
 func (s *Store) GC(ctx context.Context) (GCResult, error) {
 	s.gcMu.Lock()
 	defer s.gcMu.Unlock()
@@ -35,6 +35,15 @@ func (s *Store) GC(ctx context.Context) (GCResult, error) {
 	}
 	for _, r := range recs {
 		roots = append(roots, r.Root)
+	}
+	// A paused get holds no Hold, and what arrived of it is kept for
+	// when it resumes.
+	gets, err := s.Gets()
+	if err != nil {
+		return res, fmt.Errorf("gc: %w", err)
+	}
+	for _, g := range gets {
+		roots = append(roots, g.Root)
 	}
 	live := make(map[string]struct{})
 	for _, r := range roots {

@@ -31,10 +31,12 @@ type API struct {
 	// Context bounds the gets the API starts; nil for none.
 	Context context.Context
 
-	transfers transfers
-	logins    logins
-	gw        gateways
-	running   sync.WaitGroup // gets in flight
+	transfers   transfers
+	logins      logins
+	gw          gateways
+	running     sync.WaitGroup // gets in flight
+	controlling sync.Mutex     // starts, pauses, resumes and cancels, one at a time
+	saving      sync.Mutex     // get records written one at a time (see save)
 }
 
 // Wait returns when the gets the API started have stopped (cancel
@@ -76,6 +78,10 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/transfers", a.listTransfers)
 	mux.HandleFunc("GET /api/v1/seeding", a.listSeeding)
 	mux.HandleFunc("POST /api/v1/seeding/{cid}", a.setSeeding)
+	mux.HandleFunc("POST /api/v1/transfers/{id}/pause", a.control)
+	mux.HandleFunc("POST /api/v1/transfers/{id}/resume", a.control)
+	mux.HandleFunc("POST /api/v1/transfers/{id}/cancel", a.control)
+	mux.HandleFunc("DELETE /api/v1/transfers/{id}", a.control)
 	mux.HandleFunc("GET /api/v1/events", a.events)
 	mux.HandleFunc("GET /ipfs/", a.gateway)
 	mux.HandleFunc("HEAD /ipfs/", a.gateway)

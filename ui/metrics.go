@@ -56,7 +56,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descBitswapBytes, prometheus.CounterValue, float64(v), dir)
 	}
 	ch <- prometheus.MustNewConstMetric(descWants, prometheus.GaugeValue, float64(bs.Wants))
-	states := map[string]int{"running": 0, "done": 0, "failed": 0}
+	states := map[string]int{"running": 0, "paused": 0, "done": 0, "failed": 0, "canceled": 0}
 	for _, t := range (*API)(c).transfers.snapshot() {
 		states[t.State]++
 	}

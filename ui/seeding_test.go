@@ -1,9 +1,7 @@
 package ui_test
 
 import (
-	"encoding/json"
 	"net/http"
-	"strings"
 	"testing"
 
 	"github.com/pollen-p2p/pollen/ui"
@@ -13,20 +11,11 @@ import (
 // of its own and resumed through the API; bad requests say what is wrong.
 func TestSeedingAPI(t *testing.T) {
 	node, res := onlineNode(t, "seed me")
-	_, srv := serveAPI(t, &ui.API{Node: node, Token: "secret"})
+	c := clientFor(t, &ui.API{Node: node})
 	call := func(method, path, body string, v any) int {
 		t.Helper()
-		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer secret")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		if v != nil && resp.StatusCode == http.StatusOK {
-			json.NewDecoder(resp.Body).Decode(v)
-		}
-		return resp.StatusCode
+		code, _ := c.do(method, path, body, v)
+		return code
 	}
 	var list []ui.Seeding
 	if code := call("GET", "/api/v1/seeding", "", &list); code != 200 || len(list) != 1 || list[0].State != "seeding" || list[0].CID != res.Root.String() {

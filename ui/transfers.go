@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -33,11 +34,19 @@ type Transfer struct {
 	Stalled bool             `json:"stalled"`
 	Peers   map[string]int64 `json:"peers"`
 	Damaged int              `json:"damaged,omitempty"` // blocks peers sent damaged, dropped and fetched again
-	State   string           `json:"state"`             // "running", "done", "failed"
+	State   string           `json:"state"`             // "running", "paused", "done", "failed", "canceled"
 	Error   string           `json:"error,omitempty"`
 	Path    string           `json:"path,omitempty"`
 	Started time.Time        `json:"started"`
 	m       meter            // the rate and ETA, as the terminal's bar counts them
+
+	// A get's record: what runs it again after a pause or a restart;
+	// nil for an add.
+	rec *pollen.GetRecord
+	// While a get runs: stop ends the run, ended is closed when its
+	// goroutine has finished with it (see control.go).
+	stop  context.CancelCauseFunc
+	ended chan struct{}
 }
 
 // stallAfter is how long a running transfer may see nothing arrive
@@ -139,10 +148,12 @@ func (a *API) shareAsync(add func(context.Context, string, pollen.AddOptions) (p
 		a.transfers.update(func() {
 			if err != nil {
 				t.State, t.Error = "failed", err.Error()
+				a.transfers.trim()
 				return
 			}
 			t.State, t.CID, t.Done, t.Total, t.Skipped = "done", res.Root.String(), res.Size, res.Size, res.SkippedHidden
 			t.Ticket = a.Node.Ticket(res.Root).String()
+			a.transfers.trim()
 		})
 	}()
 	return t.ID
@@ -168,7 +179,6 @@ func (a *API) get(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusBadRequest, "%v", err)
 		return
 	}
-	opts.Force, opts.Stall, opts.MaxEntries, opts.Only = req.Force, time.Minute, req.MaxEntries, req.Only
 	dir := a.DownloadDir
 	if req.Dir != "" {
 		if !filepath.IsAbs(req.Dir) {
@@ -178,41 +188,59 @@ func (a *API) get(w http.ResponseWriter, r *http.Request) {
 		dir = req.Dir
 	}
 	for _, f := range req.From {
-		p, err := peer.AddrInfoFromString(f)
-		if err != nil {
+		if _, err := peer.AddrInfoFromString(f); err != nil {
 			apiError(w, http.StatusBadRequest, "from %q is not a peer multiaddr (/ip4/.../p2p/ID): %v", f, err)
 			return
 		}
-		opts.From = append(opts.From, *p)
 	}
-	t := a.transfers.start(&Transfer{Kind: "get", CID: root.String(), Name: opts.Name})
-	if t.Name == "" {
-		t.Name = root.String()
+	name := opts.Name
+	if opts.Path != "" {
+		name = path.Base(opts.Path) // where the get writes it
 	}
-	opts.Fetch = func(p pollen.FetchProgress) {
-		a.transfers.update(func() {
-			now := time.Now()
-			t.Done, t.Total, t.Here, t.Damaged = p.Done, p.Total, p.Here, p.Damaged
-			t.m.setMoved(p.Received(), now)
-			t.m.set(p.Done, p.Total, now)
-			for id, n := range p.Peers {
-				t.Peers[id.String()] = n
-			}
-		})
+	if name == "" {
+		name = root.String()
 	}
-	a.running.Add(1)
-	go func() {
-		defer a.running.Done()
-		res, err := a.Node.Get(a.ctx(), root, dir, opts)
-		a.transfers.update(func() {
-			if err != nil {
-				t.State, t.Error = "failed", err.Error()
+	rec := &pollen.GetRecord{
+		Ref: strings.TrimSpace(req.Ref), Root: root, Name: name, Dir: dir, Force: req.Force,
+		MaxEntries: req.MaxEntries, Only: req.Only, From: req.From, State: "running", Added: time.Now().UTC(),
+	}
+	a.controlling.Lock()
+	defer a.controlling.Unlock()
+	// The same get again (after a restart took it up, say) is the one
+	// already there, resumed if paused: two would write the same files.
+	if t := a.transfers.sameGet(rec); t != nil {
+		if state, _ := a.stateOf(t); state == "paused" {
+			if err := a.launch(t); err != nil {
+				apiError(w, http.StatusInternalServerError, "%v", err)
 				return
 			}
-			t.State, t.Path, t.Done = "done", res.Path, t.Total
-		})
-	}()
+		}
+		reply(w, map[string]int{"id": t.ID})
+		return
+	}
+	t := a.transfers.start(&Transfer{Kind: "get", CID: root.String(), Name: name, rec: rec})
+	if err := a.launch(t); err != nil {
+		apiError(w, http.StatusInternalServerError, "%v", err)
+		return
+	}
 	reply(w, map[string]int{"id": t.ID})
+}
+
+// getOptions turns a get's record into what Node.Get takes.
+func getOptions(rec *pollen.GetRecord) (cid.Cid, pollen.GetOptions, error) {
+	root, opts, err := ParseRef(rec.Ref)
+	if err != nil {
+		return cid.Undef, opts, err
+	}
+	opts.Force, opts.Stall, opts.MaxEntries, opts.Only = rec.Force, time.Minute, rec.MaxEntries, rec.Only
+	for _, f := range rec.From {
+		p, err := peer.AddrInfoFromString(f)
+		if err != nil {
+			return cid.Undef, opts, fmt.Errorf("from %q is not a peer multiaddr (/ip4/.../p2p/ID): %v", f, err)
+		}
+		opts.From = append(opts.From, *p)
+	}
+	return root, opts, nil
 }
 
 func (a *API) ctx() context.Context {

@@ -31,3 +31,23 @@ func TestTransferStalls(t *testing.T) {
 		t.Errorf("done: stalled %v, ETA %.1f", got.Stalled, got.ETA)
 	}
 }
+
+// The list keeps every get that runs or is paused and the last
+// keepEnded that ended; it does not grow with every get a daemon ran.
+func TestTransfersListIsCapped(t *testing.T) {
+	var ts transfers
+	paused := ts.start(&Transfer{Kind: "get"})
+	paused.State = "paused"
+	for range 3 * keepEnded {
+		tr := ts.start(&Transfer{Kind: "get"})
+		ts.update(func() {
+			tr.State = "done"
+			ts.trim()
+		})
+	}
+	running := ts.start(&Transfer{Kind: "get"})
+	list := ts.snapshot()
+	if len(list) != keepEnded+2 || list[0].ID != paused.ID || list[len(list)-1].ID != running.ID || list[1].ID != 2*keepEnded+2 {
+		t.Errorf("list of %d: first %d, second %d, last %d", len(list), list[0].ID, list[1].ID, list[len(list)-1].ID)
+	}
+}

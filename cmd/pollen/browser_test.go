@@ -18,6 +18,8 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+
+	"github.com/pollen-p2p/pollen/ui"
 )
 
 // browser starts a headless Chromium (Debian's, installed by .ci/run) for
@@ -175,6 +177,49 @@ func TestPageSharesAndFetches(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(apiA.URL+"/"), loggedIn()); err != nil {
 		t.Errorf("A's page after logging in to B: %v", err)
 	}
+}
+
+// TestPagePausesAndResumes presses a running get's pause button, sees the
+// state said in words, then presses resume and sees the file arrive.
+func TestPagePausesAndResumes(t *testing.T) {
+	ctx := browser(t)
+	seeder, src := slowSeeder(t, 16)
+	downloads := t.TempDir()
+	d, api := startDaemonArgs(t, t.TempDir(), "--downloads", downloads)
+
+	running := chromedp.CSS(`.transfer[data-state="running"] button.pause`)
+	paused := chromedp.CSS(`.transfer[data-state="paused"] button.resume`)
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(d.page),
+		chromedp.WaitVisible(chromedp.CSS("#get-form")),
+		chromedp.SendKeys(chromedp.CSS("#get-ref"), seeder.ticket),
+		chromedp.Click(chromedp.CSS("#get-form button")),
+		chromedp.WaitVisible(running),
+		chromedp.Click(running),
+		chromedp.WaitVisible(paused),
+	)
+	screenshot(t, ctx, "transfer-paused")
+	if err != nil {
+		t.Fatal(err)
+	}
+	word, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`.transfer[data-state="paused"] .state`)))
+	if word != "paused" {
+		t.Errorf("a paused transfer says %q", word)
+	}
+	var list []ui.Transfer
+	apiGet(t, api, "/api/v1/transfers", &list)
+	if len(list) != 1 || list[0].State != "paused" {
+		t.Fatalf("after the pause button, the daemon has %+v", list)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Click(paused),
+		chromedp.WaitVisible(chromedp.CSS(`.transfer[data-state="done"]`)),
+	)
+	screenshot(t, ctx, "transfer-resumed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameFile(t, src, filepath.Join(downloads, filepath.Base(src)))
 }
 
 // foreignPage is what any other local server (a dev server, a notebook)

@@ -105,6 +105,10 @@ func runDaemon(ctx context.Context, e *env, o *opts, args []string) error {
 		}
 	}
 	api := &ui.API{Node: node, Token: info.Token, Port: port, DownloadDir: downloads, Context: ctx}
+	// The gets it ran when it stopped run again; paused ones wait.
+	if err := api.Restore(); err != nil {
+		return fmt.Errorf("daemon: %w", err)
+	}
 	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	defer srv.Close()
@@ -154,6 +158,15 @@ func daemonAPI(o *opts) *apiClient {
 		return nil // a stale file: the daemon is gone
 	}
 	return c
+}
+
+// needDaemon returns the running daemon's API for the repo, or the one
+// line that says none runs, for commands that only a daemon can answer.
+func needDaemon(o *opts) (*apiClient, error) {
+	if c := daemonAPI(o); c != nil {
+		return c, nil
+	}
+	return nil, errors.New("no daemon running for this repo: start 'pollen daemon'")
 }
 
 type apiClient struct {
@@ -298,12 +311,18 @@ func follow(ctx context.Context, e *env, c *apiClient, id int, verb string) (ui.
 			case "failed":
 				bar.Abort()
 				return t, errors.New(t.Error)
+			case "paused":
+				bar.Abort()
+				return t, fmt.Errorf("%s %d paused; 'pollen resume %d' goes on with it", verb, id, id)
+			case "canceled":
+				bar.Abort()
+				return t, fmt.Errorf("%s %d canceled", verb, id)
 			}
 		}
 		select {
 		case <-ctx.Done():
 			bar.Abort()
-			return ui.Transfer{}, fmt.Errorf("stopped following the %s; the daemon goes on with it", verb)
+			return ui.Transfer{}, fmt.Errorf("stopped following the %s; the daemon goes on with it ('pollen transfers')", verb)
 		case <-tick.C:
 		}
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 )
 
@@ -23,9 +22,9 @@ func runPage(ctx context.Context, e *env, o *opts, args []string) error {
 	if len(args) != 0 {
 		return usagef("page takes no arguments")
 	}
-	c := daemonAPI(o)
-	if c == nil {
-		return errors.New("no daemon running for this repo: start 'pollen daemon'")
+	c, err := needDaemon(o)
+	if err != nil {
+		return err
 	}
 	var link struct{ URL string }
 	if err := c.call("POST", "/api/v1/login-link", nil, &link); err != nil {

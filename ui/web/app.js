@@ -135,6 +135,14 @@
 
   const seenStates = new Map(); // transfer id → last state shown
 
+  // control asks the daemon to pause, resume or cancel a get; the event
+  // stream shows the new state.
+  async function control(id, verb) {
+    try { await api("POST", `/api/v1/transfers/${id}/${verb}`); } catch (e) { say(e.message); }
+  }
+  // What a get in each state can be asked to do.
+  const verbs = { running: ["pause", "cancel"], paused: ["resume", "cancel"], failed: ["resume", "cancel"] };
+
   function showTransfers(list) {
     $("#transfers").replaceChildren(...list.slice().reverse().map((t) => {
       const pct = t.total > 0 ? Math.min(100, (100 * t.done) / t.total) : 0;
@@ -142,13 +150,22 @@
       const peers = Object.keys(t.peers || {}).length;
       const line = t.state === "done" ? (t.kind === "add" ? "shared as " + t.cid : "saved " + t.path)
         : t.state === "failed" ? t.error
+        : t.state === "paused" || t.state === "canceled" ? `${bytes(t.done)} of ${bytes(t.total)}`
         : `${bytes(t.done)} of ${bytes(t.total)}, ${bytes(t.rate)}/s, ${eta}, from ${peers} peer${peers === 1 ? "" : "s"}`;
+      const buttons = (t.kind === "get" ? verbs[t.state] || [] : []).map((verb) => {
+        const b = el("button", { textContent: verb[0].toUpperCase() + verb.slice(1), className: verb, type: "button" });
+        b.onclick = () => { b.disabled = true; control(t.id, verb); };
+        return b;
+      });
       const box = el("div", { className: "transfer " + t.state },
-        el("div", { textContent: t.name + " — " + pct.toFixed(0) + "%", className: "title" }),
+        el("div", { className: "title" },
+          el("span", { textContent: t.name + " — " + pct.toFixed(0) + "%" }),
+          el("span", { className: "state", textContent: t.state }), ...buttons),
         el("div", { className: "bar" }, el("div", { style: "width:" + pct + "%" })),
         el("div", { className: "muted", textContent: line }));
       box.dataset.state = t.state;
       box.dataset.pct = pct.toFixed(0);
+      box.dataset.id = t.id;
       return box;
     }));
     // Shares, peers and storage change when a transfer ends: refresh
