@@ -32,6 +32,7 @@ type API struct {
 
 	transfers transfers
 	logins    logins
+	rates     rates
 	running   sync.WaitGroup // gets in flight
 }
 
@@ -70,6 +71,8 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/get", a.get)
 	mux.HandleFunc("GET /api/v1/transfers", a.listTransfers)
 	mux.HandleFunc("GET /api/v1/events", a.events)
+	mux.HandleFunc("GET /api/v1/limits", a.getLimits)
+	mux.HandleFunc("PUT /api/v1/limits", a.putLimits)
 	return a.guard(mux)
 }
 
