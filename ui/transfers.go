@@ -149,7 +149,8 @@ func (a *API) shareAsync(add func(context.Context, string, pollen.AddOptions) (p
 }
 
 // get starts a transfer: POST /api/v1/get {"ref": TICKET or CID (a path
-// inside it after a slash), "force": bool, "only": [patterns]}.
+// inside it after a slash), "force": bool, "only": [patterns], "paths":
+// [paths inside it]}.
 func (a *API) get(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Ref        string   `json:"ref"`
@@ -158,6 +159,9 @@ func (a *API) get(w http.ResponseWriter, r *http.Request) {
 		Dir        string   `json:"dir"`  // absolute; default DownloadDir
 		From       []string `json:"from"` // peer multiaddrs to dial first
 		Only       []string `json:"only"` // take only the files matching these patterns
+		// Paths takes the files at these paths inside the share, and all
+		// under the folders among them (a pick from GET /api/v1/tree).
+		Paths []string `json:"paths"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || strings.TrimSpace(req.Ref) == "" {
 		apiError(w, http.StatusBadRequest, `want {"ref": "TICKET or CID"}`)
@@ -169,6 +173,7 @@ func (a *API) get(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	opts.Force, opts.Stall, opts.MaxEntries, opts.Only = req.Force, time.Minute, req.MaxEntries, req.Only
+	opts.Paths = req.Paths
 	dir := a.DownloadDir
 	if req.Dir != "" {
 		if !filepath.IsAbs(req.Dir) {
