@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/pollen-p2p/pollen/swarm"
 )
 
 // A node's rate limits live in the repo (limitsFile), so that limits set
@@ -15,6 +17,10 @@ import (
 
 // limitsFile holds the saved limits, in bytes a second.
 const limitsFile = "limits.json"
+
+// ErrNotShaped: limits cannot change on a running node that started with
+// none and not Config.Shaped.
+var ErrNotShaped = swarm.ErrNotShaped
 
 // ErrBadLimits: a rate below zero.
 var ErrBadLimits = errors.New("a rate cannot be negative (0 is no limit)")
@@ -65,6 +71,19 @@ func (n *Node) SaveLimits(l Limits) error {
 		os.Remove(tmp)
 		return fmt.Errorf("save limits: %w", err)
 	}
+	return nil
+}
+
+// SetLimits changes the node's upload and download rates: those it
+// starts with, before StartNetwork; while it runs, when it started with
+// a limit or Config.Shaped (see swarm.SetLimits). SaveLimits keeps them.
+func (n *Node) SetLimits(l Limits) error {
+	if nw := n.online(); nw != nil {
+		return nw.swarm.SetLimits(l)
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.cfg.Limits = l
 	return nil
 }
 

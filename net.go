@@ -45,10 +45,6 @@ func ParseTicket(s string) (Ticket, error) { return swarm.ParseTicket(s) }
 // ErrBadTicket is wrapped by ParseTicket errors.
 var ErrBadTicket = swarm.ErrBadTicket
 
-// ErrNotShaped: limits cannot change on a running node that started with
-// none and not Config.Shaped.
-var ErrNotShaped = swarm.ErrNotShaped
-
 // ErrNoPeers is wrapped when a get could reach nobody who has the content.
 var ErrNoPeers = errors.New("no peer has it")
 
@@ -189,19 +185,6 @@ func (n *Node) AddrInfo() peer.AddrInfo {
 		return nw.swarm.AddrInfo()
 	}
 	return peer.AddrInfo{}
-}
-
-// SetLimits changes the node's upload and download rates: those it
-// starts with, before StartNetwork; while it runs, when it started with
-// a limit or Config.Shaped (see swarm.SetLimits). SaveLimits keeps them.
-func (n *Node) SetLimits(l Limits) error {
-	if nw := n.online(); nw != nil {
-		return nw.swarm.SetLimits(l)
-	}
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.cfg.Limits = l
-	return nil
 }
 
 // Reach returns what the node knows of its reachability, and a channel
