@@ -186,16 +186,6 @@ func (n *Node) AddrInfo() peer.AddrInfo {
 	return peer.AddrInfo{}
 }
 
-// SetLimits changes the node's upload and download rates while it runs
-// (over QUIC only when it started with a limit; see swarm.SetLimits).
-func (n *Node) SetLimits(l Limits) error {
-	if nw := n.online(); nw != nil {
-		return nw.swarm.SetLimits(l)
-	}
-	n.cfg.Limits = l
-	return nil
-}
-
 // Reach returns what the node knows of its reachability, and a channel
 // closed when that changes (nil before StartNetwork).
 func (n *Node) Reach() (Reach, <-chan struct{}) {

@@ -282,8 +282,12 @@ type GetOptions struct {
 	// Only takes the files whose path inside the root matches one of
 	// these patterns (see chunker.Only), and what they need: nothing of
 	// the others is fetched beyond a file's top node.
-	Only     []string
-	only     func(string) bool // Only, compiled
+	Only []string
+	// Paths takes the files at these paths inside the root (and all under
+	// the folders among them), as a pick from a listing (Tree) names
+	// them; with Only, a file either takes is taken.
+	Paths    []string
+	only     func(string) bool // Only and Paths, compiled
 	Progress Progress          // export progress; nil for none
 	// Pin keeps the root whatever the storage quota; without it, a
 	// fetched root is reseed content, the first to go (see quota.go).
@@ -300,6 +304,38 @@ type GetOptions struct {
 	Stall time.Duration       // give up when no block arrives for this long; 0: never
 	Fetch func(FetchProgress) // transfer progress; nil for none
 }
+
+// compileOnly makes o.only of Only and Paths; nil when both are empty.
+func (o *GetOptions) compileOnly() error {
+	var takes []func(string) bool
+	if len(o.Only) > 0 {
+		f, err := chunker.Only(o.Only)
+		if err != nil {
+			return fmt.Errorf("--only: %w", err)
+		}
+		takes = append(takes, f)
+	}
+	if len(o.Paths) > 0 {
+		f, err := chunker.Paths(o.Paths)
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrBadPath, err)
+		}
+		takes = append(takes, f)
+	}
+	switch len(takes) {
+	case 0:
+		o.only = nil
+	case 1:
+		o.only = takes[0]
+	default:
+		o.only = func(p string) bool { return takes[0](p) || takes[1](p) }
+	}
+	return nil
+}
+
+// ErrBadPath: a path given to take (GetOptions.Paths) is not a clean path
+// inside the share.
+var ErrBadPath = errors.New("bad path")
 
 // Get writes the DAG under root to dir/name and keeps its blocks (a
 // reseed record, or a pin with o.Pin), so this node serves them on.
@@ -319,12 +355,8 @@ func (n *Node) Get(ctx context.Context, root cid.Cid, dir string, o GetOptions) 
 	if err := chunker.CheckName(name); err != nil {
 		return GetResult{}, fmt.Errorf("get %s: %w", root, err)
 	}
-	if len(o.Only) > 0 {
-		only, err := chunker.Only(o.Only)
-		if err != nil {
-			return GetResult{}, fmt.Errorf("get %s: --only: %w", root, err)
-		}
-		o.only = only
+	if err := o.compileOnly(); err != nil {
+		return GetResult{}, fmt.Errorf("get %s: %w", root, err)
 	}
 	// GC keeps what this get found and writes until its record is.
 	defer n.store.Hold(root)()

@@ -29,8 +29,9 @@ type GetRecord struct {
 	Force      bool     `json:"force,omitempty"`
 	MaxEntries int      `json:"max_entries,omitempty"`
 	Only       []string `json:"only,omitempty"`
-	From       []string `json:"from,omitempty"` // peer multiaddrs to dial first
-	State      string   `json:"state"`          // "running" or "paused"
+	Paths      []string `json:"paths,omitempty"` // exact paths inside the share (GetOptions.Paths)
+	From       []string `json:"from,omitempty"`  // peer multiaddrs to dial first
+	State      string   `json:"state"`           // "running" or "paused"
 	// Done and Total are where it stood when it was paused, to show
 	// before it runs again.
 	Done  int64     `json:"done,omitempty"`

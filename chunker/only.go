@@ -1,6 +1,7 @@
 package chunker
 
 import (
+	"fmt"
 	"path"
 	"path/filepath"
 	"strings"
@@ -43,4 +44,31 @@ func (p *Placer) takes(rel string) bool {
 	}
 	_, inside, _ := strings.Cut(filepath.ToSlash(rel), "/")
 	return p.o.Only(inside)
+}
+
+// Paths returns a filter that takes the files at exactly these paths
+// inside a share, and every file under the folders among them: what a
+// pick from a listing names, whatever characters the names hold (a
+// pattern cannot name a top-level file alone, nor a folder at every
+// depth). "" or "." is the whole share.
+func Paths(paths []string) (func(string) bool, error) {
+	want := map[string]bool{}
+	for _, p := range paths {
+		c := path.Clean("/" + p)[1:]
+		if c != strings.Trim(p, "/") && !(p == "." && c == "") {
+			return nil, fmt.Errorf("path %q is not a clean path inside the share", p)
+		}
+		want[c] = true
+	}
+	return func(inside string) bool {
+		if want[""] {
+			return true
+		}
+		for p := inside; p != "." && p != "/" && p != ""; p = path.Dir(p) {
+			if want[p] {
+				return true
+			}
+		}
+		return false
+	}, nil
 }

@@ -148,15 +148,14 @@ func New(cfg Config) (*Swarm, error) {
 		opts = append(opts, libp2p.DefaultTransports)
 	}
 	if sh != nil {
-		// QUIC's socket, shaped: quic-go then reads and writes a packet at
-		// a time, which only a node that limits its rates pays for.
+		// QUIC's socket, shaped.
 		opts = append(opts, libp2p.QUICReuse(quicreuse.NewConnManager, quicreuse.OverrideListenUDP(
 			func(network string, laddr *net.UDPAddr) (net.PacketConn, error) {
 				c, err := net.ListenUDP(network, laddr)
 				if err != nil {
 					return nil, err
 				}
-				return shapedPacketConn{c, sh}, nil
+				return newShapedUDP(c, sh), nil
 			})))
 	}
 	s.punched.s = s
@@ -183,6 +182,9 @@ func New(cfg Config) (*Swarm, error) {
 	}
 	s.Host = h
 	close(s.ready)
+	if sh != nil {
+		h.Network().Notify(&shaperNotifiee{s: sh})
+	}
 	if err := s.listen(cfg.Listen); err != nil {
 		h.Close()
 		return nil, err

@@ -58,12 +58,12 @@ func (t *batchedTLS) socket(insecure net.Conn) *batchConn {
 
 func (t *batchedTLS) SecureInbound(ctx context.Context, insecure net.Conn, p peer.ID) (sec.SecureConn, error) {
 	raw := t.socket(insecure)
-	return raw.secured(t.Transport.SecureInbound(ctx, raw, p))
+	return raw.secured(attached(raw.Conn)(t.Transport.SecureInbound(ctx, raw, p)))
 }
 
 func (t *batchedTLS) SecureOutbound(ctx context.Context, insecure net.Conn, p peer.ID) (sec.SecureConn, error) {
 	raw := t.socket(insecure)
-	return raw.secured(t.Transport.SecureOutbound(ctx, raw, p))
+	return raw.secured(attached(raw.Conn)(t.Transport.SecureOutbound(ctx, raw, p)))
 }
 
 // secured wraps the TLS connection made over c.

@@ -34,6 +34,7 @@ type API struct {
 	transfers   transfers
 	logins      logins
 	gw          gateways
+	rates       rates
 	running     sync.WaitGroup // gets in flight
 	controlling sync.Mutex     // starts, pauses, resumes and cancels, one at a time
 	saving      sync.Mutex     // get records written one at a time (see save)
@@ -85,6 +86,8 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/events", a.events)
 	mux.HandleFunc("GET /ipfs/", a.gateway)
 	mux.HandleFunc("HEAD /ipfs/", a.gateway)
+	mux.HandleFunc("GET /api/v1/limits", a.getLimits)
+	mux.HandleFunc("PUT /api/v1/limits", a.putLimits)
 	return a.guard(mux)
 }
 

@@ -315,7 +315,7 @@ func (ts *transfers) sameGet(rec *pollen.GetRecord) *Transfer {
 		}
 		r := t.rec
 		if r.Ref == rec.Ref && r.Dir == rec.Dir && r.Force == rec.Force && r.MaxEntries == rec.MaxEntries &&
-			slices.Equal(r.Only, rec.Only) && slices.Equal(r.From, rec.From) {
+			slices.Equal(r.Only, rec.Only) && slices.Equal(r.Paths, rec.Paths) && slices.Equal(r.From, rec.From) {
 			return t
 		}
 	}

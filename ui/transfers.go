@@ -160,7 +160,8 @@ func (a *API) shareAsync(add func(context.Context, string, pollen.AddOptions) (p
 }
 
 // get starts a transfer: POST /api/v1/get {"ref": TICKET or CID (a path
-// inside it after a slash), "force": bool, "only": [patterns]}.
+// inside it after a slash), "force": bool, "only": [patterns], "paths":
+// [paths inside it]}.
 func (a *API) get(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Ref        string   `json:"ref"`
@@ -169,6 +170,9 @@ func (a *API) get(w http.ResponseWriter, r *http.Request) {
 		Dir        string   `json:"dir"`  // absolute; default DownloadDir
 		From       []string `json:"from"` // peer multiaddrs to dial first
 		Only       []string `json:"only"` // take only the files matching these patterns
+		// Paths takes the files at these paths inside the share, and all
+		// under the folders among them (a pick from GET /api/v1/tree).
+		Paths []string `json:"paths"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || strings.TrimSpace(req.Ref) == "" {
 		apiError(w, http.StatusBadRequest, `want {"ref": "TICKET or CID"}`)
@@ -202,7 +206,7 @@ func (a *API) get(w http.ResponseWriter, r *http.Request) {
 	}
 	rec := &pollen.GetRecord{
 		Ref: strings.TrimSpace(req.Ref), Root: root, Name: name, Dir: dir, Force: req.Force,
-		MaxEntries: req.MaxEntries, Only: req.Only, From: req.From, State: "running", Added: time.Now().UTC(),
+		MaxEntries: req.MaxEntries, Only: req.Only, Paths: req.Paths, From: req.From, State: "running", Added: time.Now().UTC(),
 	}
 	a.controlling.Lock()
 	defer a.controlling.Unlock()
@@ -232,7 +236,7 @@ func getOptions(rec *pollen.GetRecord) (cid.Cid, pollen.GetOptions, error) {
 	if err != nil {
 		return cid.Undef, opts, err
 	}
-	opts.Force, opts.Stall, opts.MaxEntries, opts.Only = rec.Force, time.Minute, rec.MaxEntries, rec.Only
+	opts.Force, opts.Stall, opts.MaxEntries, opts.Only, opts.Paths = rec.Force, time.Minute, rec.MaxEntries, rec.Only, rec.Paths
 	for _, f := range rec.From {
 		p, err := peer.AddrInfoFromString(f)
 		if err != nil {

@@ -48,7 +48,11 @@ announces its roots on the DHT every 12 hours, and answers the local API on
 127.0.0.1 (the address and a random token are in api.json in the repo, mode
 0600). It prints a one-time login link for the page; 'pollen page' prints
 a new one. While it runs, 'pollen status', 'ls' and 'peers' ask it. SIGINT
-or SIGTERM stop it cleanly.`,
+or SIGTERM stop it cleanly.
+
+It starts with the limits saved in the repo ('pollen limits'); --max-up,
+--max-down and --max-up-peer override them until it stops, and
+'pollen limits' or the page change them while it runs.`,
 		flags: func(fs *flag.FlagSet, o *opts) {
 			fs.StringVar(&o.api, "api", defaultAPI, "where the local API listens (127.0.0.1 only)")
 			fs.StringVar(&o.out, "downloads", "", "folder that fetches from the page go to (default ~/Downloads, else REPO/downloads)")
@@ -72,6 +76,9 @@ func runDaemon(ctx context.Context, e *env, o *opts, args []string) error {
 	if err != nil || (host != "127.0.0.1" && host != "localhost") {
 		return usagef("--api %q: want 127.0.0.1:PORT (the API is never served beyond this machine)", o.api)
 	}
+	// Shaped whatever its limits, so that 'pollen limits' and the page
+	// change them without a restart (docs/performance.md: what it costs).
+	o.shaped = true
 	node, err := openOnline(o)
 	if err != nil {
 		return err

@@ -103,6 +103,8 @@ type opts struct {
 	seedFor   string
 	maxUp     string
 	maxDown   string
+	maxUpPeer string
+	shaped    bool // limits changeable while it runs (the daemon)
 	from      list
 	offline   bool
 	noMDNS    bool
@@ -136,8 +138,9 @@ func netFlags(fs *flag.FlagSet, o *opts) {
 	fs.BoolVar(&o.offline, "offline", false, "no DHT and no NAT port mapping: only direct dials and the LAN")
 	fs.BoolVar(&o.noMDNS, "no-mdns", false, "do not look for peers on the LAN")
 	fs.Var(&o.bootstrap, "bootstrap", `DHT bootstrap peer multiaddr instead of the public IPFS ones (repeatable); "none" starts a private DHT`)
-	fs.StringVar(&o.maxUp, "max-up", "", "upload at most this fast: 5Mbit, 2MiB (a second; default no limit)")
-	fs.StringVar(&o.maxDown, "max-down", "", "download at most this fast: 5Mbit, 2MiB (a second; default no limit)")
+	fs.StringVar(&o.maxUp, "max-up", "", "upload at most this fast: 5Mbit, 2MiB (a second; 0: none; default the saved limit, see 'pollen help limits')")
+	fs.StringVar(&o.maxDown, "max-down", "", "download at most this fast: 5Mbit, 2MiB (a second; 0: none; default the saved limit)")
+	fs.StringVar(&o.maxUpPeer, "max-up-peer", "", "send each peer at most this fast, within --max-up (0: none; default the saved limit)")
 	fs.Var(&o.relays, "use-relay", "relay peer multiaddr to be reached through when this node cannot be dialled (repeatable); bootstrap peers and connected relays are tried too")
 }
 
@@ -284,7 +287,7 @@ func openNode(o *opts) (*pollen.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := pollen.Config{Offline: o.offline, NoMDNS: o.noMDNS, Seed: pollen.SeedRules{Ratio: o.seedRatio, Time: o.seedTime}}
+	cfg := pollen.Config{Offline: o.offline, NoMDNS: o.noMDNS, Shaped: o.shaped, Seed: pollen.SeedRules{Ratio: o.seedRatio, Time: o.seedTime}}
 	if o.seedRatio < 0 || o.seedTime < 0 {
 		return nil, usagef("--seed-ratio and --seed-time cannot be negative")
 	}
@@ -313,19 +316,6 @@ func openNode(o *opts) (*pollen.Node, error) {
 		}
 		cfg.Relays = append(cfg.Relays, *p)
 	}
-	for _, r := range []struct {
-		flag, v string
-		to      *int64
-	}{{"max-up", o.maxUp, &cfg.Limits.Up}, {"max-down", o.maxDown, &cfg.Limits.Down}} {
-		if r.v == "" {
-			continue
-		}
-		bps, err := parseRate(r.v)
-		if err != nil {
-			return nil, usagef("--%s %q: %v", r.flag, r.v, err)
-		}
-		*r.to = bps
-	}
 	if o.maxStorage != "" {
 		n, err := parseStorage(o.maxStorage)
 		if err != nil {
@@ -347,7 +337,21 @@ func openNode(o *opts) (*pollen.Node, error) {
 		}
 		cfg.RelayService = &lim
 	}
-	return pollen.Open(dir, cfg)
+	node, err := pollen.Open(dir, cfg)
+	if err != nil {
+		return nil, err
+	}
+	// The network, when it starts, runs with the repo's saved limits and
+	// the rate flags over them.
+	lim, err := runLimitsOf(node, o)
+	if err == nil {
+		err = node.SetLimits(lim)
+	}
+	if err != nil {
+		node.Close()
+		return nil, err
+	}
+	return node, nil
 }
 
 // openOnline opens the repo and starts the network.
@@ -444,16 +448,19 @@ func commandHelp(w io.Writer, c *command, fs *flag.FlagSet) {
 }
 
 // parseRate reads a rate a second: bytes ("2MiB", "500KB") or bits
-// ("5Mbit", "800kbit"), as people write them.
+// ("5Mbit", "800kbit"), as people write them; "0" or "none" is no limit.
 func parseRate(s string) (int64, error) {
 	t := strings.TrimSuffix(strings.TrimSpace(s), "/s")
+	if t == "0" || strings.EqualFold(t, "none") {
+		return 0, nil
+	}
 	bits := false
 	if strings.HasSuffix(strings.ToLower(t), "bit") {
 		t, bits = t[:len(t)-3], true
 	}
 	n, err := humanize.ParseBytes(t)
 	if err != nil || n == 0 || n > math.MaxInt64/8 {
-		return 0, fmt.Errorf("want a rate such as 5Mbit or 2MiB (a second)")
+		return 0, fmt.Errorf("want a rate such as 5Mbit or 2MiB (a second), or 0 for none")
 	}
 	if bits {
 		n /= 8

@@ -235,12 +235,209 @@
     } catch (e) { say(e.message); }
   };
 
+  // ---- Bandwidth: the limits (GET/PUT /api/v1/limits) and what moves ----
+
+  // parseRate reads a rate as the command line does: bytes (2 MiB, 500 KB)
+  // or bits (5 Mbit); empty, 0 or none is no limit. null when unreadable.
+  const parseRate = (s) => {
+    const t = s.trim().replace(/\/s$/i, "").trim();
+    if (t === "" || t === "0" || /^none$/i.test(t)) return 0;
+    const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(i?)(b|bytes?|bits?)?$/i.exec(t);
+    if (!m || (m[3] && !m[2])) return null;
+    const n = parseFloat(m[1]) * Math.pow(m[3] ? 1024 : 1000, " kmgt".indexOf(m[2].toLowerCase() || " "));
+    return Math.round(/^bit/i.test(m[4] || "") ? n / 8 : n);
+  };
+  // rateText writes bytes a second back in a unit parseRate reads, exactly
+  // when one fits.
+  const rateText = (bps) => {
+    if (!bps) return "";
+    for (const [n, u] of [[2 ** 30, "GiB"], [1e9, "GB"], [2 ** 20, "MiB"], [1e6, "MB"], [125000, "Mbit"], [1024, "KiB"], [1000, "KB"], [125, "kbit"]]) {
+      if (bps % n === 0) return bps / n + " " + u;
+    }
+    return bps + " B";
+  };
+  // siRate is a measured rate, in the units people compare with a link's.
+  const siRate = (bps) => {
+    const u = ["B/s", "kB/s", "MB/s", "GB/s"];
+    let i = 0;
+    while (bps >= 1000 && i < u.length - 1) { bps /= 1000; i++; }
+    return (i ? bps.toFixed(1) : Math.round(bps)) + " " + u[i] + (i ? ` (${(bps * 8).toFixed(1)} ${["", "kbit", "Mbit", "Gbit"][i]}/s)` : "");
+  };
+  const limitInputs = { up: "#limit-up", down: "#limit-down", peer_up: "#limit-peer-up" };
+  let limitsDirty = false; // the user is changing them: do not write over
+  for (const sel of Object.values(limitInputs)) $(sel).addEventListener("input", () => { limitsDirty = true; });
+
+  function showLimits(l) {
+    if (!limitsDirty) {
+      for (const [k, sel] of Object.entries(limitInputs)) $(sel).value = rateText(l[k]);
+    }
+    const m = l.measured, now = $("#limits-now");
+    now.textContent = m.wire
+      ? `Now: up ${siRate(m.up)}, down ${siRate(m.down)} on the wire; of it, blocks up ${siRate(m.block_up)}, down ${siRate(m.block_down)}.`
+      : `Now (blocks): up ${siRate(m.block_up)}, down ${siRate(m.block_down)}.`;
+    Object.assign(now.dataset, { up: m.up, down: m.down, blockUp: m.block_up, blockDown: m.block_down });
+    const f = $("#limits-form");
+    Object.assign(f.dataset, { up: l.up, down: l.down, peerUp: l.peer_up });
+  }
+
+  async function refreshLimits() {
+    if ($("main").hidden) return;
+    try { showLimits(await api("GET", "/api/v1/limits")); } catch (e) { /* refresh says why */ }
+  }
+
+  $("#limits-form").onsubmit = async (ev) => {
+    ev.preventDefault();
+    const body = {};
+    for (const [k, sel] of Object.entries(limitInputs)) {
+      const v = parseRate($(sel).value);
+      if (v === null) {
+        say(`"${$(sel).value}" is not a rate: write one such as 5 Mbit, 2 MiB or 500 KB, or leave it empty for none`);
+        $(sel).focus();
+        return;
+      }
+      body[k] = v;
+    }
+    try {
+      limitsDirty = false;
+      showLimits(await api("PUT", "/api/v1/limits", body));
+      say("Limits saved", true);
+    } catch (e) { say(e.message); }
+  };
+
+  // ---- Choosing files: a share's tree with checkboxes (GET /api/v1/tree) ----
+
+  let choosing = null; // { ref, root }: the tree shown
+
+  // treeOf nests a listing's entries (parents before children, paths
+  // slash-separated, "" the root) and sums folder sizes.
+  function treeOf(entries) {
+    const byPath = new Map();
+    let root = null;
+    for (const e of entries) {
+      const i = e.path.lastIndexOf("/");
+      const node = { ...e, name: e.path.slice(i + 1), children: [] };
+      byPath.set(e.path, node);
+      if (e.path === "") { root = node; continue; }
+      const parent = byPath.get(i < 0 ? "" : e.path.slice(0, i));
+      if (parent) { node.parent = parent; parent.children.push(node); }
+    }
+    const sum = (n) => n.kind === "dir" ? (n.size = n.children.reduce((a, c) => a + sum(c), 0)) : n.size;
+    if (root) sum(root);
+    return root;
+  }
+
+  let pickID = 0;
+  // pickRow is one entry: a fold button for a folder, its checkbox and
+  // label, its size, and its children.
+  function pickRow(node) {
+    const id = "pick-" + pickID++;
+    const box = el("input", { type: "checkbox", id, checked: true });
+    box.dataset.path = node.path;
+    node.box = box;
+    box.addEventListener("change", () => { setPicked(node, box.checked); pickedAbove(node.parent); showPicked(); });
+    const label = el("label", { htmlFor: id, textContent: node.name + (node.kind === "dir" ? "/" : "") });
+    const size = el("span", { className: "size", textContent: node.kind === "symlink" ? "link" : bytes(node.size) });
+    if (node.kind !== "dir") return el("li", null, el("span", { className: "leaf" }), box, label, size);
+    const kids = el("ul", null, ...node.children.map(pickRow));
+    const fold = el("button", { type: "button", className: "twist", textContent: "▾" });
+    fold.setAttribute("aria-expanded", "true");
+    fold.setAttribute("aria-label", "fold " + shown(node.name));
+    fold.onclick = () => {
+      const open = kids.hidden;
+      kids.hidden = !open;
+      fold.textContent = open ? "▾" : "▸";
+      fold.setAttribute("aria-expanded", String(open));
+      fold.setAttribute("aria-label", (open ? "fold " : "unfold ") + shown(node.name));
+    };
+    return el("li", null, fold, box, label, size, kids);
+  }
+
+  function setPicked(node, on) {
+    node.box.checked = on;
+    node.box.indeterminate = false;
+    for (const c of node.children) setPicked(c, on);
+  }
+
+  // pickedAbove makes each folder above checked when all below it are,
+  // and half-checked when some are.
+  function pickedAbove(node) {
+    for (; node && node.box; node = node.parent) {
+      if (node.children.length === 0) continue; // an empty folder is as it was set
+      const all = node.children.every((c) => c.box.checked && !c.box.indeterminate);
+      const some = node.children.some((c) => c.box.checked || c.box.indeterminate);
+      node.box.checked = all;
+      node.box.indeterminate = some && !all;
+    }
+  }
+
+  const whole = (n) => n.box.checked && !n.box.indeterminate;
+  // picks names the fewest paths that take what is checked: a whole folder
+  // by its own path.
+  const picks = (n) => whole(n) ? [n.path] : n.kind === "dir" ? n.children.flatMap(picks) : [];
+  const pickedFiles = (n) => n.kind === "dir" ? n.children.flatMap(pickedFiles) : n.box.checked ? [n] : [];
+
+  function showPicked() {
+    const files = pickedFiles(choosing.root);
+    const size = files.reduce((a, f) => a + f.size, 0);
+    const total = $("#chooser-total");
+    total.textContent = `Selected: ${files.length} file${files.length === 1 ? "" : "s"}, ${bytes(size)} of ${bytes(choosing.root.size)}`;
+    total.dataset.bytes = size;
+    total.dataset.files = files.length;
+    $("#chooser-get").disabled = files.length === 0;
+  }
+
+  function closeChooser() {
+    choosing = null;
+    $("#chooser").hidden = true;
+    $("#chooser-tree").replaceChildren();
+  }
+
+  $("#choose").onclick = async () => {
+    const ref = $("#get-ref").value.trim();
+    if (!ref) { say("Paste a ticket or CID first"); $("#get-ref").focus(); return; }
+    $("#chooser").hidden = false;
+    $("#chooser-title").textContent = "Listing…";
+    $("#chooser-tree").replaceChildren();
+    try {
+      const t = await api("GET", "/api/v1/tree?ref=" + encodeURIComponent(ref));
+      const root = treeOf(t.entries || []);
+      if (!root) throw new Error("the listing is empty");
+      choosing = { ref, root };
+      $("#chooser-title").textContent = shown(t.name || t.cid);
+      if (root.kind === "dir") {
+        root.box = el("input", { type: "checkbox", checked: true }); // stands for the whole share
+        $("#chooser-tree").replaceChildren(...root.children.map(pickRow));
+      } else {
+        root.name = t.name || t.cid;
+        $("#chooser-tree").replaceChildren(pickRow(root));
+      }
+      showPicked();
+      say("", true);
+    } catch (e) { closeChooser(); say(e.message); }
+  };
+  $("#chooser-all").onclick = () => { if (choosing) { setPicked(choosing.root, true); showPicked(); } };
+  $("#chooser-none").onclick = () => { if (choosing) { setPicked(choosing.root, false); showPicked(); } };
+  $("#chooser-cancel").onclick = closeChooser;
+  $("#chooser-get").onclick = async () => {
+    if (!choosing) return;
+    const paths = picks(choosing.root);
+    try {
+      // The whole share is an ordinary get; a part names its paths exactly.
+      await api("POST", "/api/v1/get", paths.includes("") ? { ref: choosing.ref } : { ref: choosing.ref, paths });
+      closeChooser();
+      $("#get-ref").value = "";
+      say("", true);
+    } catch (e) { say(e.message); }
+  };
+
   const timer = setInterval(refresh, 5000);
   // A new link pasted over this page changes only the fragment: start over.
   addEventListener("hashchange", () => { if (location.hash.includes("code=")) location.reload(); });
   login().then(async () => {
     await refresh();
     if ($("main").hidden) return;
+    refreshLimits();
+    setInterval(refreshLimits, 2000);
     events = new EventSource("/api/v1/events");
     events.addEventListener("transfers", (ev) => showTransfers(JSON.parse(ev.data)));
   });
