@@ -1,0 +1,99 @@
+package swarm
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"os"
+	"slices"
+	"testing"
+
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+	mh "github.com/multiformats/go-multihash"
+)
+
+// Tickets' test vectors (docs/protocol.md): each ticket string and what
+// it holds; ParseTicket must read each as its fields, and String must
+// print the fields as the string. `go test ./swarm -run Vectors -update`
+// writes them again.
+var update = flag.Bool("update", false, "write the ticket test vectors")
+
+const ticketVectors = "../testdata/protocol/tickets.json"
+
+type ticketVector struct {
+	Comment string   `json:"comment"`
+	Ticket  string   `json:"ticket"`
+	Root    string   `json:"root"`
+	Name    string   `json:"name"`
+	Peer    string   `json:"peer"`
+	Addrs   []string `json:"addrs"`
+	Secret  string   `json:"secret_hex,omitempty"`
+	Allow   []string `json:"allow,omitempty"`
+}
+
+func TestTicketVectors(t *testing.T) {
+	var vs []ticketVector
+	if *update {
+		h, _ := mh.Sum([]byte("photos"), mh.SHA2_256, -1)
+		root := cid.NewCidV1(cid.DagProtobuf, h)
+		id, _ := peer.Decode("12D3KooWAfwBseMkirKwDH4f9WwqgtrC65xxrY4R3gpz4cknuxSt")
+		friend, _ := peer.Decode("12D3KooWHFrmLWTTDD4NodngtRMEVYgxrsDMp4F9xsM1VFcj6Vpd")
+		addrs := []ma.Multiaddr{ma.StringCast("/ip4/192.0.2.7/tcp/4001"), ma.StringCast("/ip4/192.0.2.7/udp/4001/quic-v1")}
+		for _, tk := range []struct {
+			comment string
+			t       Ticket
+		}{
+			{"a public share", Ticket{Root: root, Name: "photos", Peer: peer.AddrInfo{ID: id, Addrs: addrs}}},
+			{"no name, no address (a peer found by its ID)", Ticket{Root: root, Peer: peer.AddrInfo{ID: id}}},
+			{"a private share", Ticket{Root: root, Name: "photos", Peer: peer.AddrInfo{ID: id, Addrs: addrs[:1]}, Secret: bytes.Repeat([]byte{0x5e}, SecretLen)}},
+			{"a private share for two named peers", Ticket{Root: root, Name: "photos", Peer: peer.AddrInfo{ID: id, Addrs: addrs[:1]}, Secret: bytes.Repeat([]byte{0x5e}, SecretLen), Allow: []peer.ID{id, friend}}},
+		} {
+			v := ticketVector{Comment: tk.comment, Ticket: tk.t.String(), Root: root.String(), Name: tk.t.Name, Peer: id.String()}
+			for _, a := range tk.t.Peer.Addrs {
+				v.Addrs = append(v.Addrs, a.String())
+			}
+			if tk.t.Secret != nil {
+				v.Secret = hex.EncodeToString(tk.t.Secret)
+			}
+			for _, p := range tk.t.Allow {
+				v.Allow = append(v.Allow, p.String())
+			}
+			vs = append(vs, v)
+		}
+		b, _ := json.MarshalIndent(vs, "", "  ")
+		if err := os.WriteFile(ticketVectors, append(b, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := os.ReadFile(ticketVectors)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &vs); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range vs {
+		tk, err := ParseTicket(v.Ticket)
+		if err != nil {
+			t.Errorf("%s: %v", v.Comment, err)
+			continue
+		}
+		var addrs, allow []string
+		for _, a := range tk.Peer.Addrs {
+			addrs = append(addrs, a.String())
+		}
+		for _, p := range tk.Allow {
+			allow = append(allow, p.String())
+		}
+		if tk.Root.String() != v.Root || tk.Name != v.Name || tk.Peer.ID.String() != v.Peer || !slices.Equal(addrs, v.Addrs) ||
+			hex.EncodeToString(tk.Secret) != v.Secret || !slices.Equal(allow, v.Allow) {
+			t.Errorf("%s: read as %+v", v.Comment, tk)
+		}
+		if tk.String() != v.Ticket {
+			t.Errorf("%s: printed as %s", v.Comment, tk)
+		}
+	}
+}
