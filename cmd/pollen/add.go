@@ -24,6 +24,7 @@ symlinks, never followed.`,
 			fs.BoolVar(&o.quiet, "q", false, "print only the CID of each PATH, one per line")
 			fs.BoolVar(&o.hidden, "hidden", false, `include files and folders whose names start with "."`)
 			storageFlag(fs, o)
+			jsonFlag(fs, o)
 		},
 		run: runAdd,
 	})
@@ -59,6 +60,10 @@ func runAdd(ctx context.Context, e *env, o *opts, args []string) error {
 }
 
 func printAdded(e *env, o *opts, root, name string) {
+	if o.json {
+		printJSON(e, Added{CID: root, Name: name})
+		return
+	}
 	if o.quiet {
 		fmt.Fprintln(e.stdout, root)
 	} else {

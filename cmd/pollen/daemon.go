@@ -280,6 +280,9 @@ func getVia(ctx context.Context, e *env, c *apiClient, ref, dir string, o *opts)
 	if err != nil {
 		return err
 	}
+	if o.json {
+		return printJSON(e, Saved{CID: t.CID, Path: t.Path, Size: t.Total})
+	}
 	fmt.Fprintf(e.stdout, "saved %s (by the daemon, %s)\n", ui.Escape(t.Path), humanize.IBytes(uint64(t.Total)))
 	noteDamaged(e, t.Damaged)
 	return nil
@@ -341,8 +344,7 @@ func shareVia(ctx context.Context, e *env, c *apiClient, path string, o *opts) e
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "CID     %s\n", t.CID)
-	fmt.Fprintf(e.stdout, "ticket  %s\n", t.Ticket)
+	printShared(e, o, t.CID, t.Name, t.Ticket)
 	return nil
 }
 

@@ -47,6 +47,7 @@ needed: --pin (or 'pollen pin') keeps it whatever the quota.`,
 			fs.DurationVar(&o.timeout, "timeout", time.Minute, "give up when no block arrives for this long")
 			fs.BoolVar(&o.pin, "pin", false, "keep it whatever --max-storage: without it, fetched content is evicted first when room is needed")
 			netFlags(fs, o)
+			jsonFlag(fs, o)
 			seedFlags(fs, o)
 			storageFlag(fs, o)
 		},
@@ -137,7 +138,11 @@ func runGet(ctx context.Context, e *env, o *opts, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "saved %s (%d %s, %s)\n", ui.Escape(res.Path), res.Files, plural(res.Files, "file", "files"), humanize.IBytes(uint64(res.Size)))
+	if o.json {
+		printJSON(e, Saved{CID: root.String(), Path: res.Path, Files: res.Files, Size: res.Size})
+	} else {
+		fmt.Fprintf(e.stdout, "saved %s (%d %s, %s)\n", ui.Escape(res.Path), res.Files, plural(res.Files, "file", "files"), humanize.IBytes(uint64(res.Size)))
+	}
 	mu.Lock()
 	damaged, got := last.Damaged, last.Peers
 	mu.Unlock()

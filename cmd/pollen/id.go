@@ -15,7 +15,7 @@ func init() {
 		name:    "id",
 		args:    "[--listen MULTIADDR]...",
 		summary: "print this node's peer ID and the addresses it listens on",
-		flags:   func(fs *flag.FlagSet, o *opts) { netFlags(fs, o) },
+		flags:   func(fs *flag.FlagSet, o *opts) { netFlags(fs, o); jsonFlag(fs, o) },
 		run:     runID,
 	})
 }
@@ -29,6 +29,9 @@ func runID(ctx context.Context, e *env, o *opts, args []string) error {
 		if err := d.get("/api/v1/status", &st); err != nil {
 			return err
 		}
+		if o.json {
+			return printJSON(e, Identity{ID: st.ID, Addrs: st.Addrs})
+		}
 		printIdentity(e.stdout, st.ID, st.Addrs)
 		return nil
 	}
@@ -38,6 +41,13 @@ func runID(ctx context.Context, e *env, o *opts, args []string) error {
 		return err
 	}
 	defer node.Close()
+	if o.json {
+		id := Identity{ID: node.ID().String(), Addrs: []string{}}
+		for _, a := range node.Addrs() {
+			id.Addrs = append(id.Addrs, a.String())
+		}
+		return printJSON(e, id)
+	}
 	printNode(e.stdout, node)
 	return nil
 }

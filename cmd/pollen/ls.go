@@ -34,6 +34,7 @@ so you can see what a share holds before you get it.`,
 			fs.IntVar(&o.maxEntries, "max-entries", 0, fmt.Sprintf("refuse a share of more files and folders than this (default %d)", pollen.DefaultMaxEntries))
 			fs.DurationVar(&o.timeout, "timeout", time.Minute, "give up when nothing arrives for this long")
 			netFlags(fs, o)
+			jsonFlag(fs, o)
 			storageFlag(fs, o)
 		},
 		run: runLs,
@@ -82,6 +83,12 @@ func runLs(ctx context.Context, e *env, o *opts, args []string) error {
 			fmt.Fprintf(e.stderr, "missing %s: moved or deleted since it was fetched; get it again to serve it\n", strconv.Quote(f))
 		}
 	}()
+	if o.json {
+		if shares == nil {
+			shares = []ui.Share{}
+		}
+		return printJSON(e, shares)
+	}
 	if len(shares) == 0 {
 		fmt.Fprintln(e.stderr, "nothing shared yet: try 'pollen add PATH'")
 		return nil
@@ -154,6 +161,9 @@ func lsTree(ctx context.Context, e *env, o *opts, ref string) error {
 		for _, en := range res.Entries {
 			t.Entries = append(t.Entries, ui.TreeEntry{Path: en.Path, Kind: en.Kind, Size: en.Size, CID: en.CID.String()})
 		}
+	}
+	if o.json {
+		return printJSON(e, t)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SIZE\tPATH")

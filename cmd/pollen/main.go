@@ -209,6 +209,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	global.SetOutput(io.Discard)
 	var o opts
 	global.StringVar(&o.repo, "repo", "", "repository folder (default $POLLEN_REPO or ~/.pollen)")
+	showVersion := global.Bool("version", false, "print the version")
 	if err := global.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printUsage(stdout)
@@ -217,6 +218,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return usagef("%v (see 'pollen help')", err)
 	}
 	args = global.Args()
+	if *showVersion {
+		fmt.Fprintln(stdout, versionLine())
+		return nil
+	}
 	if len(args) == 0 {
 		printUsage(stderr)
 		return usagef("no command given")
@@ -227,6 +232,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	c, ok := commands[name]
 	if !ok {
+		if s := suggest(name); s != "" {
+			return usagef("unknown command %q: did you mean %q? (see 'pollen help')", name, s)
+		}
 		return usagef("unknown command %q (see 'pollen help')", name)
 	}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
@@ -443,8 +451,27 @@ func commandHelp(w io.Writer, c *command, fs *flag.FlagSet) {
 		fmt.Fprintf(w, "\n%s\n", strings.TrimSpace(c.help))
 	}
 	fmt.Fprintln(w, "\nFlags:")
-	fs.SetOutput(w)
-	fs.PrintDefaults()
+	printFlags(w, fs)
+}
+
+// printFlags lists fs's flags as the README writes them: --name VALUE,
+// then what it does (Go's own listing writes -name).
+func printFlags(w io.Writer, fs *flag.FlagSet) {
+	fs.VisitAll(func(f *flag.Flag) {
+		kind, usage := flag.UnquoteUsage(f)
+		line := "  --" + f.Name
+		switch {
+		case kind == "value":
+			line += " VALUE"
+		case kind != "":
+			line += " " + strings.ToUpper(kind)
+		}
+		fmt.Fprintf(w, "%s\n      %s", line, usage)
+		if d := f.DefValue; d != "" && d != "false" && d != "0" && d != "0s" && d != "[]" {
+			fmt.Fprintf(w, " (default %s)", d)
+		}
+		fmt.Fprintln(w)
+	})
 }
 
 // parseRate reads a rate a second: bytes ("2MiB", "500KB") or bits

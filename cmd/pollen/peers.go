@@ -19,6 +19,7 @@ func init() {
 		summary: "list connected peers (the daemon's, or go online for a moment to find some)",
 		flags: func(fs *flag.FlagSet, o *opts) {
 			netFlags(fs, o)
+			jsonFlag(fs, o)
 			fs.DurationVar(&o.wait, "wait", 3*time.Second, "how long to discover peers before listing them")
 		},
 		run: runPeers,
@@ -45,6 +46,12 @@ func runPeers(ctx context.Context, e *env, o *opts, args []string) error {
 		case <-ctx.Done():
 		}
 		peers = ui.PeersOf(node)
+	}
+	if o.json {
+		if peers == nil {
+			peers = []ui.Peer{}
+		}
+		return printJSON(e, peers)
 	}
 	if len(peers) == 0 {
 		fmt.Fprintln(e.stderr, "no peers connected")

@@ -29,6 +29,7 @@ privately again keeps its secret, so tickets given out stay good.`,
 			fs.BoolVar(&o.private, "private", false, "serve only to peers holding the ticket; never announce it")
 			fs.Var(&o.allow, "allow", "serve only to this peer ID (repeatable; implies --private)")
 			netFlags(fs, o)
+			jsonFlag(fs, o)
 			seedFlags(fs, o)
 			storageFlag(fs, o)
 		},
@@ -62,9 +63,19 @@ func runShare(ctx context.Context, e *env, o *opts, args []string) error {
 			return err
 		}
 		roots = append(roots, res.Root)
-		fmt.Fprintf(e.stdout, "CID     %s\n", res.Root)
-		fmt.Fprintf(e.stdout, "ticket  %s\n", node.Ticket(res.Root))
+		printShared(e, o, res.Root.String(), res.Name, node.Ticket(res.Root).String())
 	}
 	serve(ctx, e, node, roots...)
 	return nil
+}
+
+// printShared says what was shared: its CID and ticket, each on a line
+// of its own, or a line of JSON.
+func printShared(e *env, o *opts, root, name, ticket string) {
+	if o.json {
+		printJSON(e, Added{CID: root, Name: name, Ticket: ticket})
+		return
+	}
+	fmt.Fprintf(e.stdout, "CID     %s\n", root)
+	fmt.Fprintf(e.stdout, "ticket  %s\n", ticket)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 
 	"github.com/dustin/go-humanize"
@@ -15,7 +16,7 @@ func init() {
 		name:    "status",
 		args:    "",
 		summary: "show the repository: path, blocks, bytes, shares",
-		flags:   storageFlag,
+		flags:   func(fs *flag.FlagSet, o *opts) { storageFlag(fs, o); jsonFlag(fs, o) },
 		run:     runStatus,
 	})
 }
@@ -31,6 +32,9 @@ func runStatus(ctx context.Context, e *env, o *opts, args []string) error {
 	})
 	if err != nil {
 		return err
+	}
+	if o.json {
+		return printJSON(e, st)
 	}
 	fmt.Fprintf(e.stdout, "repo:    %s\n", ui.Escape(st.Repo))
 	if st.ID != "" {
