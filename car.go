@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	dag "github.com/ipfs/boxo/ipld/merkledag"
@@ -69,6 +70,9 @@ func (n *Node) ExportCAR(ctx context.Context, root cid.Cid, w io.Writer) error {
 	return nil
 }
 
+// ErrCorruptCAR is wrapped when a CAR's block does not match its CID.
+var ErrCorruptCAR = errors.New("a block does not match its CID")
+
 // ImportResult is what ImportCAR kept.
 type ImportResult struct {
 	Roots  []cid.Cid // the roots the file holds whole: recorded (pinned)
@@ -104,6 +108,9 @@ func (n *Node) ImportCAR(ctx context.Context, r io.Reader) (ImportResult, error)
 			break
 		}
 		if err != nil {
+			if strings.Contains(err.Error(), "mismatch in content integrity") { // go-car has no sentinel
+				err = fmt.Errorf("%w: %v", ErrCorruptCAR, err)
+			}
 			return res, fmt.Errorf("import: block %d: %w", res.Blocks+1, err)
 		}
 		if err := verifcid.ValidateCid(verifcid.DefaultAllowlist, b.Cid()); err != nil {

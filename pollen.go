@@ -487,7 +487,7 @@ func (n *Node) Remove(root cid.Cid) error {
 		return err
 	}
 	if !found {
-		return fmt.Errorf("rm %s: not shared or kept here", root)
+		return fmt.Errorf("rm %s: %w", root, ErrNotFound)
 	}
 	for _, r := range recs {
 		if r.Private() {

@@ -179,7 +179,7 @@ func (n *Node) Pin(root cid.Cid, pin bool) error {
 	case fetched == nil && shared:
 		return fmt.Errorf("unpin %s: it is shared, and shared content is always kept ('pollen rm' stops sharing it)", root)
 	case fetched == nil:
-		return fmt.Errorf("%s %s: not kept here; get it first", op, root)
+		return fmt.Errorf("%s %s: %w; get it first", op, root, ErrNotFound)
 	}
 	kind := map[bool]blockstore.Kind{true: KindPin, false: KindReseed}[pin]
 	if fetched.Kind == kind {

@@ -419,7 +419,7 @@ func (n *Node) SetSeeding(root cid.Cid, ch SeedChange) (SeedStat, error) {
 		return SeedStat{}, err
 	}
 	if len(recs) == 0 {
-		return SeedStat{}, fmt.Errorf("seeding %s: not shared or kept here", root)
+		return SeedStat{}, fmt.Errorf("seeding %s: %w", root, ErrNotFound)
 	}
 	s := n.seeding
 	s.mu.Lock()

@@ -43,12 +43,12 @@ func (r fileRef) encode() []byte {
 func decodeFileRef(v []byte) (fileRef, error) {
 	off, k := binary.Uvarint(v)
 	if k <= 0 {
-		return fileRef{}, fmt.Errorf("%w: bad file reference in index", errCorrupt)
+		return fileRef{}, fmt.Errorf("%w: bad file reference in index", ErrCorrupt)
 	}
 	v = v[k:]
 	size, k := binary.Uvarint(v)
 	if k <= 0 {
-		return fileRef{}, fmt.Errorf("%w: bad file reference in index", errCorrupt)
+		return fileRef{}, fmt.Errorf("%w: bad file reference in index", ErrCorrupt)
 	}
 	return fileRef{path: string(v[k:]), off: int64(off), size: int64(size)}, nil
 }

@@ -118,7 +118,7 @@ func (s *Store) mark(ctx context.Context, root cid.Cid, live map[string]struct{}
 				return nil
 			})
 			if errors.As(err, new(*damagedError)) {
-				return fmt.Errorf("%w: %s, a node of kept content: nothing removed ('pollen verify --drop' drops it, then get the content again)", errCorrupt, c)
+				return fmt.Errorf("%w: %s, a node of kept content: nothing removed ('pollen verify --drop' drops it, then get the content again)", ErrCorrupt, c)
 			}
 			return err
 		})
@@ -181,7 +181,7 @@ func (s *Store) Verify(ctx context.Context, drop bool) (VerifyResult, error) {
 			}
 			err := s.value(txn, it.Item(), func([]byte) error { return nil }) // value checks the bytes
 			ok := err == nil
-			if err != nil && !errors.Is(err, errCorrupt) {
+			if err != nil && !errors.Is(err, ErrCorrupt) {
 				return err
 			}
 			res.Checked++

@@ -46,7 +46,7 @@ func (s *Store) Scrub(ctx context.Context, rate int64) (ScrubResult, error) {
 		for _, k := range keys {
 			h := mh.Multihash(k[len(prefixBlock):])
 			n, damaged, err := s.scrubOne(h)
-			if errors.Is(err, errCorrupt) { // unreadable, not proven damaged: verify says which
+			if errors.Is(err, ErrCorrupt) { // unreadable, not proven damaged: verify says which
 				s.log.Warn("scrub: a stored block is unreadable", "cid", cid.NewCidV1(cid.Raw, h), "err", err)
 				err = nil
 			}

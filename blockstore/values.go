@@ -73,7 +73,7 @@ func decodeLoc(item *badger.Item) (loc, error) {
 		for i := range vals {
 			n, k := binary.Uvarint(v)
 			if k <= 0 {
-				return fmt.Errorf("%w: bad pack location in index", errCorrupt)
+				return fmt.Errorf("%w: bad pack location in index", ErrCorrupt)
 			}
 			vals[i], v = n, v[k:]
 		}
@@ -249,17 +249,18 @@ func (s *Store) diskUsage() int64 {
 	return n
 }
 
-var errCorrupt = errors.New("block damaged on disk")
+// ErrCorrupt is wrapped by errors about damaged blocks or a damaged index.
+var ErrCorrupt = errors.New("block damaged on disk")
 
 // changedError is a file-referenced block whose file no longer holds its
 // bytes; it counts as damaged for Verify and as missing for readers.
 type changedError struct{ r fileRef }
 
 func (e *changedError) Error() string {
-	return fmt.Sprintf("%v: %s changed at %d", errCorrupt, e.r.path, e.r.off)
+	return fmt.Sprintf("%v: %s changed at %d", ErrCorrupt, e.r.path, e.r.off)
 }
 
-func (e *changedError) Unwrap() error { return errCorrupt }
+func (e *changedError) Unwrap() error { return ErrCorrupt }
 
 // damagedError is a stored block whose bytes no longer hash to its key;
 // it counts as damaged for Verify and as missing for readers. It keeps
@@ -304,9 +305,9 @@ func (s *Store) dropDamaged(e *damagedError) error {
 	})
 }
 
-func (e *damagedError) Error() string { return fmt.Sprintf("%v: %s", errCorrupt, e.h.B58String()) }
+func (e *damagedError) Error() string { return fmt.Sprintf("%v: %s", ErrCorrupt, e.h.B58String()) }
 
-func (e *damagedError) Unwrap() error { return errCorrupt }
+func (e *damagedError) Unwrap() error { return ErrCorrupt }
 
 // matches reports whether data hashes to h.
 func matches(h mh.Multihash, data []byte) bool {
@@ -468,10 +469,10 @@ func (p *packDir) readAt(l loc) ([]byte, error) {
 func (p *packDir) readInto(l loc, buf []byte) error {
 	f, err := p.reader(l.pack)
 	if err != nil {
-		return fmt.Errorf("%w: %v", errCorrupt, err)
+		return fmt.Errorf("%w: %v", ErrCorrupt, err)
 	}
 	if _, err := f.ReadAt(buf, l.off); err != nil {
-		return fmt.Errorf("%w: pack %d at %d: %v", errCorrupt, l.pack, l.off, err)
+		return fmt.Errorf("%w: pack %d at %d: %v", ErrCorrupt, l.pack, l.off, err)
 	}
 	return nil
 }

@@ -98,6 +98,15 @@ func apiError(w http.ResponseWriter, code int, format string, args ...any) {
 	json.NewEncoder(w).Encode(map[string]string{"error": fmt.Sprintf(format, args...)})
 }
 
+// apiFail answers err with the status of its kind, and the kind, so a
+// client (the command line through the daemon) keeps both.
+func apiFail(w http.ResponseWriter, err error) {
+	k := pollen.KindOf(err)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(k.HTTPStatus())
+	json.NewEncoder(w).Encode(map[string]string{"error": err.Error(), "kind": string(k)})
+}
+
 func reply(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(v)
@@ -267,7 +276,7 @@ func (a *API) share(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := add(r.Context(), req.Path, opts)
 	if err != nil {
-		apiError(w, http.StatusBadRequest, "%v", err)
+		apiFail(w, err)
 		return
 	}
 	reply(w, Share{Name: res.Name, Size: uint64(res.Size), Kind: "shared", CID: res.Root.String(), Ticket: a.Node.Ticket(res.Root).String()})
@@ -382,7 +391,7 @@ func (a *API) remove(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := a.Node.Remove(c); err != nil {
-		apiError(w, http.StatusNotFound, "%v", err)
+		apiFail(w, err)
 		return
 	}
 	reply(w, map[string]string{"removed": c.String()})

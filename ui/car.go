@@ -61,7 +61,7 @@ func (a *API) importCAR(w http.ResponseWriter, r *http.Request) {
 	}
 	res, err := a.Node.ImportCAR(r.Context(), in)
 	if err != nil {
-		apiError(w, http.StatusBadRequest, "%v", err)
+		apiFail(w, err)
 		return
 	}
 	reply(w, ImportedOf(res))

@@ -133,7 +133,7 @@ func (a *API) finish(t *Transfer, res pollen.GetResult, err, cause error) {
 			// The daemon stops: the record still says running, so it
 			// runs again when the daemon starts.
 		default:
-			t.State, t.Error = "failed", err.Error()
+			t.State, t.Error, t.ErrorKind = "failed", err.Error(), string(pollen.KindOf(err))
 		}
 		a.transfers.trim()
 	})

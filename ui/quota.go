@@ -38,7 +38,7 @@ func (a *API) pin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := a.Node.Pin(c, req.Pin); err != nil {
-		apiError(w, http.StatusNotFound, "%v", err)
+		apiFail(w, err)
 		return
 	}
 	reply(w, map[string]string{"cid": c.String(), "kind": map[bool]string{true: "pinned", false: "evictable"}[req.Pin]})

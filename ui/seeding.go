@@ -81,7 +81,7 @@ func (a *API) setSeeding(w http.ResponseWriter, r *http.Request) {
 	}
 	st, err := a.Node.SetSeeding(c, ch)
 	if err != nil {
-		apiError(w, http.StatusNotFound, "%v", err)
+		apiFail(w, err)
 		return
 	}
 	reply(w, SeedingOf(st))

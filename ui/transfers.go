@@ -35,10 +35,12 @@ type Transfer struct {
 	Peers   map[string]int64 `json:"peers"`
 	Damaged int              `json:"damaged,omitempty"` // blocks peers sent damaged, dropped and fetched again
 	State   string           `json:"state"`             // "running", "paused", "done", "failed", "canceled"
-	Error   string           `json:"error,omitempty"`
-	Path    string           `json:"path,omitempty"`
-	Started time.Time        `json:"started"`
-	m       meter            // the rate and ETA, as the terminal's bar counts them
+	// ErrorKind is a failed transfer's kind of error (pollen.ErrorKind).
+	ErrorKind string    `json:"error_kind,omitempty"`
+	Error     string    `json:"error,omitempty"`
+	Path      string    `json:"path,omitempty"`
+	Started   time.Time `json:"started"`
+	m         meter     // the rate and ETA, as the terminal's bar counts them
 
 	// A get's record: what runs it again after a pause or a restart;
 	// nil for an add.
@@ -147,7 +149,7 @@ func (a *API) shareAsync(add func(context.Context, string, pollen.AddOptions) (p
 		res, err := add(a.ctx(), path, opts)
 		a.transfers.update(func() {
 			if err != nil {
-				t.State, t.Error = "failed", err.Error()
+				t.State, t.Error, t.ErrorKind = "failed", err.Error(), string(pollen.KindOf(err))
 				a.transfers.trim()
 				return
 			}
@@ -290,35 +292,7 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 
 // ParseRef reads a ticket or a bare CID, with an error that says what is
 // wrong; a ticket's peer is dialled first.
-func ParseRef(s string) (cid.Cid, pollen.GetOptions, error) {
-	var o pollen.GetOptions
-	s = strings.TrimSpace(s)
-	s = strings.TrimPrefix(s, "/ipfs/")
-	// REF/path/inside names one file or folder of the share: neither a
-	// ticket nor a CID holds a slash.
-	if ref, inside, ok := strings.Cut(s, "/"); ok {
-		s, o.Path = ref, strings.Trim(inside, "/")
-	}
-	if strings.HasPrefix(s, "pollen1") {
-		t, err := pollen.ParseTicket(s)
-		if err != nil {
-			return cid.Undef, o, err
-		}
-		if o.Path == "" {
-			o.Name = t.Name
-		}
-		if len(t.Peer.Addrs) > 0 {
-			o.From = append(o.From, t.Peer)
-		}
-		o.Secret, o.Allow = t.Secret, t.Allow
-		return t.Root, o, nil
-	}
-	c, err := decodeCID(s)
-	if err != nil {
-		return cid.Undef, o, fmt.Errorf("%q is neither a ticket nor a valid CID: %v", s, err)
-	}
-	return c, o, nil
-}
+func ParseRef(s string) (cid.Cid, pollen.GetOptions, error) { return pollen.ParseRef(s) }
 
 // ParseCID reads a CID the user typed, with an error that says what is
 // wrong.

@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ipfs/go-cid"
+	mh "github.com/multiformats/go-multihash"
 )
 
 // TestVersionAndSuggestions: version, --version; a mistyped command is
@@ -89,5 +92,81 @@ func TestJSONOutput(t *testing.T) {
 	g := run(t, t.TempDir(), append([]string{"get", "--json", s.ticket, "-o", out}, isolated...)...).ok(t)
 	if err := json.Unmarshal([]byte(g.stdout), &saved); err != nil || saved.Path != filepath.Join(out, "one-byte.bin") || saved.Size != 1 {
 		t.Errorf("get --json: %q: %+v %v", g.stdout, saved, err)
+	}
+}
+
+// TestSystemdUnit: contrib/pollen.service runs a command and flags
+// pollen knows (the unit is run by people who never read this code).
+func TestSystemdUnit(t *testing.T) {
+	b, err := os.ReadFile("../../contrib/pollen.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var exec string
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "ExecStart="); ok {
+			exec = v
+		}
+	}
+	f := strings.Fields(exec)
+	if len(f) < 2 || filepath.Base(f[0]) != "pollen" || f[1] != "daemon" {
+		t.Fatalf("ExecStart=%s", exec)
+	}
+	run(t, t.TempDir(), append([]string{"help"}, f[1:]...)...).ok(t)
+}
+
+// TestExitCodes: each kind of failure has its exit code (the README
+// lists them), directly and through a running daemon.
+func TestExitCodes(t *testing.T) {
+	repo := t.TempDir()
+	src := mixed(t) + "/one-byte.bin"
+	root := strings.TrimSpace(run(t, repo, "add", "-q", src).ok(t).stdout)
+	out := t.TempDir()
+	run(t, repo, "get", root, "-o", out).ok(t)
+	sum, _ := mh.Sum([]byte("nobody has this"), mh.SHA2_256, -1)
+	missing := cid.NewCidV1(cid.Raw, sum).String()
+	bad := filepath.Join(t.TempDir(), "bad.car")
+	car := filepath.Join(t.TempDir(), "f.car")
+	run(t, repo, "export", root, "--car", car).ok(t)
+	data, _ := os.ReadFile(car)
+	data[len(data)-1] ^= 0xff
+	os.WriteFile(bad, data, 0o644)
+	for _, tc := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"get", "not-a-cid"}, 2},
+		{[]string{"cat", missing}, 3},
+		{[]string{"rm", missing}, 3},
+		{append([]string{"get", missing, "--timeout", "1s"}, isolated...), 4},
+		{[]string{"import", bad}, 6},
+	} {
+		if r := run(t, repo, tc.args...); r.code != tc.code {
+			t.Errorf("pollen %s: exit %d, want %d\n%s", strings.Join(tc.args, " "), r.code, tc.code, r.stderr)
+		}
+	}
+	// A folder holding different bytes under the name: exists.
+	os.WriteFile(filepath.Join(out, "other.bin"), []byte("xy"), 0o644)
+	if err := os.Rename(filepath.Join(out, "other.bin"), filepath.Join(out, "one-byte.bin")); err != nil {
+		t.Fatal(err)
+	}
+	if r := run(t, repo, "get", root, "-o", out); r.code != 5 {
+		t.Errorf("get over different files: exit %d, want 5\n%s", r.code, r.stderr)
+	}
+
+	// Through a daemon, the kinds survive the API.
+	startDaemon(t, repo)
+	for _, tc := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"rm", missing}, 3},
+		{[]string{"cat", missing}, 3},
+		{[]string{"import", bad}, 6},
+		{[]string{"seeding", missing, "--pause"}, 3},
+	} {
+		if r := run(t, repo, tc.args...); r.code != tc.code {
+			t.Errorf("pollen %s with a daemon: exit %d, want %d\n%s", strings.Join(tc.args, " "), r.code, tc.code, r.stderr)
+		}
 	}
 }

@@ -258,9 +258,13 @@ func (c *apiClient) do(client *http.Client, method, path string, body any) (*htt
 	}
 	if resp.StatusCode != http.StatusOK {
 		defer resp.Body.Close()
-		var e struct{ Error string }
+		var e struct{ Error, Kind string }
 		json.NewDecoder(resp.Body).Decode(&e)
-		return nil, errors.New("daemon: " + e.Error)
+		k := pollen.ErrorKind(e.Kind)
+		if k == pollen.KindOther {
+			k = kindOfStatus[resp.StatusCode]
+		}
+		return nil, pollen.WithKind(k, "daemon: "+e.Error)
 	}
 	return resp, nil
 }
@@ -320,7 +324,7 @@ func follow(ctx context.Context, e *env, c *apiClient, id int, verb string) (ui.
 				return t, nil
 			case "failed":
 				bar.Abort()
-				return t, errors.New(t.Error)
+				return t, pollen.WithKind(pollen.ErrorKind(t.ErrorKind), t.Error)
 			case "paused":
 				bar.Abort()
 				return t, fmt.Errorf("%s %d paused; 'pollen resume %d' goes on with it", verb, id, id)
@@ -372,4 +376,14 @@ func importVia(ctx context.Context, e *env, c *apiClient, endpoint, path string,
 			t.Skipped, plural(t.Skipped, "entry", "entries"), ui.Escape(path))
 	}
 	return t, nil
+}
+
+// kindOfStatus reads the kind of an API error that does not name it.
+var kindOfStatus = map[int]pollen.ErrorKind{
+	http.StatusBadRequest:          pollen.KindInvalid,
+	http.StatusNotFound:            pollen.KindNotFound,
+	http.StatusConflict:            pollen.KindExists,
+	http.StatusBadGateway:          pollen.KindUnreachable,
+	http.StatusUnprocessableEntity: pollen.KindCorrupt,
+	http.StatusInsufficientStorage: pollen.KindNoSpace,
 }

@@ -71,6 +71,7 @@ func runAs(t *testing.T, cred *syscall.Credential, repo string, args ...string) 
 	t.Helper()
 	cmd := exec.Command(pollenBin(t), append([]string{"--repo", repo}, args...)...)
 	cmd.Env = append(os.Environ(), "POLLEN_REPO=")
+	cmd.Dir = t.TempDir() // a get without -o writes here, not into the source tree
 	if cred != nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	}

@@ -192,7 +192,7 @@ func exitCode(err error) int {
 	if errors.As(err, new(calmError)) {
 		return 130
 	}
-	return 1
+	return pollen.KindOf(err).ExitCode()
 }
 
 // oneLine keeps an error to the single line the user reads.

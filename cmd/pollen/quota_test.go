@@ -71,7 +71,7 @@ func TestQuotaSeedAndLs(t *testing.T) {
 	if kinds["one"] != "evictable" || kinds["three"] != "pinned" {
 		t.Errorf("after unpin and pin, ls kinds %v", kinds)
 	}
-	run(t, repo, "pin", "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku").fails(t, "not kept here")
+	run(t, repo, "pin", "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku").fails(t, "kept here")
 	run(t, repo, append([]string{"ls", "--max-storage", "lots"}, isolated...)...).fails(t, `--max-storage "lots": want a size such as 50GB`)
 }
 
