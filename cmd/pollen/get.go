@@ -155,6 +155,22 @@ func runGet(ctx context.Context, e *env, o *opts, args []string) error {
 }
 
 // parseCID reads a CID argument; a bad one is a usage error.
+// parseCIDs reads the CIDs of a command's arguments (pin, rm, ...).
+func parseCIDs(verb string, args []string) ([]cid.Cid, error) {
+	if len(args) == 0 {
+		return nil, usagef("%s: no CID given", verb)
+	}
+	var roots []cid.Cid
+	for _, a := range args {
+		c, err := parseCID(a)
+		if err != nil {
+			return nil, err
+		}
+		roots = append(roots, c)
+	}
+	return roots, nil
+}
+
 func parseCID(s string) (cid.Cid, error) {
 	c, err := ui.ParseCID(s)
 	if err != nil {

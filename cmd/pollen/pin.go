@@ -30,16 +30,9 @@ is. 'pollen unpin' makes it evictable again.`,
 
 func runPin(e *env, o *opts, args []string, pin bool) error {
 	verb := map[bool]string{true: "pin", false: "unpin"}[pin]
-	if len(args) == 0 {
-		return usagef("%s: no CID given", verb)
-	}
-	var roots []cid.Cid
-	for _, a := range args {
-		c, err := parseCID(a)
-		if err != nil {
-			return err
-		}
-		roots = append(roots, c)
+	roots, err := parseCIDs(verb, args)
+	if err != nil {
+		return err
 	}
 	var node *pollen.Node
 	c := daemonAPI(o)

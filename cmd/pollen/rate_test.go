@@ -3,6 +3,7 @@ package main_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -38,11 +39,7 @@ func TestRateLimits(t *testing.T) {
 			run(t, t.TempDir(), append(append([]string{"get", s.ticket, "-o", out}, tc.gets...), net...)...).ok(t)
 			took := time.Since(begin)
 			sameFile(t, src, filepath.Join(out, filepath.Base(src)))
-			seen := float64(4<<20) * 8 / took.Seconds() / 1e6
-			t.Logf("%s: 4 MiB in %s: %.2f Mbit/s", tc.name, took.Round(time.Millisecond), seen)
-			if seen > mbit*1.10 || seen < mbit*0.90 {
-				t.Errorf("%.2f Mbit/s, want %d ± 10%%", seen, mbit)
-			}
+			checkRate(t, tc.name, 4<<20, took, mbit, 0.10)
 		})
 	}
 }
@@ -84,11 +81,7 @@ func TestRateLimitsBetweenNamespaces(t *testing.T) {
 			}
 			sameFile(t, src, filepath.Join(out, s.cid))
 			s.stop()
-			seen := float64(4<<20) * 8 / took.Seconds() / 1e6
-			t.Logf("%s: 4 MiB in %s: %.2f Mbit/s", tc.name, took.Round(time.Millisecond), seen)
-			if seen > mbit*1.10 || seen < mbit*0.90 {
-				t.Errorf("%.2f Mbit/s, want %d ± 10%%", seen, mbit)
-			}
+			checkRate(t, tc.name, 4<<20, took, mbit, 0.10)
 		})
 	}
 }
@@ -112,11 +105,7 @@ func TestPeerUploadCap(t *testing.T) {
 				return
 			}
 			sameFile(t, src, filepath.Join(out, filepath.Base(src)))
-			seen := float64(3<<20) * 8 / took.Seconds() / 1e6
-			t.Logf("getter %d: 3 MiB in %s: %.2f Mbit/s", i, took.Round(time.Millisecond), seen)
-			if seen > mbit*1.15 || seen < mbit*0.85 {
-				t.Errorf("getter %d: %.2f Mbit/s, want %d ± 15%%", i, seen, mbit)
-			}
+			checkRate(t, fmt.Sprintf("getter %d", i), 3<<20, took, mbit, 0.15)
 		})
 	}
 	wg.Wait()
@@ -244,5 +233,16 @@ func TestLimitChangesWhileTransferring(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(repoA, "limits.json")); err != nil {
 		t.Errorf("the limits were not saved: %v", err)
+	}
+}
+
+// checkRate says what rate n bytes in took make, and fails the test
+// outside mbit ± tol (a fraction).
+func checkRate(t *testing.T, what string, n int64, took time.Duration, mbit, tol float64) {
+	t.Helper()
+	seen := float64(n) * 8 / took.Seconds() / 1e6
+	t.Logf("%s: %d bytes in %s: %.2f Mbit/s", what, n, took.Round(time.Millisecond), seen)
+	if seen > mbit*(1+tol) || seen < mbit*(1-tol) {
+		t.Errorf("%s: %.2f Mbit/s, want %g ± %.0f%%", what, seen, mbit, tol*100)
 	}
 }

@@ -17,16 +17,9 @@ func init() {
 }
 
 func runRm(ctx context.Context, e *env, o *opts, args []string) error {
-	if len(args) == 0 {
-		return usagef("rm: no CID given")
-	}
-	var roots []cid.Cid
-	for _, a := range args {
-		c, err := parseCID(a)
-		if err != nil {
-			return err
-		}
-		roots = append(roots, c)
+	roots, err := parseCIDs("rm", args)
+	if err != nil {
+		return err
 	}
 	remove := func(c cid.Cid) error { return nil }
 	if d := daemonAPI(o); d != nil {
