@@ -36,6 +36,27 @@ func onlineNodes(t *testing.T, n int) []*pollen.Node {
 	return out
 }
 
+// isolated is a node's configuration in these tests: loopback, no DHT,
+// no mDNS, so tests running side by side never meet.
+func isolated() pollen.Config {
+	return pollen.Config{Listen: []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/0")}, Offline: true, NoMDNS: true}
+}
+
+// startNode opens a node with cfg, starts its network, and closes it
+// when the test ends.
+func startNode(t testing.TB, cfg pollen.Config) *pollen.Node {
+	t.Helper()
+	n, err := pollen.Open(t.TempDir(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	if err := n.StartNetwork(); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 // openNodeNoCleanup opens a node on loopback that the test closes itself.
 func openNodeNoCleanup(t *testing.T) *pollen.Node {
 	t.Helper()

@@ -185,22 +185,9 @@ func TestPrivateBlocksAlsoPublic(t *testing.T) {
 // node-wide pre-shared key would turn QUIC off).
 func TestPrivateOverQUIC(t *testing.T) {
 	ctx := t.Context()
-	var nodes []*pollen.Node
-	for range 2 {
-		n, err := pollen.Open(t.TempDir(), pollen.Config{
-			Listen:  []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/udp/0/quic-v1")},
-			Offline: true, NoMDNS: true,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { n.Close() })
-		if err := n.StartNetwork(); err != nil {
-			t.Fatal(err)
-		}
-		nodes = append(nodes, n)
-	}
-	sharer, friend := nodes[0], nodes[1]
+	cfg := isolated()
+	cfg.Listen = []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/udp/0/quic-v1")}
+	sharer, friend := startNode(t, cfg), startNode(t, cfg)
 	src := filepath.Join(t.TempDir(), "q.bin")
 	if err := testdata.WriteFile(src, 9, 5<<20); err != nil {
 		t.Fatal(err)
@@ -231,17 +218,9 @@ func TestPrivateNotInTheDHT(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	open := func(boot []peer.AddrInfo) *pollen.Node {
-		n, err := pollen.Open(t.TempDir(), pollen.Config{
-			Listen: []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/0")}, NoMDNS: true, Bootstrap: boot,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { n.Close() })
-		if err := n.StartNetwork(); err != nil {
-			t.Fatal(err)
-		}
-		return n
+		cfg := isolated()
+		cfg.Offline, cfg.Bootstrap = false, boot // a DHT of the three
+		return startNode(t, cfg)
 	}
 	boot := open([]peer.AddrInfo{})
 	sharer, seeker := open([]peer.AddrInfo{boot.AddrInfo()}), open([]peer.AddrInfo{boot.AddrInfo()})

@@ -51,17 +51,9 @@ func TestQuotaEvictsLeastRecentlyUsed(t *testing.T) {
 	if err := a.StartNetwork(); err != nil {
 		t.Fatal(err)
 	}
-	b, err := pollen.Open(t.TempDir(), pollen.Config{
-		Listen: []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/0")}, Offline: true, NoMDNS: true,
-		MaxStorage: quota,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	if err := b.StartNetwork(); err != nil {
-		t.Fatal(err)
-	}
+	cfg := isolated()
+	cfg.MaxStorage = quota
+	b := startNode(t, cfg)
 	from := []peer.AddrInfo{a.AddrInfo()}
 	share := func(n *pollen.Node, path string) cid.Cid {
 		t.Helper()
@@ -158,7 +150,7 @@ func TestQuotaEvictsLeastRecentlyUsed(t *testing.T) {
 	// Bigger than the quota: refused once its root block is here, with
 	// nothing evicted and next to nothing moved.
 	before := b.Traffic()[a.ID()].Received
-	_, err = b.Seed(ctx, roots["big"], pollen.GetOptions{From: from, Stall: 30 * time.Second})
+	_, err := b.Seed(ctx, roots["big"], pollen.GetOptions{From: from, Stall: 30 * time.Second})
 	moved := b.Traffic()[a.ID()].Received - before
 	if !errors.Is(err, pollen.ErrQuota) {
 		t.Fatalf("seeding 11 MiB under a 10 MiB quota: %v, want ErrQuota", err)
@@ -201,17 +193,9 @@ func TestQuotaConcurrentSeeds(t *testing.T) {
 	if err := a.StartNetwork(); err != nil {
 		t.Fatal(err)
 	}
-	b, err := pollen.Open(t.TempDir(), pollen.Config{
-		Listen: []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/0")}, Offline: true, NoMDNS: true,
-		MaxStorage: quota,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	if err := b.StartNetwork(); err != nil {
-		t.Fatal(err)
-	}
+	cfg := isolated()
+	cfg.MaxStorage = quota
+	b := startNode(t, cfg)
 	from := []peer.AddrInfo{a.AddrInfo()}
 	var roots []cid.Cid
 	for i := range 5 {

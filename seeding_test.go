@@ -19,16 +19,9 @@ import (
 // starts its network and seeding; it reports each stop on the channel.
 func seedingNode(t *testing.T, rules pollen.SeedRules) (*pollen.Node, chan pollen.SeedStat) {
 	t.Helper()
-	n, err := pollen.Open(t.TempDir(), pollen.Config{
-		Listen: []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/0")}, Offline: true, NoMDNS: true, Seed: rules,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { n.Close() })
-	if err := n.StartNetwork(); err != nil {
-		t.Fatal(err)
-	}
+	cfg := isolated()
+	cfg.Seed = rules
+	n := startNode(t, cfg)
 	stops := make(chan pollen.SeedStat, 8)
 	if err := n.StartSeeding(func(st pollen.SeedStat) { stops <- st }); err != nil {
 		t.Fatal(err)
