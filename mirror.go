@@ -112,7 +112,9 @@ func (n *Node) mirror(ctx context.Context, root cid.Cid, dir string, name peer.I
 			gone = append(gone, p)
 		}
 	}
-	sort.Slice(gone, func(i, j int) bool { return strings.Count(gone[i], "/") > strings.Count(gone[j], "/") || gone[i] > gone[j] })
+	sort.Slice(gone, func(i, j int) bool {
+		return strings.Count(gone[i], "/") > strings.Count(gone[j], "/") || gone[i] > gone[j]
+	})
 	for _, p := range gone {
 		if old[p].CID == "" {
 			continue
