@@ -249,3 +249,54 @@ func TestLiveFollow(t *testing.T) {
 		t.Fatal("big file differs")
 	}
 }
+
+// A follower that was off while three versions were made catches up to
+// the newest when it starts again (the daemon's ResumeLives).
+func TestLiveCatchUp(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	src := filepath.Join(t.TempDir(), "shared")
+	writeFile(t, filepath.Join(src, "a.txt"), []byte("v1"))
+	sharer := liveNode(t, t.TempDir())
+	defer sharer.Close()
+	li, err := sharer.ShareLive(ctx, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk, err := sharer.LiveTicket(li.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo, mirror := t.TempDir(), filepath.Join(t.TempDir(), "m")
+	f := liveNode(t, repo)
+	if _, err := f.Follow(ctx, tk, mirror); err != nil {
+		t.Fatal(err)
+	}
+	waitMirrors(t, src, []string{mirror}, 30*time.Second)
+	f.Close()
+
+	for i := 2; i <= 4; i++ {
+		writeFile(t, filepath.Join(src, "a.txt"), []byte{'v', byte('0' + i)})
+		writeFile(t, filepath.Join(src, "n", string(rune('0'+i))), []byte("x"))
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			lvs, _ := sharer.Lives()
+			if lvs[0].Seq == uint64(i) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the sharer did not publish version %d", i)
+			}
+		}
+	}
+	f = liveNode(t, repo)
+	defer f.Close()
+	if err := f.ResumeLives(ctx); err != nil {
+		t.Fatal(err)
+	}
+	took := waitMirrors(t, src, []string{mirror}, 30*time.Second)
+	lvs, _ := f.Lives()
+	if lvs[0].Seq != 4 {
+		t.Fatalf("caught up to version %d", lvs[0].Seq)
+	}
+	t.Logf("caught up three versions in %s", took)
+}
