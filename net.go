@@ -17,6 +17,7 @@ import (
 
 	"github.com/pollen-p2p/pollen/blockstore"
 	"github.com/pollen-p2p/pollen/exchange"
+	"github.com/pollen-p2p/pollen/live"
 	"github.com/pollen-p2p/pollen/swarm"
 )
 
@@ -97,6 +98,7 @@ func (n *Node) StartNetwork() error {
 		}()
 	}
 	nw.ex = exchange.New(sw.Host, n.store, cfg)
+	nw.live = live.NewService(sw.Host, n.lv.book, n.log)
 	n.net = nw
 	return nil
 }

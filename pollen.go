@@ -25,6 +25,7 @@ import (
 	"github.com/pollen-p2p/pollen/blockstore"
 	"github.com/pollen-p2p/pollen/chunker"
 	"github.com/pollen-p2p/pollen/exchange"
+	"github.com/pollen-p2p/pollen/live"
 	"github.com/pollen-p2p/pollen/swarm"
 )
 
@@ -99,6 +100,9 @@ type Config struct {
 	// MaxStorage is the storage quota, bytes the store may hold itself;
 	// 0 is none (see quota.go).
 	MaxStorage int64
+	// LiveQuiet and LiveRescan are a live share's quiet period and
+	// rescan interval; 0 for DefaultLiveQuiet and DefaultLiveRescan.
+	LiveQuiet, LiveRescan time.Duration
 }
 
 // Node is an open pollen repository. Its methods are safe for concurrent
@@ -118,6 +122,7 @@ type Node struct {
 	importing sync.RWMutex
 	scrubOnce sync.Once // the scrubber started (ScrubWhileServing)
 	q         quota
+	lv        lives // live shares and follows
 
 	ctx    context.Context // ends at Close
 	cancel context.CancelFunc
@@ -132,6 +137,7 @@ type Node struct {
 type netState struct {
 	swarm    *swarm.Swarm
 	ex       *exchange.Exchange
+	live     *live.Service
 	announce chan cid.Cid // roots for the announcer; nil without a DHT
 }
 
@@ -169,6 +175,7 @@ func Open(dir string, cfg Config) (*Node, error) {
 		dag:     dag.NewDAGService(blockservice.New(st, nil)),
 		access:  newAccess(),
 		seeding: newSeeding(cfg.Seed),
+		lv:      lives{book: live.NewBook()},
 		unlock:  unlock,
 		ctx:     ctx,
 		cancel:  cancel,
@@ -198,7 +205,7 @@ func (n *Node) Close() error {
 	n.flushSeeding()
 	var err error
 	if nw != nil {
-		err = errors.Join(nw.ex.Close(), nw.swarm.Close())
+		err = errors.Join(nw.live.Close(), nw.ex.Close(), nw.swarm.Close())
 	}
 	if serr := n.store.Close(); err == nil {
 		err = serr

@@ -55,6 +55,11 @@ var ErrUnsafeCID = errors.New("refused CID")
 type ImportOptions struct {
 	Hidden   bool     // include names starting with "." (Kubo's --hidden)
 	Progress Progress // nil for none
+	// Cache, when set, skips files unchanged since the last import that
+	// used it (see FileCache), and is updated when this one succeeds.
+	Cache *FileCache
+	// Reused, when set, counts the files the cache spared (read from it).
+	Reused *int
 }
 
 // ImportResult describes what Import stored.

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 
 	dag "github.com/ipfs/boxo/ipld/merkledag"
 	ft "github.com/ipfs/boxo/ipld/unixfs"
@@ -34,7 +35,10 @@ func Import(ctx context.Context, st Store, path string, o ImportOptions) (Import
 	if err != nil {
 		return ImportResult{}, fmt.Errorf("add %s: %w", path, unwrapPathErr(err))
 	}
-	im := &importer{ctx: ctx, hidden: o.Hidden, progress: o.Progress}
+	im := &importer{ctx: ctx, hidden: o.Hidden, progress: o.Progress, cache: o.Cache}
+	if o.Cache != nil {
+		im.seen = seen{}
+	}
 	im.res.Name = filepath.Base(filepath.Clean(path))
 	if im.total, err = im.scan(path, info); err != nil {
 		return ImportResult{}, err
@@ -51,6 +55,10 @@ func Import(ctx context.Context, st Store, path string, o ImportOptions) (Import
 		return ImportResult{}, err
 	}
 	im.res.Root = root.Cid()
+	o.Cache.replace(im.seen)
+	if o.Reused != nil {
+		*o.Reused = im.reused
+	}
 	return im.res, nil
 }
 
@@ -64,6 +72,9 @@ type importer struct {
 	dserv    *dagAdder
 	pool     sync.Pool
 	res      ImportResult
+	cache    *FileCache
+	seen     seen // what this import read, for cache
+	reused   int  // files the cache spared
 }
 
 // hide reports whether a directory entry is left out: names starting
@@ -77,6 +88,9 @@ func (im *importer) hide(name string) bool {
 func (im *importer) scan(path string, info fs.FileInfo) (int64, error) {
 	switch {
 	case info.Mode().IsRegular():
+		if _, ok := im.cache.lookup(path, info); ok {
+			return 0, nil // not read: nothing to count
+		}
 		f, err := os.Open(path) // unreadable files fail here, before anything is stored
 		if err != nil {
 			return 0, fmt.Errorf("add %s: %w", path, unwrapPathErr(err))
@@ -118,7 +132,15 @@ func (im *importer) add(path string, info fs.FileInfo) (ipld.Node, error) {
 	switch {
 	case info.Mode().IsRegular():
 		im.res.Files++
-		return im.addFile(path)
+		if n, ok := im.cached(path, info); ok {
+			return n, nil
+		}
+		readAt := time.Now()
+		n, err := im.addFile(path)
+		if err == nil {
+			im.seen.note(path, info, n, readAt)
+		}
+		return n, err
 	case info.IsDir():
 		im.res.Dirs++
 		return im.addDir(path)
@@ -128,6 +150,23 @@ func (im *importer) add(path string, info fs.FileInfo) (ipld.Node, error) {
 	default:
 		return nil, fmt.Errorf("add %s: unsupported file type %s", path, info.Mode().Type())
 	}
+}
+
+// cached returns the DAG of a file unchanged since the cache's import,
+// from the store; a root the store lost is read from the file again.
+func (im *importer) cached(path string, info fs.FileInfo) (ipld.Node, bool) {
+	root, ok := im.cache.lookup(path, info)
+	if !ok {
+		return nil, false
+	}
+	n, err := im.dserv.Get(im.ctx, root)
+	if err != nil {
+		return nil, false
+	}
+	im.seen[path] = cachedFile{size: info.Size(), mtime: info.ModTime(), root: root}
+	im.res.Size += info.Size()
+	im.reused++
+	return n, true
 }
 
 func (im *importer) addSymlink(path string) (ipld.Node, error) {

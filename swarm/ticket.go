@@ -26,6 +26,10 @@ type Ticket struct {
 	// Allow lists the only peers a private share is served to; empty for
 	// any peer that proves the secret.
 	Allow []peer.ID
+	// Live is a live folder's name (the peer ID of its key): the
+	// follower takes the newest version signed by it, of which Root is
+	// one. Empty for a fixed root.
+	Live peer.ID
 }
 
 // SecretLen is the length of a private share's secret.
@@ -41,6 +45,7 @@ func (t Ticket) Private() bool { return t.Secret != nil }
 const (
 	extSecret = 1 // the share's secret
 	extAllow  = 2 // a peer the share is limited to, binary peer ID; one field each
+	extLive   = 3 // a live folder's name, binary peer ID of its key
 )
 
 // ticketPrefix starts every ticket, so it is recognisable and versioned.
@@ -65,7 +70,7 @@ func (t Ticket) String() string {
 	for _, a := range t.Peer.Addrs {
 		field(a.Bytes())
 	}
-	if t.Secret != nil || len(t.Allow) > 0 {
+	if t.Secret != nil || len(t.Allow) > 0 || t.Live != "" {
 		field(nil)
 		if t.Secret != nil {
 			field(append([]byte{extSecret}, t.Secret...))
@@ -73,6 +78,10 @@ func (t Ticket) String() string {
 		for _, p := range t.Allow {
 			id, _ := p.MarshalBinary()
 			field(append([]byte{extAllow}, id...))
+		}
+		if t.Live != "" {
+			id, _ := t.Live.MarshalBinary()
+			field(append([]byte{extLive}, id...))
 		}
 	}
 	s, _ := multibase.Encode(multibase.Base32, b)
@@ -148,6 +157,15 @@ func (t *Ticket) parseExtensions(fields [][]byte) error {
 				return fmt.Errorf("%w: bad allowed peer: %v", ErrBadTicket, err)
 			}
 			t.Allow = append(t.Allow, p)
+		case extLive:
+			var p peer.ID
+			if err := p.UnmarshalBinary(v); err != nil || t.Live != "" {
+				return fmt.Errorf("%w: bad live folder name", ErrBadTicket)
+			}
+			if _, err := p.ExtractPublicKey(); err != nil {
+				return fmt.Errorf("%w: live folder name holds no key", ErrBadTicket)
+			}
+			t.Live = p
 		default:
 			return fmt.Errorf("%w: made by a newer pollen (extension %d); update pollen", ErrBadTicket, f[0])
 		}

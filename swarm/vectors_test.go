@@ -32,6 +32,7 @@ type ticketVector struct {
 	Addrs   []string `json:"addrs"`
 	Secret  string   `json:"secret_hex,omitempty"`
 	Allow   []string `json:"allow,omitempty"`
+	Live    string   `json:"live,omitempty"`
 }
 
 func TestTicketVectors(t *testing.T) {
@@ -50,6 +51,7 @@ func TestTicketVectors(t *testing.T) {
 			{"no name, no address (a peer found by its ID)", Ticket{Root: root, Peer: peer.AddrInfo{ID: id}}},
 			{"a private share", Ticket{Root: root, Name: "photos", Peer: peer.AddrInfo{ID: id, Addrs: addrs[:1]}, Secret: bytes.Repeat([]byte{0x5e}, SecretLen)}},
 			{"a private share for two named peers", Ticket{Root: root, Name: "photos", Peer: peer.AddrInfo{ID: id, Addrs: addrs[:1]}, Secret: bytes.Repeat([]byte{0x5e}, SecretLen), Allow: []peer.ID{id, friend}}},
+			{"a live folder: its name is a key's peer ID, the root its version when the ticket was made", Ticket{Root: root, Name: "photos", Peer: peer.AddrInfo{ID: id, Addrs: addrs[:1]}, Live: friend}},
 		} {
 			v := ticketVector{Comment: tk.comment, Ticket: tk.t.String(), Root: root.String(), Name: tk.t.Name, Peer: id.String()}
 			for _, a := range tk.t.Peer.Addrs {
@@ -60,6 +62,9 @@ func TestTicketVectors(t *testing.T) {
 			}
 			for _, p := range tk.t.Allow {
 				v.Allow = append(v.Allow, p.String())
+			}
+			if tk.t.Live != "" {
+				v.Live = tk.t.Live.String()
 			}
 			vs = append(vs, v)
 		}
@@ -89,7 +94,8 @@ func TestTicketVectors(t *testing.T) {
 			allow = append(allow, p.String())
 		}
 		if tk.Root.String() != v.Root || tk.Name != v.Name || tk.Peer.ID.String() != v.Peer || !slices.Equal(addrs, v.Addrs) ||
-			hex.EncodeToString(tk.Secret) != v.Secret || !slices.Equal(allow, v.Allow) {
+			hex.EncodeToString(tk.Secret) != v.Secret || !slices.Equal(allow, v.Allow) ||
+			(tk.Live != "" || v.Live != "") && tk.Live.String() != v.Live {
 			t.Errorf("%s: read as %+v", v.Comment, tk)
 		}
 		if tk.String() != v.Ticket {

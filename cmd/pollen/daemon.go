@@ -116,6 +116,10 @@ func runDaemon(ctx context.Context, e *env, o *opts, args []string) error {
 	if err := api.Restore(); err != nil {
 		return fmt.Errorf("daemon: %w", err)
 	}
+	// And the live shares and follows it ran.
+	if err := node.ResumeLives(ctx); err != nil {
+		fmt.Fprintf(e.stderr, "live folders: %s\n", ui.Escape(oneLine(err)))
+	}
 	srv := &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	defer srv.Close()

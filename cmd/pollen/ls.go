@@ -52,6 +52,7 @@ func runLs(ctx context.Context, e *env, o *opts, args []string) error {
 	var shares []ui.Share
 	var missing []string
 	var usage pollen.Usage
+	var lives []pollen.LiveInfo // not yet through the daemon's API
 	if c := daemonAPI(o); c != nil {
 		if err := c.get("/api/v1/shares", &shares); err != nil {
 			return err
@@ -75,6 +76,9 @@ func runLs(ctx context.Context, e *env, o *opts, args []string) error {
 			return err
 		}
 		if usage, err = node.Usage(ctx); err != nil {
+			return err
+		}
+		if lives, err = node.Lives(); err != nil {
 			return err
 		}
 	}
@@ -110,8 +114,30 @@ func runLs(ctx context.Context, e *env, o *opts, args []string) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if err := lsLive(e, lives); err != nil {
+		return err
+	}
 	fmt.Fprintln(e.stderr, storageLine(usage))
 	return nil
+}
+
+// lsLive lists the live shares and follows: version, last change,
+// followers (those connected now, when this process serves them).
+func lsLive(e *env, lvs []pollen.LiveInfo) error {
+	if len(lvs) == 0 {
+		return nil
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nLIVE\tKIND\tVERSION\tCHANGED\tFOLLOWERS\tCONFLICTS\tNAME")
+	for _, li := range lvs {
+		kind := "live share"
+		if li.Follow {
+			kind = "follow"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%s\n", ui.Escape(li.Dir), kind, li.Seq,
+			li.Changed.Local().Format("2006-01-02 15:04:05"), li.Followers, len(li.Conflicts), li.Name)
+	}
+	return tw.Flush()
 }
 
 // storageLine says what the store holds against the quota: what shared

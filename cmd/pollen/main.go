@@ -86,6 +86,7 @@ type opts struct {
 	json       bool
 	maxStorage string
 	pin        bool
+	live       bool
 
 	// network
 	listen    list

@@ -11,7 +11,7 @@ import (
 func init() {
 	register(&command{
 		name:    "share",
-		args:    "[--hidden] [--private] [--allow PEER_ID]... [--listen MULTIADDR]... PATH...",
+		args:    "[--hidden] [--private] [--allow PEER_ID]... [--live] [--listen MULTIADDR]... PATH...",
 		summary: "add files or folders, print their CIDs and tickets, and serve until Ctrl-C",
 		help: `Each PATH is added as 'pollen add' does and recorded as a share. Then pollen
 prints, each on a line of its own, the CID and ticket of every PATH and the
@@ -23,11 +23,18 @@ carries a secret each getter proves it holds, the share is never announced
 on the DHT, and a peer that learns only its CID gets nothing. Whoever fetches
 it serves it on the same terms. --allow limits it further to the named peers
 ('pollen id' prints a node's peer ID); it implies --private. Sharing a folder
-privately again keeps its secret, so tickets given out stay good.`,
+privately again keeps its secret, so tickets given out stay good.
+
+A --live folder keeps being shared as it changes: pollen watches it, and a
+couple of seconds after each change publishes the new version, signed by a
+key of the folder's own, to everyone following it ('pollen follow TICKET').
+Only the files that changed are read again. Its ticket stays good for every
+version; sharing the folder live again takes up the same key.`,
 		flags: func(fs *flag.FlagSet, o *opts) {
 			fs.BoolVar(&o.hidden, "hidden", false, `include files and folders whose names start with "."`)
 			fs.BoolVar(&o.private, "private", false, "serve only to peers holding the ticket; never announce it")
 			fs.Var(&o.allow, "allow", "serve only to this peer ID (repeatable; implies --private)")
+			fs.BoolVar(&o.live, "live", false, "share each folder as it changes: followers get every new version")
 			netFlags(fs, o)
 			jsonFlag(fs, o)
 			seedFlags(fs, o)
@@ -40,6 +47,9 @@ privately again keeps its secret, so tickets given out stay good.`,
 func runShare(ctx context.Context, e *env, o *opts, args []string) error {
 	if len(args) == 0 {
 		return usagef("share: no PATH given")
+	}
+	if o.live {
+		return shareLive(ctx, e, o, args)
 	}
 	if c := daemonAPI(o); c != nil {
 		// The daemon holds the repo and serves: hand it the paths.

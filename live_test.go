@@ -1,0 +1,305 @@
+package pollen_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/pollen-p2p/pollen"
+)
+
+// liveNode opens a node on loopback with a short quiet period.
+func liveNode(t *testing.T, dir string) *pollen.Node {
+	t.Helper()
+	n, err := pollen.Open(dir, pollen.Config{
+		Listen:    []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/0")},
+		Offline:   true,
+		NoMDNS:    true,
+		LiveQuiet: 300 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.StartNetwork(); err != nil {
+		n.Close()
+		t.Fatal(err)
+	}
+	return n
+}
+
+// tree reads the files under dir (not the hidden ones) as path → bytes.
+func tree(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if strings.HasPrefix(d.Name(), ".") && p != dir {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.IsDir() {
+			if rel != "." {
+				out[rel+"/"] = ""
+			}
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[rel] = string(b)
+		return nil
+	})
+	return out
+}
+
+func equalTrees(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
+
+// waitMirrors waits until every mirror equals src (but for the paths
+// in extra[mirror], the user's), and returns how long it took.
+func waitMirrors(t *testing.T, src string, mirrors []string, within time.Duration, except ...string) time.Duration {
+	t.Helper()
+	start := time.Now()
+	want := tree(t, src)
+	for {
+		ok := true
+		for _, m := range mirrors {
+			got := tree(t, m)
+			for _, e := range except {
+				delete(got, e)
+			}
+			if !equalTrees(got, want) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return time.Since(start)
+		}
+		if time.Since(start) > within {
+			for _, m := range mirrors {
+				got := tree(t, m)
+				var names []string
+				for k := range got {
+					names = append(names, k)
+				}
+				t.Logf("%s: %v", m, names)
+			}
+			t.Fatalf("mirrors differ from the folder after %s", within)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func writeFile(t *testing.T, p string, b []byte) {
+	t.Helper()
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func received(n *pollen.Node) int64 {
+	var sum int64
+	for _, s := range n.Traffic() {
+		sum += s.Received
+	}
+	return sum
+}
+
+func sent(n *pollen.Node) int64 {
+	var sum int64
+	for _, s := range n.Traffic() {
+		sum += s.Sent
+	}
+	return sum
+}
+
+// One sharer, three followers on loopback: every change of the folder
+// (create, modify, rename, delete, folders too) reaches every mirror
+// within seconds; a 1 MiB change in a big file moves about 1 MiB to
+// each follower; a file added in a mirror survives.
+func TestLiveFollow(t *testing.T) {
+	if testing.Short() {
+		t.Skip("four nodes and a 64 MiB file through seven versions: the race run (-short) has TestLiveCatchUp")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	big := int64(64 << 20)
+	src := filepath.Join(t.TempDir(), "shared")
+	writeFile(t, filepath.Join(src, "a.txt"), []byte("alpha"))
+	writeFile(t, filepath.Join(src, "docs/b.txt"), []byte("bravo"))
+	data := make([]byte, big)
+	rand.Read(data)
+	writeFile(t, filepath.Join(src, "big.bin"), data)
+
+	sharer := liveNode(t, t.TempDir())
+	defer sharer.Close()
+	li, err := sharer.ShareLive(ctx, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if li.Seq != 1 {
+		t.Fatalf("first version %d", li.Seq)
+	}
+	ticket, err := sharer.LiveTicket(li.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk, err := pollen.ParseTicket(ticket.String())
+	if err != nil || tk.Live != li.Name {
+		t.Fatalf("ticket %v: %v", tk, err)
+	}
+	var followers []*pollen.Node
+	var mirrors []string
+	for i := range 3 {
+		f := liveNode(t, t.TempDir())
+		defer f.Close()
+		m := filepath.Join(t.TempDir(), "mirror", string(rune('a'+i)))
+		if _, err := f.Follow(ctx, tk, m); err != nil {
+			t.Fatal(err)
+		}
+		followers, mirrors = append(followers, f), append(mirrors, m)
+	}
+	took := waitMirrors(t, src, mirrors, time.Minute)
+	t.Logf("first version in every mirror after %s", took)
+
+	// The user adds a file in a mirror: it is theirs.
+	writeFile(t, filepath.Join(mirrors[0], "mine.txt"), []byte("local"))
+
+	step := func(what string, change func()) {
+		t.Helper()
+		defer func() {
+			if t.Failed() {
+				for _, n := range append([]*pollen.Node{sharer}, followers...) {
+					lvs, _ := n.Lives()
+					for _, l := range lvs {
+						t.Logf("seq %d root %s err %q conflicts %v", l.Seq, l.Root, l.Err, l.Conflicts)
+					}
+				}
+			}
+		}()
+		change()
+		took := waitMirrors(t, src, mirrors, 20*time.Second, "mine.txt")
+		t.Logf("%s: every mirror equal after %s", what, took)
+		if got := tree(t, mirrors[0])["mine.txt"]; got != "local" {
+			t.Fatalf("%s: the local file is %q", what, got)
+		}
+	}
+	step("create", func() { writeFile(t, filepath.Join(src, "new/c.txt"), []byte("charlie")) })
+	step("modify", func() { writeFile(t, filepath.Join(src, "a.txt"), []byte("alpha two")) })
+	step("rename", func() {
+		if err := os.Rename(filepath.Join(src, "docs"), filepath.Join(src, "papers")); err != nil {
+			t.Fatal(err)
+		}
+	})
+	step("delete", func() {
+		if err := os.RemoveAll(filepath.Join(src, "new")); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	// A 1 MiB region of the big file changes: each follower receives
+	// about 1 MiB (the leaf and the nodes above it), not the file.
+	var before []int64
+	for _, f := range followers {
+		before = append(before, received(f))
+	}
+	sentBefore := sent(sharer)
+	step("1 MiB of the big file", func() {
+		rand.Read(data[5<<20 : 6<<20])
+		writeFile(t, filepath.Join(src, "big.bin"), data)
+	})
+	time.Sleep(500 * time.Millisecond) // let late answers land in the counts
+	for i, f := range followers {
+		got := received(f) - before[i]
+		t.Logf("follower %d received %d bytes for the change", i, got)
+		if got > 3<<20/2 || got < 1<<20 {
+			t.Errorf("follower %d received %d bytes for a 1 MiB change", i, got)
+		}
+	}
+	up := sent(sharer) - sentBefore
+	t.Logf("the sharer sent %d bytes (%.2f copies of 1 MiB) for the change", up, float64(up)/(1<<20))
+
+	lvs, err := followers[0].Lives()
+	if err != nil || len(lvs) != 1 || lvs[0].Seq < 6 || len(lvs[0].Versions) != pollen.KeepVersions {
+		t.Fatalf("follower's live folders: %+v %v", lvs, err)
+	}
+	if !bytes.Equal([]byte(tree(t, mirrors[1])["big.bin"]), data) {
+		t.Fatal("big file differs")
+	}
+}
+
+// A follower that was off while three versions were made catches up to
+// the newest when it starts again (the daemon's ResumeLives).
+func TestLiveCatchUp(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	src := filepath.Join(t.TempDir(), "shared")
+	writeFile(t, filepath.Join(src, "a.txt"), []byte("v1"))
+	sharer := liveNode(t, t.TempDir())
+	defer sharer.Close()
+	li, err := sharer.ShareLive(ctx, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk, err := sharer.LiveTicket(li.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	repo, mirror := t.TempDir(), filepath.Join(t.TempDir(), "m")
+	f := liveNode(t, repo)
+	if _, err := f.Follow(ctx, tk, mirror); err != nil {
+		t.Fatal(err)
+	}
+	waitMirrors(t, src, []string{mirror}, 30*time.Second)
+	f.Close()
+
+	for i := 2; i <= 4; i++ {
+		writeFile(t, filepath.Join(src, "a.txt"), []byte{'v', byte('0' + i)})
+		writeFile(t, filepath.Join(src, "n", string(rune('0'+i))), []byte("x"))
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			lvs, _ := sharer.Lives()
+			if lvs[0].Seq == uint64(i) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the sharer did not publish version %d", i)
+			}
+		}
+	}
+	f = liveNode(t, repo)
+	defer f.Close()
+	if err := f.ResumeLives(ctx); err != nil {
+		t.Fatal(err)
+	}
+	took := waitMirrors(t, src, []string{mirror}, 30*time.Second)
+	lvs, _ := f.Lives()
+	if lvs[0].Seq != 4 {
+		t.Fatalf("caught up to version %d", lvs[0].Seq)
+	}
+	t.Logf("caught up three versions in %s", took)
+}

@@ -1,0 +1,259 @@
+package pollen
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/ipfs/boxo/ipns"
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/pollen-p2p/pollen/chunker"
+	"github.com/pollen-p2p/pollen/live"
+	"github.com/pollen-p2p/pollen/swarm"
+)
+
+// A live share is a folder this node publishes as it changes: it is
+// imported again after each change (only the files that changed are
+// read: chunker.FileCache), and each new root is signed by the folder's
+// own key as the next version and pushed to its followers.
+
+// Quiet periods and rescans: a live folder is published this long after
+// its last change, and imported again this often whatever its watches
+// said (see watchTree).
+const (
+	DefaultLiveQuiet  = 2 * time.Second
+	DefaultLiveRescan = time.Minute
+)
+
+// ShareLive shares the folder at dir live and keeps publishing its
+// versions until StopLive or Close. Sharing the same folder again takes
+// up its key and versions: tickets given out stay good.
+func (n *Node) ShareLive(ctx context.Context, dir string) (LiveInfo, error) {
+	nw := n.online()
+	if nw == nil {
+		return LiveInfo{}, errors.New("share --live: the network is not started")
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return LiveInfo{}, fmt.Errorf("share --live %s: %w", dir, err)
+	}
+	if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
+		return LiveInfo{}, fmt.Errorf("share --live %s: %w: not a folder", dir, ErrBadPath)
+	}
+	if err := n.loadLives(); err != nil {
+		return LiveInfo{}, err
+	}
+	li, key, err := n.liveShareOf(abs)
+	if err != nil {
+		return LiveInfo{}, fmt.Errorf("share --live %s: %w", dir, err)
+	}
+	n.lv.mu.Lock()
+	_, running := n.lv.running[li.Name]
+	n.lv.mu.Unlock()
+	if running {
+		return *li, nil
+	}
+	ls := &liveShare{n: n, nw: nw, li: li, key: key, cache: new(chunker.FileCache)}
+	if err := ls.publish(ctx); err != nil {
+		return *li, err
+	}
+	n.startLive(li.Name, func(ctx context.Context) {
+		watchTree(ctx, abs, n.liveQuiet(), n.liveRescan(), func() {
+			if err := ls.publish(ctx); err != nil && ctx.Err() == nil {
+				n.log.Warn("live share", "dir", abs, "err", err)
+			}
+		})
+	})
+	n.lv.mu.Lock()
+	defer n.lv.mu.Unlock()
+	return *li, nil
+}
+
+// liveShareOf returns the live share of the folder at abs, new (with a
+// key of its own) if there is none.
+func (n *Node) liveShareOf(abs string) (*LiveInfo, crypto.PrivKey, error) {
+	n.lv.mu.Lock()
+	defer n.lv.mu.Unlock()
+	for _, li := range n.lv.all {
+		if !li.Follow && li.Dir == abs {
+			key, err := swarm.LoadIdentity(filepath.Join(n.dir, liveDir, li.KeyFile))
+			return li, key, err
+		}
+	}
+	var b [8]byte
+	rand.Read(b[:])
+	file := "share-" + hex.EncodeToString(b[:]) + ".key"
+	key, err := swarm.LoadIdentity(filepath.Join(n.dir, liveDir, file)) // Ed25519, 0600
+	if err != nil {
+		return nil, nil, err
+	}
+	name, err := peer.IDFromPrivateKey(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	li := &LiveInfo{Name: name, Dir: abs, KeyFile: file}
+	n.lv.all = append(n.lv.all, li)
+	return li, key, n.saveLives()
+}
+
+// startLive runs f until StopLive(name) or Close.
+func (n *Node) startLive(name peer.ID, f func(context.Context)) {
+	ctx, cancel := context.WithCancel(n.ctx)
+	done := make(chan struct{})
+	n.lv.mu.Lock()
+	n.lv.running[name] = func() { cancel(); <-done }
+	n.lv.mu.Unlock()
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		defer close(done)
+		f(ctx)
+	}()
+}
+
+// StopLive stops sharing or following the live folder name and forgets
+// it (its versions stay recorded until removed).
+func (n *Node) StopLive(name peer.ID) error {
+	if err := n.loadLives(); err != nil {
+		return err
+	}
+	n.lv.mu.Lock()
+	stop := n.lv.running[name]
+	delete(n.lv.running, name)
+	n.lv.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+	n.lv.mu.Lock()
+	defer n.lv.mu.Unlock()
+	for i, li := range n.lv.all {
+		if li.Name == name {
+			n.lv.all = append(n.lv.all[:i], n.lv.all[i+1:]...)
+			return n.saveLives()
+		}
+	}
+	return fmt.Errorf("live %s: %w", name, ErrNotFound)
+}
+
+func (n *Node) liveQuiet() time.Duration {
+	if n.cfg.LiveQuiet > 0 {
+		return n.cfg.LiveQuiet
+	}
+	return DefaultLiveQuiet
+}
+
+func (n *Node) liveRescan() time.Duration {
+	if n.cfg.LiveRescan > 0 {
+		return n.cfg.LiveRescan
+	}
+	return DefaultLiveRescan
+}
+
+// LiveTicket is the ticket of the live folder name: its version held
+// now, this node as its holder.
+func (n *Node) LiveTicket(name peer.ID) (Ticket, error) {
+	lvs, err := n.Lives()
+	if err != nil {
+		return Ticket{}, err
+	}
+	for _, li := range lvs {
+		if li.Name == name && li.Root != "" {
+			root, err := cid.Decode(li.Root)
+			if err != nil {
+				return Ticket{}, err
+			}
+			return Ticket{Root: root, Name: filepath.Base(li.Dir), Peer: n.AddrInfo(), Live: name}, nil
+		}
+	}
+	return Ticket{}, fmt.Errorf("live %s: %w", name, ErrNotFound)
+}
+
+// liveShare is one running live share.
+type liveShare struct {
+	n     *Node
+	nw    *netState
+	li    *LiveInfo // under n.lv.mu
+	key   crypto.PrivKey
+	cache *chunker.FileCache
+}
+
+// publish imports the folder and, when its root changed, records it and
+// publishes it as the next version.
+func (ls *liveShare) publish(ctx context.Context) error {
+	n := ls.n
+	n.importing.RLock()
+	res, err := chunker.Import(ctx, n.store, ls.li.Dir, chunker.ImportOptions{Cache: ls.cache})
+	if err == nil {
+		err = n.store.PutRecord(Record{Root: res.Root, Kind: KindShare, Name: res.Name, Size: uint64(res.Size), Added: time.Now().UTC()})
+	}
+	n.importing.RUnlock()
+	if err != nil {
+		return fmt.Errorf("share --live %s: %w", ls.li.Dir, err)
+	}
+	n.lv.mu.Lock()
+	seq, same := ls.li.Seq, ls.li.Root == res.Root.String()
+	n.lv.mu.Unlock()
+	if !same {
+		seq++
+	}
+	v, err := live.Sign(ls.key, res.Root, seq, time.Now())
+	if err != nil {
+		return err
+	}
+	if _, _, err := n.lv.book.Put(v); err != nil {
+		return fmt.Errorf("share --live %s: %w", ls.li.Dir, err)
+	}
+	ls.nw.live.Serve(v)
+	if same {
+		return nil
+	}
+	var drop []string
+	n.updateLive(ls.li.Name, func(li *LiveInfo) {
+		li.Seq, li.Root, li.Changed, li.Record = seq, res.Root.String(), time.Now().UTC(), v.Raw
+		drop = n.keepVersion(li, li.Root)
+	})
+	n.forgetVersions(drop)
+	if err := n.seedRecorded(ctx, res.Root); err != nil {
+		return err
+	}
+	n.provide(res.Root)
+	n.putRecordDHT(ls.nw, v)
+	return nil
+}
+
+// forgetVersions drops the records of versions no longer kept; GC then
+// takes what no other record reaches.
+func (n *Node) forgetVersions(roots []string) {
+	for _, s := range roots {
+		if c, err := cid.Decode(s); err == nil {
+			n.store.DeleteRecords(c)
+			n.seedRecorded(n.ctx, c)
+		}
+	}
+}
+
+// putRecordDHT publishes v on the DHT, when there is one, in the
+// background: a put takes seconds and the push has told followers.
+func (n *Node) putRecordDHT(nw *netState, v live.Version) {
+	if nw.swarm.Routing == nil {
+		return
+	}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		ctx, cancel := context.WithTimeout(n.ctx, time.Minute)
+		defer cancel()
+		key := string(ipns.NameFromPeer(v.Name).RoutingKey())
+		if err := nw.swarm.Routing.PutValue(ctx, key, v.Raw); err != nil {
+			n.log.Debug("live: put record", "name", v.Name, "err", err)
+		}
+	}()
+}
