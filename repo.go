@@ -7,13 +7,15 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 )
 
 // ErrRepoInUse is returned by Open when another process holds the repo.
 var ErrRepoInUse = errors.New("repo in use")
 
 const lockName = "repo.lock"
+
+// errLocked is tryLock's answer when another process holds the lock.
+var errLocked = errors.New("locked")
 
 // lockRepo takes an exclusive lock on the repo, writing this process's PID
 // into the lock file so the next process can say who holds it. The kernel
@@ -23,9 +25,9 @@ func lockRepo(dir string) (unlock func() error, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("lock repo %s: %w", dir, err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := tryLock(f); err != nil {
 		defer f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
+		if errors.Is(err, errLocked) {
 			b, _ := os.ReadFile(f.Name())
 			if pid, perr := strconv.Atoi(strings.TrimSpace(string(b))); perr == nil {
 				return nil, fmt.Errorf("%w by PID %d: %s (a running 'pollen share' or 'seed' holds it: stop it, or run 'pollen daemon', beside which every command works)", ErrRepoInUse, pid, dir)
@@ -39,6 +41,6 @@ func lockRepo(dir string) (unlock func() error, err error) {
 	}
 	return func() error {
 		f.Truncate(0)
-		return f.Close() // closing releases the flock
+		return f.Close() // closing releases the lock
 	}, nil
 }

@@ -8,11 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
-	"golang.org/x/sys/unix"
 )
 
 // ErrDiskFull is returned, wrapped in a message that says how much is free
@@ -87,16 +85,6 @@ func newSpace(dir string, o badger.Options) *space {
 	}
 }
 
-// freeBytes is the space unprivileged writes may still take on path's
-// file system: the conservative figure, as root may take more.
-func freeBytes(path string) (int64, error) {
-	var st unix.Statfs_t
-	if err := unix.Statfs(path, &st); err != nil {
-		return 0, fmt.Errorf("free space on %s: %w", path, err)
-	}
-	return int64(st.Bavail) * int64(st.Bsize), nil
-}
-
 // badgerHeadroom is the space Badger may still take without another write
 // of ours: a table for each write-ahead log it holds (flushed at close, or
 // at open after a crash), and the compaction that merges those tables
@@ -131,14 +119,6 @@ func badgerHeadroom(index string) (need int64, logs bool, err error) {
 	}
 	flush := wal * 3 / 2
 	return flush + (lsm + flush) + slack, logs, nil
-}
-
-// allocated is what a file occupies on disk, holes left out.
-func allocated(info os.FileInfo) int64 {
-	if st, ok := info.Sys().(*syscall.Stat_t); ok {
-		return int64(st.Blocks) * 512
-	}
-	return info.Size()
 }
 
 // indexBytes is what n index entries with keys and values of these
@@ -301,18 +281,27 @@ func (sp *space) keepSpare() {
 }
 
 // noSpace turns an error that says the disk is full into ErrDiskFull.
-// Badger flattens the errors it wraps into text, so the text is checked
-// too.
 func (sp *space) noSpace(err error) error {
 	if sp == nil || err == nil || errors.Is(err, ErrDiskFull) {
 		return err
 	}
-	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) ||
-		strings.Contains(err.Error(), syscall.ENOSPC.Error()) {
+	if isDiskFull(err) {
 		free, _ := freeBytes(sp.dir)
 		return fmt.Errorf("%w: %s free on %s (%v)", ErrDiskFull, sizeOf(free, false), sp.dir, err)
 	}
 	return err
+}
+
+// isDiskFull reports whether err says the disk, or the user's quota on
+// it, is full. Badger flattens the errors it wraps into text, so the
+// text is checked too.
+func isDiskFull(err error) bool {
+	for _, e := range diskFullErrs {
+		if errors.Is(err, e) || strings.Contains(err.Error(), e.Error()) {
+			return true
+		}
+	}
+	return false
 }
 
 // sizeOf writes n bytes for people, to a tenth of a unit, rounded down

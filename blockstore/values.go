@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 
 	"github.com/dgraph-io/badger/v4"
 	mh "github.com/multiformats/go-multihash"
@@ -238,11 +237,7 @@ func (s *Store) diskUsage() int64 {
 			return nil
 		}
 		if info, err := d.Info(); err == nil {
-			if st, ok := info.Sys().(*syscall.Stat_t); ok {
-				n += st.Blocks * 512 // Badger's files are sparse: count what is allocated
-			} else {
-				n += info.Size()
-			}
+			n += allocated(info) // Badger's files are sparse: count what is allocated
 		}
 		return nil
 	})

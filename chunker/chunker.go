@@ -37,7 +37,8 @@ type Progress interface {
 }
 
 // ErrUnsafeName is wrapped by every export error caused by a name that
-// could escape the target folder.
+// could escape the target folder, or that the system written on cannot
+// store as given (on Windows, see [CheckWindowsName]).
 var ErrUnsafeName = errors.New("unsafe name")
 
 // ErrExists is wrapped when export would overwrite a file without Force.

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	ft "github.com/ipfs/boxo/ipld/unixfs"
 	"github.com/ipfs/go-cid"
@@ -60,12 +59,12 @@ func (p *Placer) newFile(rel string, size int64) (*outFile, error) {
 		if size >= 0 && fi.Size() != size {
 			return nil, p.existsErr(f)
 		}
-		src, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+		src, err := openNoFollow(path, os.O_RDONLY, 0)
 		if err != nil {
 			return nil, err
 		}
 		f.src, f.keep = src, true
-	} else if src, err := os.OpenFile(p.partName(rel), os.O_RDONLY|syscall.O_NOFOLLOW, 0); err == nil {
+	} else if src, err := openNoFollow(p.partName(rel), os.O_RDONLY, 0); err == nil {
 		if fi, err := src.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > 0 {
 			f.src = src
 		} else {
@@ -291,13 +290,13 @@ func (p *Placer) open(f *outFile) error {
 		return err
 	}
 	name := p.partName(f.rel)
-	// O_NOFOLLOW: a symlink planted at the temporary name is never written
+	// openNoFollow: a link planted at the temporary name is never written
 	// through. Not truncated: a store may point at leaves in it. O_EXCL
 	// says whether this run made it.
-	w, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o644)
+	w, err := openNoFollow(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	made := err == nil
 	if errors.Is(err, fs.ErrExist) {
-		w, err = os.OpenFile(name, os.O_WRONLY|syscall.O_NOFOLLOW, 0o644)
+		w, err = openNoFollow(name, os.O_WRONLY, 0o644)
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", f.rel, err)

@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"syscall"
 
 	"github.com/dustin/go-humanize"
 )
@@ -64,7 +63,7 @@ func nearestExisting(dir string) string {
 // diskFull says so when a write failed for want of space (another
 // program may have filled the disk since the export was planned).
 func diskFull(err error, dir string) error {
-	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+	if isDiskFull(err) {
 		return fmt.Errorf("%w: the disk of %s is full (%v)", ErrNoSpace, dir, err)
 	}
 	return err

@@ -2,7 +2,12 @@
 
 package chunker
 
-import "golang.org/x/sys/unix"
+import (
+	"errors"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
 
 func statFree(dir string) (int64, error) {
 	var st unix.Statfs_t
@@ -10,4 +15,10 @@ func statFree(dir string) (int64, error) {
 		return 0, err
 	}
 	return int64(st.Bavail) * int64(st.Bsize), nil
+}
+
+// isDiskFull reports whether err says the disk, or the user's quota on
+// it, is full.
+func isDiskFull(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)
 }

@@ -48,13 +48,12 @@ func (s *stream) wrote(off, end int64) {
 		delete(s.ahead, s.frontier)
 		s.frontier = max(s.frontier, e)
 	}
-	fd := int(s.f.Fd())
 	for s.frontier-s.kicked >= streamStretch {
-		startWriteback(fd, s.kicked, streamStretch)
+		startWriteback(s.f, s.kicked, streamStretch)
 		s.kicked += streamStretch
 		// The stretch streamKeep behind the one just handed over is dropped.
 		if old := s.kicked - (streamKeep+1)*streamStretch; old >= 0 {
-			dropWritten(fd, old, streamStretch)
+			dropWritten(s.f, old, streamStretch)
 		}
 	}
 	if s.frontier-s.flushedAt >= streamFlushEvery && s.idle() {
@@ -63,7 +62,7 @@ func (s *stream) wrote(off, end int64) {
 		s.flushing = done
 		go func() {
 			defer close(done)
-			_ = datasync(fd) // best effort: the get's end is the commit point
+			_ = datasync(s.f) // best effort: the get's end is the commit point
 		}()
 	}
 }

@@ -1,19 +1,24 @@
 package chunker
 
-import "golang.org/x/sys/unix"
+import (
+	"os"
 
-// startWriteback hands n bytes of fd from off to the disk, not waiting.
-func startWriteback(fd int, off, n int64) {
-	_ = unix.SyncFileRange(fd, off, n, unix.SYNC_FILE_RANGE_WRITE)
+	"golang.org/x/sys/unix"
+)
+
+// startWriteback hands n bytes of f from off to the disk, not waiting.
+func startWriteback(f *os.File, off, n int64) {
+	_ = unix.SyncFileRange(int(f.Fd()), off, n, unix.SYNC_FILE_RANGE_WRITE)
 }
 
-// dropWritten waits for n bytes of fd from off to reach the disk and drops
+// dropWritten waits for n bytes of f from off to reach the disk and drops
 // them from the page cache.
-func dropWritten(fd int, off, n int64) {
+func dropWritten(f *os.File, off, n int64) {
+	fd := int(f.Fd())
 	_ = unix.SyncFileRange(fd, off, n,
 		unix.SYNC_FILE_RANGE_WAIT_BEFORE|unix.SYNC_FILE_RANGE_WRITE|unix.SYNC_FILE_RANGE_WAIT_AFTER)
 	_ = unix.Fadvise(fd, off, n, unix.FADV_DONTNEED)
 }
 
-// datasync flushes fd's data to the device.
-func datasync(fd int) error { return unix.Fdatasync(fd) }
+// datasync flushes f's data to the device.
+func datasync(f *os.File) error { return unix.Fdatasync(int(f.Fd())) }

@@ -17,7 +17,6 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"sort"
-	"syscall"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -89,7 +88,7 @@ func run(size int64, runs int, tpt string) error {
 		if err := g.StartNetwork(); err != nil {
 			return err
 		}
-		syscall.Sync() // the last run's writes are not this one's
+		syncAll() // the last run's writes are not this one's
 		begin := time.Now()
 		_, err = g.Get(ctx, root.Root, filepath.Join(dir, "out"), pollen.GetOptions{Name: "data.bin", From: []peer.AddrInfo{seeders[shaped].from}})
 		d := time.Since(begin).Seconds()
