@@ -317,6 +317,11 @@ func follow(ctx context.Context, e *env, c *apiClient, id int, verb string) (ui.
 				return t, nil
 			case "failed":
 				bar.Abort()
+				// The command line names flags (--force) and paths: the
+				// error as Go said it, not the page's sentence.
+				if t.Detail != "" {
+					return t, errors.New(t.Detail)
+				}
 				return t, errors.New(t.Error)
 			case "paused":
 				bar.Abort()
