@@ -46,7 +46,7 @@ func TestExplainSaysItPlainly(t *testing.T) {
 
 // A transfer whose bytes stop coming shows a rate of 0 and no ETA once
 // the rate's window has passed, not the last rate frozen; before its
-// first byte it is looking for holders, not stalled.
+// first byte it is looking for holders.
 func TestStalledRateFalls(t *testing.T) {
 	var ts transfers
 	tr := ts.start(&Transfer{Kind: "get"})
@@ -54,6 +54,7 @@ func TestStalledRateFalls(t *testing.T) {
 		t.Errorf("before the first byte: looking %v, stalled %v", got.Looking, got.Stalled)
 	}
 	now := time.Now()
+	tr.Started = now.Add(-30 * time.Second)
 	for i := range 5 {
 		tr.m.setMoved(int64(i+1)<<20, now.Add(time.Duration(i-20)*time.Second))
 	}

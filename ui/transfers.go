@@ -31,7 +31,7 @@ type Transfer struct {
 	Total   int64   `json:"total"`
 	Rate    float64 `json:"rate"`    // bytes per second over the last seconds, of what moved in this run
 	ETA     float64 `json:"eta"`     // seconds left at that rate; 0 when unknown
-	Stalled bool    `json:"stalled"` // running, and nothing arrived for stallAfter since the first byte
+	Stalled bool    `json:"stalled"` // running, and nothing arrived for stallAfter
 	// Looking: running, and no byte has come in this run yet: the get is
 	// still looking for holders.
 	Looking bool             `json:"looking,omitempty"`
@@ -81,10 +81,15 @@ func (ts *transfers) snapshot() []Transfer {
 			if t.Rate > 0 && t.Total > t.Done {
 				t.ETA = float64(t.Total-t.Done) / t.Rate
 			}
-			// Before the first byte the get is looking for holders; after
-			// it, a gap of stallAfter is a stall (the sharer left, say).
+			// Nothing for stallAfter is a stall (the sharer left, say),
+			// from the start too (the doctor reads it so); before the
+			// first byte the page says "looking for holders" instead.
+			last := t.Started
+			if t.m.lastMove.After(last) {
+				last = t.m.lastMove
+			}
 			t.Looking = !t.m.started()
-			t.Stalled = !t.Looking && now.Sub(t.m.lastMove) > stallAfter
+			t.Stalled = now.Sub(last) > stallAfter
 		} else {
 			t.Stalled, t.Looking, t.ETA = false, false, 0
 		}

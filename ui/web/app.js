@@ -349,7 +349,8 @@
   }
 
   function transferBox(t) {
-    const key = [t.state, t.code, t.kind, t.stalled, t.looking].join();
+    const stalled = t.stalled && !t.looking; // before the first byte it is looking, not stalled
+    const key = [t.state, t.code, t.kind, stalled, t.looking].join();
     let box = boxes.get(t.id);
     if (box && box.dataset.key === key) return box;
     let acts = t.kind === "get" ? verbs[t.state] || [] : [];
@@ -364,7 +365,7 @@
       };
       return b;
     });
-    const word = t.state === "running" && t.stalled ? "stalled" : t.state === "running" && t.looking ? "looking" : t.kind === "add" && t.state === "running" ? "sharing" : t.state;
+    const word = t.state === "running" && t.looking ? "looking" : t.state === "running" && stalled ? "stalled" : t.kind === "add" && t.state === "running" ? "sharing" : t.state;
     const fill = el("div");
     const bar = el("div", { className: "bar" }, fill);
     bar.setAttribute("role", "progressbar");
@@ -372,14 +373,14 @@
     bar.setAttribute("aria-valuemax", "100");
     bar.setAttribute("aria-label", shown(t.name));
     const detail = t.detail ? el("details", null, el("summary", { textContent: "Details" }), el("p", { className: "detail", textContent: t.detail })) : "";
-    const fresh = el("div", { className: "transfer " + t.state + (t.stalled ? " stalled" : "") },
+    const fresh = el("div", { className: "transfer " + t.state + (stalled ? " stalled" : "") },
       el("div", { className: "title" },
         el("span", { className: "name", textContent: t.name }), el("span", { className: "pct" }),
         el("span", { className: "state", textContent: word }), ...buttons),
       bar, el("div", { className: "muted line" }), detail);
     Object.assign(fresh.dataset, { key, id: t.id, state: t.state, kind: t.kind });
     if (t.code) fresh.dataset.code = t.code;
-    if (t.stalled) fresh.dataset.stalled = "yes";
+    if (stalled) fresh.dataset.stalled = "yes";
     if (box) {
       // Focus stays on the same button, if the new box has it.
       const focused = box.contains(document.activeElement) ? document.activeElement.className : "";
