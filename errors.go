@@ -44,7 +44,7 @@ func KindOf(err error) ErrorKind {
 	case errors.As(err, &ke):
 		return ke.kind
 	case errors.Is(err, ErrBadTicket), errors.Is(err, ErrUnsafeName), errors.Is(err, ErrUnsafeCID),
-		errors.Is(err, ErrTooLarge), errors.Is(err, ErrBadPath), errors.Is(err, ErrBadLimits):
+		errors.Is(err, ErrTooLarge), errors.Is(err, ErrBadPath), errors.Is(err, ErrBadLimits), errors.Is(err, ErrShared):
 		return KindInvalid
 	case errors.Is(err, ErrNotLocal), errors.Is(err, ErrNotFound), errors.Is(err, fs.ErrNotExist):
 		return KindNotFound

@@ -36,6 +36,9 @@ import (
 // beside what is never evicted.
 var ErrQuota = errors.New("over the storage quota")
 
+// ErrShared is wrapped when asked to unpin what is shared.
+var ErrShared = errors.New("shared content is always kept")
+
 // quotaError says what a fetch needs and what the quota leaves it.
 type quotaError struct {
 	op                 string
@@ -177,7 +180,7 @@ func (n *Node) Pin(root cid.Cid, pin bool) error {
 	case fetched == nil && shared && pin:
 		return nil
 	case fetched == nil && shared:
-		return fmt.Errorf("unpin %s: it is shared, and shared content is always kept ('pollen rm' stops sharing it)", root)
+		return fmt.Errorf("unpin %s: it is shared, and %w ('pollen rm' stops sharing it)", root, ErrShared)
 	case fetched == nil:
 		return fmt.Errorf("%s %s: %w; get it first", op, root, ErrNotFound)
 	}

@@ -439,3 +439,20 @@ func TestPlacerReviewFindings(t *testing.T) {
 		}
 	})
 }
+
+// A one-block file refused because other bytes are there gives its
+// target back: the same get with Force, asked after, may write there.
+func TestRefusedRawPlacerGivesBackItsTarget(t *testing.T) {
+	out := t.TempDir()
+	os.WriteFile(filepath.Join(out, "a.txt"), []byte("mine"), 0o644)
+	b := blocks.NewBlock([]byte("yours"))
+	root := cid.NewCidV1(cid.Raw, b.Cid().Hash())
+	if _, err := chunker.NewPlacer(root, out, "a.txt", chunker.ExportOptions{}); !errors.Is(err, chunker.ErrExists) {
+		t.Fatalf("over other bytes: %v", err)
+	}
+	p, err := chunker.NewPlacer(root, out, "a.txt", chunker.ExportOptions{Force: true})
+	if err != nil {
+		t.Fatalf("again with Force: %v", err)
+	}
+	p.Abort(true)
+}

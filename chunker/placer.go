@@ -140,6 +140,7 @@ func NewPlacer(root cid.Cid, dir, name string, o ExportOptions) (*Placer, error)
 	}
 	if root.Type() == cid.Raw {
 		if _, err := p.planRawEntry(name, root); err != nil {
+			p.release() // no Placer is returned to Abort: the next get may write here
 			return nil, fmt.Errorf("export %s: %w", root, err)
 		}
 	} else {

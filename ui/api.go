@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -77,6 +78,8 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/resolve", a.resolve)
 	mux.HandleFunc("POST /api/v1/get", a.get)
 	mux.HandleFunc("GET /api/v1/transfers", a.listTransfers)
+	mux.HandleFunc("DELETE /api/v1/transfers", a.clearTransfers)
+	mux.HandleFunc("GET /api/v1/shares/{cid}/qr.svg", a.qr)
 	mux.HandleFunc("GET /api/v1/seeding", a.listSeeding)
 	mux.HandleFunc("POST /api/v1/seeding/{cid}", a.setSeeding)
 	mux.HandleFunc("POST /api/v1/transfers/{id}/pause", a.control)
@@ -133,6 +136,9 @@ type Status struct {
 	// Missing are files gets wrote that are gone since (moved or
 	// deleted): what the store kept only in them is no longer served.
 	Missing []string `json:"missing,omitempty"`
+	// Downloads is where gets through the API write unless told a
+	// folder: the page shows it as the default.
+	Downloads string `json:"downloads,omitempty"`
 }
 
 func (a *API) status(w http.ResponseWriter, r *http.Request) {
@@ -141,6 +147,7 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusInternalServerError, "%v", err)
 		return
 	}
+	st.Downloads = a.DownloadDir
 	reply(w, st)
 }
 
@@ -249,10 +256,11 @@ func (a *API) share(w http.ResponseWriter, r *http.Request) {
 		Private bool     `json:"private"`
 		Allow   []string `json:"allow"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Path == "" {
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || strings.TrimSpace(req.Path) == "" {
 		apiError(w, http.StatusBadRequest, `want {"path": "..."}`)
 		return
 	}
+	req.Path = userPath(req.Path)
 	opts := pollen.AddOptions{Hidden: req.Hidden, Private: req.Private}
 	for _, s := range req.Allow {
 		id, err := peer.Decode(s)
@@ -268,7 +276,11 @@ func (a *API) share(w http.ResponseWriter, r *http.Request) {
 	}
 	if req.Async {
 		if _, err := os.Lstat(req.Path); err != nil {
-			apiError(w, http.StatusBadRequest, "add %s: %v", req.Path, errors.Unwrap(err))
+			// Said at once, with a code: the page keeps the path to fix.
+			code, sentence, _ := explain(err, &Transfer{Kind: "add"})
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			json.NewEncoder(w).Encode(map[string]string{"error": fmt.Sprintf("%s: %s", req.Path, sentence), "code": code, "detail": fmt.Sprintf("add %s: %v", req.Path, errors.Unwrap(err))})
 			return
 		}
 		reply(w, map[string]int{"id": a.shareAsync(add, req.Path, opts)})

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -77,7 +78,8 @@ func (a *API) launch(t *Transfer) error {
 	var rec pollen.GetRecord
 	a.transfers.update(func() {
 		// Each run counts afresh: its rate, its peers, its stall.
-		t.State, t.Error, t.Started, t.Peers, t.m = "running", "", time.Now(), map[string]int64{}, meter{}
+		t.State, t.Started, t.Peers, t.m = "running", time.Now(), map[string]int64{}, meter{}
+		t.Error, t.Code, t.Detail, t.Dir = "", "", "", t.rec.Dir
 		t.stop, t.ended = stop, done
 		t.rec.ID = uint64(t.ID)
 		rec = *t.rec
@@ -133,7 +135,8 @@ func (a *API) finish(t *Transfer, res pollen.GetResult, err, cause error) {
 			// The daemon stops: the record still says running, so it
 			// runs again when the daemon starts.
 		default:
-			t.State, t.Error, t.ErrorKind = "failed", err.Error(), string(pollen.KindOf(err))
+			t.State, t.ErrorKind = "failed", string(pollen.KindOf(err))
+			t.Code, t.Error, t.Detail = explain(err, t)
 		}
 		a.transfers.trim()
 	})
@@ -173,7 +176,7 @@ func (a *API) Restore() error {
 	for i := range recs {
 		rec := recs[i]
 		t := &Transfer{ID: int(rec.ID), Kind: "get", CID: rec.Root.String(), Name: rec.Name, State: "paused",
-			Done: rec.Done, Total: rec.Total, Peers: map[string]int64{}, Started: rec.Added, rec: &rec}
+			Done: rec.Done, Total: rec.Total, Peers: map[string]int64{}, Started: rec.Added, Dir: rec.Dir, rec: &rec}
 		a.transfers.update(func() {
 			a.transfers.next = max(a.transfers.next, t.ID)
 			a.transfers.list = append(a.transfers.list, t)
@@ -213,7 +216,18 @@ func (a *API) control(w http.ResponseWriter, r *http.Request) {
 	case "pause":
 		code, msg = a.pause(t)
 	case "resume":
-		code, msg = a.resume(t)
+		// {"force": true} retries a get that found other files in its
+		// way, replacing them: the page asks the person first.
+		var req struct {
+			Force bool `json:"force"`
+		}
+		if r.ContentLength != 0 {
+			if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+				apiError(w, http.StatusBadRequest, `want {"force": true} or no body`)
+				return
+			}
+		}
+		code, msg = a.resume(t, req.Force)
 	default:
 		code, msg = a.cancel(t)
 	}
@@ -266,7 +280,7 @@ func (a *API) pause(t *Transfer) (int, string) {
 	return http.StatusOK, ""
 }
 
-func (a *API) resume(t *Transfer) (int, string) {
+func (a *API) resume(t *Transfer, force bool) (int, string) {
 	state, kind := a.stateOf(t)
 	switch {
 	case kind != "get":
@@ -275,6 +289,9 @@ func (a *API) resume(t *Transfer) (int, string) {
 		return http.StatusOK, ""
 	case state != "paused" && state != "failed":
 		return http.StatusConflict, fmt.Sprintf("get %d is %s: nothing to resume", t.ID, state)
+	}
+	if force {
+		a.transfers.update(func() { t.rec.Force = true })
 	}
 	if err := a.launch(t); err != nil {
 		return http.StatusInternalServerError, err.Error()

@@ -76,7 +76,15 @@ func (m *meter) rate(now time.Time) float64 {
 		}
 		return 0
 	}
+	// From the last sample at least a window old: nothing moving for a
+	// window is a rate of 0, not the last burst spread over more time.
 	s := m.samples[0]
+	for _, x := range m.samples[1:] {
+		if now.Sub(x.t) < rateWindow {
+			break
+		}
+		s = x
+	}
 	d := now.Sub(s.t).Seconds()
 	if d < 0.2 { // too short to say
 		return 0

@@ -43,7 +43,7 @@ func TestSharesKindsAndPin(t *testing.T) {
 	}
 	var e struct{ Error string }
 	code := call("POST", "/api/v1/pin", `{"cid": "`+res.Root.String()+`", "pin": false}`, &e)
-	if code != http.StatusNotFound || !strings.Contains(e.Error, "it is shared") {
+	if code != http.StatusBadRequest || !strings.Contains(e.Error, "it is shared") {
 		t.Errorf("unpinning a share: %d %q", code, e.Error)
 	}
 	if code := call("POST", "/api/v1/pin", `{"cid": "`+res.Root.String()+`", "pin": true}`, &e); code != http.StatusOK {

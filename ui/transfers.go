@@ -20,24 +20,32 @@ import (
 
 // Transfer is one get the daemon runs, as the API and the page show it.
 type Transfer struct {
-	ID      int              `json:"id"`
-	Kind    string           `json:"kind"` // "get", or "add" for a share the daemon imports
-	Ticket  string           `json:"ticket,omitempty"`
-	Skipped int              `json:"skipped,omitempty"` // hidden entries an add left out
-	CID     string           `json:"cid"`
-	Name    string           `json:"name"`
-	Done    int64            `json:"done"`
-	Here    int64            `json:"here"` // of done, found already here (a resumed get)
-	Total   int64            `json:"total"`
-	Rate    float64          `json:"rate"` // bytes per second over the last seconds, of what moved in this run
-	ETA     float64          `json:"eta"`  // seconds left at that rate; 0 when unknown
-	Stalled bool             `json:"stalled"`
+	ID      int     `json:"id"`
+	Kind    string  `json:"kind"` // "get", or "add" for a share the daemon imports
+	Ticket  string  `json:"ticket,omitempty"`
+	Skipped int     `json:"skipped,omitempty"` // hidden entries an add left out
+	CID     string  `json:"cid"`
+	Name    string  `json:"name"`
+	Done    int64   `json:"done"`
+	Here    int64   `json:"here"` // of done, found already here (a resumed get)
+	Total   int64   `json:"total"`
+	Rate    float64 `json:"rate"`    // bytes per second over the last seconds, of what moved in this run
+	ETA     float64 `json:"eta"`     // seconds left at that rate; 0 when unknown
+	Stalled bool    `json:"stalled"` // running, and nothing arrived for stallAfter
+	// Looking: running, and no byte has come in this run yet: the get is
+	// still looking for holders.
+	Looking bool             `json:"looking,omitempty"`
 	Peers   map[string]int64 `json:"peers"`
 	Damaged int              `json:"damaged,omitempty"` // blocks peers sent damaged, dropped and fetched again
 	State   string           `json:"state"`             // "running", "paused", "done", "failed", "canceled"
-	// ErrorKind is a failed transfer's kind of error (pollen.ErrorKind).
-	ErrorKind string    `json:"error_kind,omitempty"`
+	// Error says why it failed in a sentence for people (see plain.go);
+	// Code names the reason for programs, Detail is the error as Go said
+	// it, ErrorKind its kind (pollen.ErrorKind: the exit code's).
 	Error     string    `json:"error,omitempty"`
+	Code      string    `json:"code,omitempty"`
+	Detail    string    `json:"detail,omitempty"`
+	ErrorKind string    `json:"error_kind,omitempty"`
+	Dir       string    `json:"dir,omitempty"` // where a get writes
 	Path      string    `json:"path,omitempty"`
 	Started   time.Time `json:"started"`
 	m         meter     // the rate and ETA, as the terminal's bar counts them
@@ -75,13 +83,17 @@ func (ts *transfers) snapshot() []Transfer {
 			if t.Rate > 0 && t.Total > t.Done {
 				t.ETA = float64(t.Total-t.Done) / t.Rate
 			}
+			// Nothing for stallAfter is a stall (the sharer left, say),
+			// from the start too (the doctor reads it so); before the
+			// first byte the page says "looking for holders" instead.
 			last := t.Started
 			if t.m.lastMove.After(last) {
 				last = t.m.lastMove
 			}
+			t.Looking = !t.m.started()
 			t.Stalled = now.Sub(last) > stallAfter
 		} else {
-			t.Stalled, t.ETA = false, 0
+			t.Stalled, t.Looking, t.ETA = false, false, 0
 		}
 		c := *t
 		c.Peers = make(map[string]int64, len(t.Peers))
@@ -149,7 +161,8 @@ func (a *API) shareAsync(add func(context.Context, string, pollen.AddOptions) (p
 		res, err := add(a.ctx(), path, opts)
 		a.transfers.update(func() {
 			if err != nil {
-				t.State, t.Error, t.ErrorKind = "failed", err.Error(), string(pollen.KindOf(err))
+				t.State, t.ErrorKind = "failed", string(pollen.KindOf(err))
+				t.Code, t.Error, t.Detail = explain(err, t)
 				a.transfers.trim()
 				return
 			}
@@ -169,7 +182,7 @@ func (a *API) get(w http.ResponseWriter, r *http.Request) {
 		Ref        string   `json:"ref"`
 		Force      bool     `json:"force"`
 		MaxEntries int      `json:"max_entries"`
-		Dir        string   `json:"dir"`  // absolute; default DownloadDir
+		Dir        string   `json:"dir"`  // absolute or ~/...; default DownloadDir
 		From       []string `json:"from"` // peer multiaddrs to dial first
 		Only       []string `json:"only"` // take only the files matching these patterns
 		// Paths takes the files at these paths inside the share, and all
@@ -186,7 +199,7 @@ func (a *API) get(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	dir := a.DownloadDir
-	if req.Dir != "" {
+	if req.Dir = userPath(req.Dir); req.Dir != "" {
 		if !filepath.IsAbs(req.Dir) {
 			apiError(w, http.StatusBadRequest, "dir %q is not an absolute path", req.Dir)
 			return

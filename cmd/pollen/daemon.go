@@ -328,7 +328,13 @@ func follow(ctx context.Context, e *env, c *apiClient, id int, verb string) (ui.
 				return t, nil
 			case "failed":
 				bar.Abort()
-				return t, pollen.WithKind(pollen.ErrorKind(t.ErrorKind), t.Error)
+				// The command line names flags (--force) and paths: the
+				// error as Go said it, not the page's sentence.
+				msg := t.Error
+				if t.Detail != "" {
+					msg = t.Detail
+				}
+				return t, pollen.WithKind(pollen.ErrorKind(t.ErrorKind), msg)
 			case "paused":
 				bar.Abort()
 				return t, fmt.Errorf("%s %d paused; 'pollen resume %d' goes on with it", verb, id, id)

@@ -53,6 +53,8 @@ func runTransfers(ctx context.Context, e *env, o *opts, args []string) error {
 			rate = humanize.IBytes(uint64(t.Rate)) + "/s"
 			if t.Stalled {
 				rate = "stalled"
+			} else if t.Looking {
+				rate = "looking"
 			}
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\n", t.ID, t.State, ui.Escape(t.Name), done, rate, len(t.Peers))

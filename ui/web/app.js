@@ -39,8 +39,12 @@
     m.hidden = !text;
   };
 
+  const plural = (n, one, many) => n + " " + (n === 1 ? one : many || one + "s");
+
   let loginError = ""; // why the link's code did not work, if it did not
   let events = null;
+  let timers = [];
+  let downloads = ""; // the daemon's default folder for gets
 
   // login spends the code in the fragment, if there is one, and takes it
   // out of the address bar and history.
@@ -62,8 +66,20 @@
     say(loginError || why);
     $("main").hidden = true;
     $("#node").textContent = "";
+    $("#conn").textContent = "";
     if (events) events.close();
-    clearInterval(timer);
+    events = null;
+    for (const t of timers) clearInterval(t);
+    clearTimeout(retryTimer);
+  }
+
+  // apiError carries the API's code ("exists", ...) beside its sentence.
+  class APIError extends Error {
+    constructor(data, status) {
+      super(data.error || status);
+      this.code = data.code || "";
+      this.status = status;
+    }
   }
 
   async function api(method, path, body) {
@@ -71,49 +87,185 @@
     try {
       r = await fetch(path, { method, body: body ? JSON.stringify(body) : undefined });
     } catch (e) {
+      lost();
       throw new Error("daemon not answering: is 'pollen daemon' running?");
     }
     const data = await r.json().catch(() => ({}));
     if (r.status === 401) loggedOut(data.error || "not logged in");
-    if (!r.ok) throw new Error(data.error || r.statusText);
+    if (!r.ok) throw new APIError(data, r.statusText);
     return data;
   }
 
+  // ask puts a yes-or-no question in a modal dialog (keyboard: Tab, Enter,
+  // Escape is no); no is the default.
+  function ask(question, yes, no) {
+    const d = $("#ask");
+    $("#ask-text").textContent = shown(question);
+    $("#ask-yes").textContent = yes;
+    $("#ask-no").textContent = no;
+    d.returnValue = "";
+    d.showModal();
+    $("#ask-no").focus();
+    return new Promise((done) => d.addEventListener("close", () => done(d.returnValue === "yes"), { once: true }));
+  }
+
+  // ---- Staying current: the event stream, and a daemon that restarts ----
+
+  let retryTimer = 0, backoff = 1;
+
+  // lost notes that the daemon stopped answering: the page says so and
+  // tries again, 1, 2, 4 ... 30 s apart. A restarted daemon refuses the
+  // old session, and refresh then says "daemon restarted: open the new
+  // link" (the API's words) in place of stale data.
+  function lost() {
+    if ($("main").hidden || retryTimer) return;
+    if (events) events.close();
+    events = null;
+    document.body.classList.add("stale");
+    const wait = backoff;
+    backoff = Math.min(30, backoff * 2);
+    $("#conn").textContent = `daemon not answering: trying again in ${wait} s`;
+    retryTimer = setTimeout(async () => {
+      retryTimer = 0;
+      if (await refresh()) connect(); else lost();
+    }, wait * 1000);
+  }
+
+  // connect opens the event stream; once it answers, everything shown is
+  // fetched anew, as after a restart nothing of it may hold.
+  function connect() {
+    if (events) events.close();
+    events = new EventSource("/api/v1/events");
+    events.addEventListener("open", () => {
+      backoff = 1;
+      document.body.classList.remove("stale");
+      $("#conn").textContent = "";
+      refresh();
+      tick();
+    });
+    events.addEventListener("transfers", (ev) => showTransfers(JSON.parse(ev.data)));
+    events.addEventListener("error", () => lost());
+  }
+
+  let sharesSeen = "", peersSeen = ""; // what the tables show, to redraw on change only
+  const openTickets = new Set(); // shares whose ticket row is open
+
+  // refresh fetches status, shares and peers; it says whether the daemon
+  // answered.
   async function refresh() {
     try {
-      const [st, shares, peers] = await Promise.all([
-        api("GET", "/api/v1/status"), api("GET", "/api/v1/shares"), api("GET", "/api/v1/peers"),
-      ]);
+      const [st, shares] = await Promise.all([api("GET", "/api/v1/status"), api("GET", "/api/v1/shares")]);
       loginError = ""; // a session works: a dead link no longer matters
       $("#node").textContent = "peer " + st.id;
+      downloads = st.downloads || "";
+      $("#get-dir").placeholder = downloads ? "default: " + shown(downloads) : "the daemon's downloads folder";
       $("#storage").textContent = `${st.blocks} blocks, ${bytes(st.bytes)} of content, ${bytes(st.disk)} on disk` +
         (st.quota ? `; ${bytes(st.stored)} stored of the ${bytes(st.quota)} quota (${bytes(st.kept)} shared or pinned, the rest evictable)` : "");
-      const sb = $("#shares tbody");
-      sb.replaceChildren(...shares.map((s) => {
-        const copy = el("button", { textContent: "Copy ticket", className: "copy" });
-        copy.dataset.ticket = s.ticket;
-        copy.onclick = async () => {
-          try { await navigator.clipboard.writeText(s.ticket); } catch (e) { /* no clipboard: the ticket is in data-ticket */ }
-          say("Ticket for " + s.name + " copied", true);
-        };
-        return el("tr", null, el("td", { textContent: s.name }), el("td", { textContent: bytes(s.size) }),
-          el("td", { textContent: s.kind + (s.private ? ", private" : "") }), uploadedCell(s.seeding), seedingCell(s),
-          el("td", { className: "cid", textContent: s.cid }), el("td", null, copy));
-      }));
-      const pb = $("#peers tbody");
-      pb.replaceChildren(...peers.map((p) => el("tr", null,
-        el("td", { className: "cid", textContent: p.id }), el("td", { className: "cid", textContent: p.addr }),
-        el("td", { textContent: p.kind || (p.relayed ? "relayed" : "direct") }), el("td", { textContent: bytes(p.in) }),
-        el("td", { textContent: bytes(p.out) }))));
+      const seen = JSON.stringify(shares) + [...openTickets].join();
+      if (seen !== sharesSeen) { sharesSeen = seen; showShares(shares); }
+      return true;
     } catch (e) {
-      if (!$("main").hidden) say(e.message);
+      if (!$("main").hidden && !retryTimer) say(e.message);
+      return false;
     }
+  }
+
+  function showShares(shares) {
+    const rows = [];
+    for (const s of shares) {
+      const copy = el("button", { textContent: "Copy ticket", className: "copy", type: "button" });
+      copy.dataset.ticket = s.ticket;
+      copy.setAttribute("aria-label", "Copy the ticket of " + shown(s.name));
+      copy.onclick = () => copyTicket(s, copy);
+      const show = el("button", { textContent: openTickets.has(s.cid) ? "Hide ticket" : "Show ticket", className: "show-ticket", type: "button" });
+      show.setAttribute("aria-expanded", String(openTickets.has(s.cid)));
+      show.onclick = () => { openTickets.has(s.cid) ? openTickets.delete(s.cid) : openTickets.add(s.cid); sharesSeen = ""; refresh(); };
+      const rm = el("button", { textContent: "Remove", className: "remove", type: "button" });
+      rm.setAttribute("aria-label", "Remove " + shown(s.name));
+      rm.onclick = () => removeShare(s);
+      const tr = el("tr", null, el("td", { className: "name", textContent: s.name }), el("td", { textContent: bytes(s.size) }),
+        el("td", { textContent: s.kind + (s.private ? ", private" : "") }), uploadedCell(s.seeding), seedingCell(s),
+        el("td", { className: "cid", textContent: s.cid }), el("td", { className: "actions" }, copy, show, rm));
+      tr.dataset.cid = s.cid;
+      rows.push(tr);
+      if (openTickets.has(s.cid) && s.ticket) rows.push(ticketRow(s));
+    }
+    $("#shares tbody").replaceChildren(...rows);
+  }
+
+  // ticketRow shows a share's ticket as text to select and as a QR code
+  // (drawn by the daemon: GET /api/v1/shares/CID/qr.svg).
+  function ticketRow(s) {
+    const text = el("textarea", { className: "ticket", readOnly: true, rows: 3, value: s.ticket });
+    text.id = "ticket-" + s.cid;
+    const label = el("label", { htmlFor: text.id, textContent: "Ticket for " + s.name });
+    const qr = el("img", { className: "qr", src: "/api/v1/shares/" + encodeURIComponent(s.cid) + "/qr.svg", alt: "QR code of the ticket for " + shown(s.name), width: 200, height: 200 });
+    const tr = el("tr", { className: "ticket-row" }, el("td", { colSpan: 7 }, el("div", { className: "ticket-box" }, el("div", null, label, text), qr)));
+    tr.dataset.cid = s.cid;
+    return tr;
+  }
+
+  // copyTicket says "copied" only when the clipboard took it; otherwise
+  // it shows and selects the ticket for the person to copy.
+  async function copyTicket(s, button) {
+    try {
+      if (!navigator.clipboard) throw new Error("no clipboard");
+      await navigator.clipboard.writeText(s.ticket);
+      button.textContent = "Copied";
+      button.dataset.copied = "yes";
+      say("Ticket for " + s.name + " copied", true);
+      setTimeout(() => { button.textContent = "Copy ticket"; }, 3000);
+    } catch (e) {
+      openTickets.add(s.cid);
+      sharesSeen = "";
+      await refresh();
+      const text = document.getElementById("ticket-" + s.cid);
+      if (text) { text.focus(); text.select(); }
+      button = document.querySelector(`#shares tr[data-cid="${s.cid}"] button.copy`) || button;
+      button.dataset.copied = "no";
+      say("The browser did not let the page copy: the ticket is selected, press Ctrl-C (⌘-C on a Mac)", true);
+    }
+  }
+
+  async function removeShare(s) {
+    if (!(await ask(`Stop sharing and keeping ${s.name}? Its ticket stops working here; your files stay where they are.`, "Remove", "Keep"))) return;
+    try {
+      await api("DELETE", "/api/v1/shares/" + encodeURIComponent(s.cid));
+      openTickets.delete(s.cid);
+      say("Removed " + s.name + ": 'Free unused space' gives its blocks back", true);
+      refresh();
+    } catch (e) { say(e.message); }
+  }
+
+  // ---- Peers, with rates from successive counts ----
+
+  let lastPeers = new Map(); // id → {in, out, t}
+
+  async function refreshPeers() {
+    if ($("main").hidden) return;
+    let peers;
+    try { peers = await api("GET", "/api/v1/peers"); } catch (e) { return; }
+    const now = Date.now(), next = new Map();
+    const rows = peers.map((p) => {
+      const was = lastPeers.get(p.id);
+      const dt = was ? (now - was.t) / 1000 : 0;
+      const rin = dt > 0 ? Math.max(0, (p.in - was.in) / dt) : 0, rout = dt > 0 ? Math.max(0, (p.out - was.out) / dt) : 0;
+      next.set(p.id, { in: p.in, out: p.out, t: now });
+      const tr = el("tr", null,
+        el("td", { className: "cid", textContent: p.id }), el("td", { className: "cid", textContent: p.addr }),
+        el("td", { textContent: p.kind || (p.relayed ? "relayed" : "direct") }),
+        el("td", { textContent: `${bytes(p.in)}, ${bytes(rin)}/s` }), el("td", { textContent: `${bytes(p.out)}, ${bytes(rout)}/s` }));
+      Object.assign(tr.dataset, { rateIn: Math.round(rin), rateOut: Math.round(rout) });
+      return tr;
+    });
+    lastPeers = next;
+    $("#peers tbody").replaceChildren(...rows);
   }
 
   // uploadedCell says what a root uploaded, to how many peers, since when.
   function uploadedCell(sd) {
     const since = sd.since ? new Date(sd.since).toLocaleDateString() : "";
-    return el("td", { textContent: `${bytes(sd.uploaded)} (x${(sd.ratio || 0).toFixed(2)}) to ${sd.peers} ${sd.peers === 1 ? "peer" : "peers"}` + (since ? `, since ${since}` : "") });
+    return el("td", { textContent: `${bytes(sd.uploaded)} (x${(sd.ratio || 0).toFixed(2)}) to ${plural(sd.peers, "peer")}` + (since ? `, since ${since}` : "") });
   }
 
   // seedingCell shows whether a root is served, why not, and a button to
@@ -122,75 +274,253 @@
     const sd = s.seeding;
     const word = sd.state === "stopped" && sd.reason ? "stopped: " + sd.reason : sd.state;
     const seeding = sd.state === "seeding";
-    const b = el("button", { textContent: seeding ? "Pause" : "Resume", className: "seed-toggle" });
-    b.setAttribute("aria-label", (seeding ? "Pause seeding " : "Resume seeding ") + s.name);
+    const b = el("button", { textContent: seeding ? "Pause" : "Resume", className: "seed-toggle", type: "button" });
+    b.setAttribute("aria-label", (seeding ? "Pause seeding " : "Resume seeding ") + shown(s.name));
     b.onclick = async () => {
       try {
         await api("POST", "/api/v1/seeding/" + s.cid, seeding ? { pause: true } : { resume: true });
+        sharesSeen = "";
         refresh();
       } catch (e) { say(e.message); }
     };
     return el("td", null, el("span", { textContent: word + " " }), b);
   }
 
+  // ---- Transfers: gets and shares the daemon runs, live ----
+
   const seenStates = new Map(); // transfer id → last state shown
+  const mine = new Set(); // gets this page started: it asks about their "exists"
+  let adding = 0; // the share this page is importing, 0 for none
+  const boxes = new Map(); // transfer id → its box, kept so focus and screen readers stay put
+  const peerSeen = new Map(); // transfer id → {t, peers}: for per-peer rates
 
   // control asks the daemon to pause, resume or cancel a get; the event
   // stream shows the new state.
-  async function control(id, verb) {
-    try { await api("POST", `/api/v1/transfers/${id}/${verb}`); } catch (e) { say(e.message); }
+  async function control(id, verb, body) {
+    try { await api("POST", `/api/v1/transfers/${id}/${verb}`, body); } catch (e) { say(e.message); }
   }
-  // What a get in each state can be asked to do.
-  const verbs = { running: ["pause", "cancel"], paused: ["resume", "cancel"], failed: ["resume", "cancel"] };
+  // What a get in each state can be asked to do, and the button's word.
+  const verbs = { running: ["pause", "cancel"], paused: ["resume", "cancel"], failed: ["retry", "cancel"] };
+  const words = { pause: "Pause", resume: "Resume", cancel: "Cancel", retry: "Retry", replace: "Replace…" };
+  const shortID = (id) => id.length > 16 ? id.slice(0, 6) + "…" + id.slice(-6) : id;
+
+  // maybeAsk asks, once, about a get this page started that found other
+  // files in its way. It may fail before the page hears it ran.
+  const asked = new Set();
+  function maybeAsk(t) {
+    if (!t || t.state !== "failed" || t.code !== "exists" || !mine.has(t.id) || asked.has(t.id)) return;
+    asked.add(t.id);
+    replace(t);
+  }
+
+  async function replace(t) {
+    const where = (t.dir ? t.dir + "/" : "") + t.name;
+    if (await ask(`Replace the files in ${where}? What is there now is written over.`, "Replace", "Keep mine")) {
+      control(t.id, "resume", { force: true });
+    }
+  }
+
+  // lineOf says where a transfer stands, in words.
+  function lineOf(t, peerRates) {
+    const of = `${bytes(t.done)} of ${bytes(t.total)}`;
+    if (t.state === "done") return t.kind === "add" ? "shared as " + t.cid : "saved " + t.path;
+    if (t.state === "failed") return t.error;
+    if (t.state === "paused" || t.state === "canceled") return t.total ? of : "";
+    if (t.kind === "add") return t.total ? `reading files: ${of}, ${bytes(t.rate)}/s` : "reading files…";
+    if (t.looking) return "looking for holders…" + (t.done ? ` (${bytes(t.done)} here already)` : "");
+    const from = peerRates.length ? ": " + peerRates.map(([id, r]) => `${shortID(id)} ${bytes(r)}/s`).join(", ") : "";
+    if (t.stalled) return `stalled: nothing arrived for a while; ${of} here`;
+    const eta = t.eta > 0 ? `, ${Math.round(t.eta)} s left` : "";
+    return `${of}, ${bytes(t.rate)}/s${eta}, from ${plural(peerRates.length || Object.keys(t.peers || {}).length, "peer")}${from}`;
+  }
+
+  // ratesOf turns a transfer's per-peer byte counts, event after event,
+  // into bytes a second.
+  function ratesOf(t) {
+    const now = Date.now(), was = peerSeen.get(t.id);
+    const out = [];
+    if (was && now - was.t >= 500) {
+      for (const [id, n] of Object.entries(t.peers || {})) {
+        out.push([id, Math.max(0, (n - (was.peers[id] || 0)) / ((now - was.t) / 1000))]);
+      }
+    }
+    if (!was || now - was.t >= 500) peerSeen.set(t.id, { t: now, peers: { ...t.peers }, rates: out });
+    return was && now - was.t < 500 ? was.rates || [] : out;
+  }
+
+  function transferBox(t) {
+    const stalled = t.stalled && !t.looking; // before the first byte it is looking, not stalled
+    const key = [t.state, t.code, t.kind, stalled, t.looking].join();
+    let box = boxes.get(t.id);
+    if (box && box.dataset.key === key) return box;
+    let acts = t.kind === "get" ? verbs[t.state] || [] : [];
+    if (t.state === "failed" && t.code === "exists") acts = ["replace", ...acts];
+    const buttons = acts.map((verb) => {
+      const b = el("button", { textContent: words[verb], className: verb, type: "button" });
+      b.setAttribute("aria-label", words[verb].replace("…", "") + " " + shown(t.name));
+      b.onclick = () => {
+        if (verb === "replace") return replace(t);
+        b.disabled = true;
+        control(t.id, verb === "retry" ? "resume" : verb);
+      };
+      return b;
+    });
+    // A get's content opens through the daemon's gateway while it
+    // downloads: what the reader needs is fetched first.
+    if (t.kind === "get" && t.cid && t.state !== "failed" && t.state !== "canceled") {
+      const open = el("a", { textContent: "Open", className: "open", href: "/ipfs/" + t.cid, target: "_blank", rel: "noopener" });
+      open.setAttribute("aria-label", "Open " + shown(t.name));
+      buttons.push(open);
+    }
+    const word = t.state === "running" && t.looking ? "looking" : t.state === "running" && stalled ? "stalled" : t.kind === "add" && t.state === "running" ? "sharing" : t.state;
+    const fill = el("div");
+    const bar = el("div", { className: "bar" }, fill);
+    bar.setAttribute("role", "progressbar");
+    bar.setAttribute("aria-valuemin", "0");
+    bar.setAttribute("aria-valuemax", "100");
+    bar.setAttribute("aria-label", shown(t.name));
+    const detail = t.detail ? el("details", null, el("summary", { textContent: "Details" }), el("p", { className: "detail", textContent: t.detail })) : "";
+    const fresh = el("div", { className: "transfer " + t.state + (stalled ? " stalled" : "") },
+      el("div", { className: "title" },
+        el("span", { className: "name", textContent: t.name }), el("span", { className: "pct" }),
+        el("span", { className: "state", textContent: word }), ...buttons),
+      bar, el("div", { className: "muted line" }), detail);
+    Object.assign(fresh.dataset, { key, id: t.id, state: t.state, kind: t.kind });
+    if (t.code) fresh.dataset.code = t.code;
+    if (stalled) fresh.dataset.stalled = "yes";
+    if (box) {
+      // Focus stays on the same button, if the new box has it.
+      const focused = box.contains(document.activeElement) ? document.activeElement.className : "";
+      box.replaceWith(fresh);
+      const again = focused && fresh.querySelector("button." + focused.split(" ")[0]);
+      if (again) again.focus();
+    }
+    boxes.set(t.id, fresh);
+    return fresh;
+  }
+
+  let lastByID = new Map(); // the transfers as the last event listed them
 
   function showTransfers(list) {
-    $("#transfers").replaceChildren(...list.slice().reverse().map((t) => {
-      const pct = t.total > 0 ? Math.min(100, (100 * t.done) / t.total) : 0;
-      const eta = t.stalled ? "stalled" : t.eta > 0 && t.state === "running" ? Math.round(t.eta) + " s left" : "";
-      const peers = Object.keys(t.peers || {}).length;
-      const line = t.state === "done" ? (t.kind === "add" ? "shared as " + t.cid : "saved " + t.path)
-        : t.state === "failed" ? t.error
-        : t.state === "paused" || t.state === "canceled" ? `${bytes(t.done)} of ${bytes(t.total)}`
-        : `${bytes(t.done)} of ${bytes(t.total)}, ${bytes(t.rate)}/s, ${eta}, from ${peers} peer${peers === 1 ? "" : "s"}`;
-      const buttons = (t.kind === "get" ? verbs[t.state] || [] : []).map((verb) => {
-        const b = el("button", { textContent: verb[0].toUpperCase() + verb.slice(1), className: verb, type: "button" });
-        b.onclick = () => { b.disabled = true; control(t.id, verb); };
-        return b;
-      });
-      const box = el("div", { className: "transfer " + t.state },
-        el("div", { className: "title" },
-          el("span", { textContent: t.name + " — " + pct.toFixed(0) + "%" }),
-          el("span", { className: "state", textContent: t.state }), ...buttons),
-        el("div", { className: "bar" }, el("div", { style: "width:" + pct + "%" })),
-        el("div", { className: "muted", textContent: line }));
-      box.dataset.state = t.state;
+    lastByID = new Map(list.map((t) => [t.id, t]));
+    const shown_ = [];
+    for (const t of list.slice().reverse()) {
+      const box = transferBox(t);
+      const pct = t.total > 0 ? Math.min(100, (100 * t.done) / t.total) : t.state === "done" ? 100 : 0;
+      box.querySelector(".pct").textContent = pct.toFixed(0) + "%";
+      box.querySelector(".bar > div").style.width = pct + "%";
+      const bar = box.querySelector(".bar");
+      bar.setAttribute("aria-valuenow", pct.toFixed(0));
+      bar.setAttribute("aria-valuetext", t.looking ? "looking for holders" : pct.toFixed(0) + "%, " + t.state);
+      const line = shown(lineOf(t, t.state === "running" ? ratesOf(t) : []));
+      const l = box.querySelector(".line");
+      if (l.textContent !== line) l.textContent = line;
       box.dataset.pct = pct.toFixed(0);
-      box.dataset.id = t.id;
-      return box;
-    }));
+      shown_.push(box);
+    }
+    const holder = $("#transfers");
+    // Only new boxes are added: the live region announces them, not every
+    // change of rate.
+    const now = new Set(shown_);
+    for (const c of [...holder.children]) if (!now.has(c)) c.remove();
+    shown_.forEach((b, i) => { if (holder.children[i] !== b) holder.insertBefore(b, holder.children[i] || null); });
+    for (const id of [...boxes.keys()]) if (!list.some((t) => t.id === id)) { boxes.delete(id); peerSeen.delete(id); }
+    $("#clear-ended").hidden = !list.some((t) => ["done", "failed", "canceled"].includes(t.state));
+
     // Shares, peers and storage change when a transfer ends: refresh
     // then, not on every event.
     let ended = false;
     for (const t of list) {
-      if (t.state !== "running" && seenStates.get(t.id) !== t.state) ended = true;
+      const before = seenStates.get(t.id);
+      if (t.state !== "running" && before !== t.state) ended = true;
+      maybeAsk(t);
+      if (t.id === adding && t.state !== "running") shareEnded(t);
       seenStates.set(t.id, t.state);
     }
-    if (ended) refresh();
+    if (ended) { sharesSeen = ""; refresh(); }
   }
 
-  $("#share-form").onsubmit = async (ev) => {
-    ev.preventDefault();
+  $("#clear-ended").onclick = async () => {
     try {
-      const s = await api("POST", "/api/v1/shares", { path: $("#share-path").value });
-      say("Sharing " + s.name + " (" + s.cid + ")", true);
-      $("#share-path").value = "";
-      refresh();
+      const r = await api("DELETE", "/api/v1/transfers");
+      say(`Cleared ${plural(r.cleared, "finished transfer")}`, true);
     } catch (e) { say(e.message); }
   };
+
+  // ---- Sharing: a path, typed, pasted or dropped ----
+
+  // pathOf reads a dropped or pasted path: a file:// link becomes its
+  // path; the daemon expands ~/ and trims the rest.
+  const pathOf = (s) => {
+    s = s.trim().split(/\r?\n/).find((l) => l && !l.startsWith("#")) || "";
+    if (/^file:\/\//i.test(s)) {
+      try { return decodeURIComponent(new URL(s).pathname); } catch (e) { return s; }
+    }
+    return s;
+  };
+  const shareForm = $("#share-form");
+  shareForm.addEventListener("dragover", (ev) => { ev.preventDefault(); shareForm.classList.add("drop"); });
+  shareForm.addEventListener("dragleave", () => shareForm.classList.remove("drop"));
+  shareForm.addEventListener("drop", (ev) => {
+    ev.preventDefault();
+    shareForm.classList.remove("drop");
+    const dt = ev.dataTransfer;
+    const text = dt.getData("text/uri-list") || dt.getData("text/plain");
+    if (text) {
+      $("#share-path").value = pathOf(text);
+      $("#share-path").focus();
+      say("", true);
+    } else if (dt.files && dt.files.length) {
+      say(`The browser gives the page ${dt.files[0].name}'s contents, not where it is: type or paste its path`);
+      $("#share-path").focus();
+    }
+  });
+
+  function sharing(on) {
+    $("#share-go").disabled = on;
+    $("#share-path").readOnly = on;
+    shareForm.setAttribute("aria-busy", String(on));
+    $("#share-go").textContent = on ? "Sharing…" : "Share";
+  }
+
+  function shareEnded(t) {
+    adding = 0;
+    sharing(false);
+    if (t.state === "done") {
+      say("Sharing " + t.name + " (" + t.cid + "): its ticket is in the list", true);
+      $("#share-path").value = "";
+    } else {
+      say(t.error || "the share stopped");
+      $("#share-path").focus();
+    }
+  }
+
+  shareForm.onsubmit = async (ev) => {
+    ev.preventDefault();
+    if ($("#share-go").disabled) return; // one at a time, however it is submitted
+    const path = pathOf($("#share-path").value);
+    if (!path) return;
+    sharing(true);
+    try {
+      const r = await api("POST", "/api/v1/shares", { path, async: true });
+      adding = r.id;
+      const t = lastByID.get(r.id); // it may have ended before the answer came
+      if (t && t.state !== "running") shareEnded(t);
+    } catch (e) { sharing(false); say(e.message); }
+  };
+
+  // getBody is a get's request: the ref, and the folder if one is given.
+  function getBody(ref, extra) {
+    const dir = $("#get-dir").value.trim();
+    return { ref, ...(dir ? { dir } : {}), ...extra };
+  }
+
   $("#get-form").onsubmit = async (ev) => {
     ev.preventDefault();
     try {
-      await api("POST", "/api/v1/get", { ref: $("#get-ref").value });
+      const r = await api("POST", "/api/v1/get", getBody($("#get-ref").value));
+      mine.add(r.id);
+      maybeAsk(lastByID.get(r.id));
       say("", true);
       $("#get-ref").value = "";
     } catch (e) { say(e.message); }
@@ -278,7 +608,20 @@
     Object.assign(now.dataset, { up: m.up, down: m.down, blockUp: m.block_up, blockDown: m.block_down });
     const f = $("#limits-form");
     Object.assign(f.dataset, { up: l.up, down: l.down, peerUp: l.peer_up });
+    const t = Date.now();
+    samples.push({ t, down: m.down, up: m.up });
+    while (samples.length && samples[0].t < t - graphSpan) samples.shift();
+    // The graph spans what it holds, from a minute up to graphSpan.
+    const span = Math.min(graphSpan, Math.max(60000, t - samples[0].t));
+    const minutes = Math.round(span / 60000);
+    $("#graph-caption").textContent = window.pollenGraph.draw($("#graph"), samples, span, t, (top) =>
+      `Down (solid) and up (dashed) over the last ${plural(minutes, "minute")}; the top of the scale is ${siRate(top)}. Now down ${siRate(m.down)}, up ${siRate(m.up)}.`);
   }
+
+  // The graph's samples: one each time the limits are read, kept in
+  // memory for graphSpan.
+  const graphSpan = 5 * 60 * 1000;
+  const samples = [];
 
   async function refreshLimits() {
     if ($("main").hidden) return;
@@ -423,22 +766,24 @@
     const paths = picks(choosing.root);
     try {
       // The whole share is an ordinary get; a part names its paths exactly.
-      await api("POST", "/api/v1/get", paths.includes("") ? { ref: choosing.ref } : { ref: choosing.ref, paths });
+      const r = await api("POST", "/api/v1/get", getBody(choosing.ref, paths.includes("") ? {} : { paths }));
+      mine.add(r.id);
+      maybeAsk(lastByID.get(r.id));
       closeChooser();
       $("#get-ref").value = "";
       say("", true);
     } catch (e) { say(e.message); }
   };
 
-  const timer = setInterval(refresh, 5000);
+  // tick reads what changes by the second: limits and rates, peers.
+  function tick() { refreshLimits(); refreshPeers(); }
+
   // A new link pasted over this page changes only the fragment: start over.
   addEventListener("hashchange", () => { if (location.hash.includes("code=")) location.reload(); });
   login().then(async () => {
-    await refresh();
+    const ok = await refresh();
     if ($("main").hidden) return;
-    refreshLimits();
-    setInterval(refreshLimits, 2000);
-    events = new EventSource("/api/v1/events");
-    events.addEventListener("transfers", (ev) => showTransfers(JSON.parse(ev.data)));
+    timers = [setInterval(refresh, 5000), setInterval(tick, 2000)];
+    if (ok) connect(); else lost();
   });
 })();
