@@ -94,7 +94,7 @@ func TestAPIGuards(t *testing.T) {
 		t.Errorf("bad ticket: %d %v", code, body)
 	}
 	code, body = call(t, "POST", api.URL+"/api/v1/shares", `{"path": "/no/such/folder"}`, auth)
-	if code != http.StatusBadRequest || !strings.Contains(body["error"].(string), "no such file or directory") {
+	if code != http.StatusNotFound || body["kind"] != "not found" || !strings.Contains(body["error"].(string), "no such file or directory") {
 		t.Errorf("missing path: %d %v", code, body)
 	}
 }
