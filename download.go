@@ -28,7 +28,7 @@ func (n *Node) fetchAndExport(ctx context.Context, nw *netState, root cid.Cid, d
 
 func (n *Node) fetchAndExportOnce(ctx context.Context, nw *netState, root cid.Cid, dir, name string, o GetOptions) (GetResult, error) {
 	d := &download{n: n}
-	p, err := chunker.NewPlacer(root, dir, name, chunker.ExportOptions{Force: o.Force, Renamed: d.renamed, MaxEntries: o.MaxEntries, Only: o.only})
+	p, err := chunker.NewPlacer(root, dir, name, chunker.ExportOptions{Force: o.Force, Renamed: d.renamed, MaxEntries: o.MaxEntries, Only: o.only, FileDone: o.FileDone})
 	if err != nil {
 		return GetResult{}, err
 	}

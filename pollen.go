@@ -296,6 +296,9 @@ type GetOptions struct {
 	Paths    []string
 	only     func(string) bool // Only and Paths, compiled
 	Progress Progress          // export progress; nil for none
+	// FileDone is told of each file written whole (its path under dir,
+	// the get's name first, and its size); nil for none.
+	FileDone func(rel string, size int64)
 	// Pin keeps the root whatever the storage quota; without it, a
 	// fetched root is reseed content, the first to go (see quota.go).
 	Pin bool
@@ -372,7 +375,7 @@ func (n *Node) Get(ctx context.Context, root cid.Cid, dir string, o GetOptions) 
 	if nw := n.online(); nw != nil {
 		res, err = n.fetchAndExport(ctx, nw, root, dir, name, o)
 	} else if err = n.ensureLocal(ctx, root); err == nil {
-		res, err = chunker.Export(ctx, n.dag, root, dir, name, chunker.ExportOptions{Force: o.Force, Progress: o.Progress, MaxEntries: o.MaxEntries, Only: o.only})
+		res, err = chunker.Export(ctx, n.dag, root, dir, name, chunker.ExportOptions{Force: o.Force, Progress: o.Progress, MaxEntries: o.MaxEntries, Only: o.only, FileDone: o.FileDone})
 		if ipld.IsNotFound(err) {
 			// A block kept in a file an earlier get wrote had changed there
 			// when read: it is dropped from the store and must be fetched.

@@ -86,6 +86,13 @@ type ExportOptions struct {
 	// slash-separated path inside the share (see Only); nil takes all.
 	Only func(inside string) bool
 
+	// FileDone, when set, is told of each file as its last byte is in
+	// place (its path under the target folder, the export's name first,
+	// slash-separated, and its size),
+	// while the export goes on: a transfer's per-file progress. It is
+	// called with the export's lock held and must not block.
+	FileDone func(rel string, size int64)
+
 	// Renamed, when set, is told of complete files given their own names,
 	// a batch at a time, with every raw leaf in each and where: a store
 	// points at them there. The temporary names stay until it returns.

@@ -260,6 +260,9 @@ func (p *Placer) filled(f *outFile) error {
 	}
 	err := p.journal.add(r)
 	f.leaves = nil
+	if err == nil && p.o.FileDone != nil {
+		p.o.FileDone(f.rel, f.size)
+	}
 	return err
 }
 

@@ -54,6 +54,9 @@ func TestGetStreamsProgress(t *testing.T) {
 			t.Fatal(err)
 		}
 		if len(list) == 1 && list[0].State == "done" {
+			if list[0].FilesDone != 1 || list[0].LastFile != "hello.txt" {
+				t.Errorf("per-file progress: %d files whole, last %q", list[0].FilesDone, list[0].LastFile)
+			}
 			if b, _ := os.ReadFile(list[0].Path); list[0].Path != filepath.Join(downloads, "hello.txt") || string(b) != "hello, pollen" {
 				t.Errorf("downloaded %q", b)
 			}

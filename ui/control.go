@@ -98,6 +98,9 @@ func (a *API) launch(t *Transfer) error {
 		close(done)
 		return nil
 	}
+	opts.FileDone = func(rel string, size int64) {
+		a.transfers.update(func() { t.FilesDone, t.LastFile = t.FilesDone+1, rel })
+	}
 	opts.Fetch = func(p pollen.FetchProgress) {
 		a.transfers.update(func() {
 			now := time.Now()

@@ -41,10 +41,14 @@ type Transfer struct {
 	// Error says why it failed in a sentence for people (see plain.go);
 	// Code names the reason for programs, Detail is the error as Go said
 	// it, ErrorKind its kind (pollen.ErrorKind: the exit code's).
-	Error     string    `json:"error,omitempty"`
-	Code      string    `json:"code,omitempty"`
-	Detail    string    `json:"detail,omitempty"`
-	ErrorKind string    `json:"error_kind,omitempty"`
+	Error     string `json:"error,omitempty"`
+	Code      string `json:"code,omitempty"`
+	Detail    string `json:"detail,omitempty"`
+	ErrorKind string `json:"error_kind,omitempty"`
+	// FilesDone counts the files of a get written whole so far (this
+	// run's, those an earlier run left included); LastFile is the last.
+	FilesDone int       `json:"files_done,omitempty"`
+	LastFile  string    `json:"last_file,omitempty"`
 	Dir       string    `json:"dir,omitempty"` // where a get writes
 	Path      string    `json:"path,omitempty"`
 	Started   time.Time `json:"started"`

@@ -325,14 +325,17 @@
     const of = `${bytes(t.done)} of ${bytes(t.total)}`;
     if (t.state === "done") return t.kind === "add" ? "shared as " + t.cid : "saved " + t.path;
     if (t.state === "failed") return t.error;
-    if (t.state === "paused" || t.state === "canceled") return t.total ? of : "";
+    if (t.state === "paused" || t.state === "canceled") return t.total ? of + filesOf(t) : "";
     if (t.kind === "add") return t.total ? `reading files: ${of}, ${bytes(t.rate)}/s` : "reading files…";
     if (t.looking) return "looking for holders…" + (t.done ? ` (${bytes(t.done)} here already)` : "");
     const from = peerRates.length ? ": " + peerRates.map(([id, r]) => `${shortID(id)} ${bytes(r)}/s`).join(", ") : "";
     if (t.stalled) return `stalled: nothing arrived for a while; ${of} here`;
     const eta = t.eta > 0 ? `, ${Math.round(t.eta)} s left` : "";
-    return `${of}, ${bytes(t.rate)}/s${eta}, from ${plural(peerRates.length || Object.keys(t.peers || {}).length, "peer")}${from}`;
+    return `${of}, ${bytes(t.rate)}/s${eta}, from ${plural(peerRates.length || Object.keys(t.peers || {}).length, "peer")}${from}` + filesOf(t);
   }
+
+  // filesOf says how many files of a get are whole, and the last one.
+  const filesOf = (t) => t.files_done ? `; ${plural(t.files_done, "file")} whole, last ${t.last_file}` : "";
 
   // ratesOf turns a transfer's per-peer byte counts, event after event,
   // into bytes a second.
