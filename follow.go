@@ -252,7 +252,7 @@ func (f *follower) take(ctx context.Context, v live.Version) error {
 		return err
 	}
 	name := filepath.Base(f.dir)
-	if err := n.store.PutRecord(Record{Root: v.Root, Kind: KindReseed, Name: name, Added: time.Now().UTC()}); err != nil {
+	if err := n.recordVersion(Record{Root: v.Root, Kind: KindReseed, Name: name, Added: time.Now().UTC(), Live: f.name.String()}); err != nil {
 		return err
 	}
 	conflicts, err := n.mirror(ctx, v.Root, f.dir, f.name)
@@ -264,7 +264,7 @@ func (f *follower) take(ctx context.Context, v live.Version) error {
 		li.Seq, li.Root, li.Changed, li.Conflicts, li.Record = v.Seq, v.Root.String(), time.Now().UTC(), conflicts, v.Raw
 		drop = n.keepVersion(li, li.Root)
 	})
-	n.forgetVersions(drop)
+	n.forgetVersions(f.name.String(), drop)
 	n.seedRecorded(ctx, v.Root)
 	n.provide(v.Root)
 	f.nw.live.Serve(v)

@@ -303,3 +303,53 @@ func TestLiveCatchUp(t *testing.T) {
 	}
 	t.Logf("caught up three versions in %s", took)
 }
+
+// TestLiveKeepsTheUsersOwnRecords: a version the user also shares
+// themselves stays shared when the live folder moves past it; the
+// folder's own old versions go.
+func TestLiveKeepsTheUsersOwnRecords(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	src := filepath.Join(t.TempDir(), "shared")
+	writeFile(t, filepath.Join(src, "a.txt"), []byte("v1"))
+	sharer := liveNode(t, t.TempDir())
+	defer sharer.Close()
+	li, err := sharer.ShareLive(ctx, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := li.Root
+	mine, err := sharer.Share(ctx, src, pollen.AddOptions{}) // the same folder, shared by hand
+	if err != nil || mine.Root.String() != first {
+		t.Fatalf("the same folder shared: %v %v, want %s", mine.Root, err, first)
+	}
+	for i := 2; i <= 2+pollen.KeepVersions; i++ {
+		writeFile(t, filepath.Join(src, "a.txt"), []byte{'v', byte('0' + i)})
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			if lvs, _ := sharer.Lives(); lvs[0].Seq == uint64(i) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no version %d", i)
+			}
+		}
+	}
+	var kept, versions int
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		recs, _ := sharer.List() // the last version is published before the oldest goes
+		kept, versions = 0, 0
+		for _, r := range recs {
+			if r.Root.String() == first {
+				kept++
+			} else if r.Live != "" {
+				versions++
+			}
+		}
+		if versions <= pollen.KeepVersions || time.Now().After(deadline) {
+			break
+		}
+	}
+	if kept != 1 || versions != pollen.KeepVersions {
+		t.Errorf("records: %d of the first version (want the user's 1), %d of the folder's (want %d)", kept, versions, pollen.KeepVersions)
+	}
+}

@@ -192,7 +192,7 @@ func (ls *liveShare) publish(ctx context.Context) error {
 	n.importing.RLock()
 	res, err := chunker.Import(ctx, n.store, ls.li.Dir, chunker.ImportOptions{Cache: ls.cache})
 	if err == nil {
-		err = n.store.PutRecord(Record{Root: res.Root, Kind: KindShare, Name: res.Name, Size: uint64(res.Size), Added: time.Now().UTC()})
+		err = n.recordVersion(Record{Root: res.Root, Kind: KindShare, Name: res.Name, Size: uint64(res.Size), Added: time.Now().UTC(), Live: ls.li.Name.String()})
 	}
 	n.importing.RUnlock()
 	if err != nil {
@@ -220,7 +220,7 @@ func (ls *liveShare) publish(ctx context.Context) error {
 		li.Seq, li.Root, li.Changed, li.Record = seq, res.Root.String(), time.Now().UTC(), v.Raw
 		drop = n.keepVersion(li, li.Root)
 	})
-	n.forgetVersions(drop)
+	n.forgetVersions(ls.li.Name.String(), drop)
 	if err := n.seedRecorded(ctx, res.Root); err != nil {
 		return err
 	}
@@ -229,14 +229,40 @@ func (ls *liveShare) publish(ctx context.Context) error {
 	return nil
 }
 
-// forgetVersions drops the records of versions no longer kept; GC then
-// takes what no other record reaches.
-func (n *Node) forgetVersions(roots []string) {
-	for _, s := range roots {
-		if c, err := cid.Decode(s); err == nil {
-			n.store.DeleteRecords(c)
-			n.seedRecorded(n.ctx, c)
+// recordVersion records a version of a live folder, unless the user
+// keeps that root already (a share or a pin of their own stays theirs,
+// and is not dropped with the folder's old versions).
+func (n *Node) recordVersion(rec Record) error {
+	recs, err := n.store.RecordsOf(rec.Root)
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		if r.Live == "" {
+			return nil
 		}
+	}
+	return n.store.PutRecord(rec)
+}
+
+// forgetVersions drops the live folder name's records of versions no
+// longer kept (not the user's own records of the same roots); GC then
+// takes what no other record reaches.
+func (n *Node) forgetVersions(name string, roots []string) {
+	for _, s := range roots {
+		c, err := cid.Decode(s)
+		if err != nil {
+			continue
+		}
+		recs, _ := n.store.RecordsOf(c)
+		for _, r := range recs {
+			if r.Live == name {
+				if err := n.store.DeleteRecord(r.Kind, c); err != nil {
+					n.log.Warn("live: forget a version", "root", c, "err", err)
+				}
+			}
+		}
+		n.seedRecorded(n.ctx, c)
 	}
 }
 

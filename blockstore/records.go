@@ -40,6 +40,10 @@ type Record struct {
 	// any peer that proves the secret.
 	Allow []string `json:"allow,omitempty"`
 	Seed  *Seed    `json:"seed,omitempty"`
+	// Live names the live folder this root is a version of (its name, a
+	// peer ID): the folder's own record, dropped when the version is no
+	// longer kept. Empty for a root the user shared, pinned or fetched.
+	Live string `json:"live,omitempty"`
 }
 
 // Seed is how the root is seeded: rules of its own, and what it
@@ -119,6 +123,21 @@ func (s *Store) DeleteRecords(root cid.Cid) (bool, error) {
 		return false, fmt.Errorf("remove %s: %w", root, s.space.noSpace(err))
 	}
 	return found, s.Sync()
+}
+
+// DeleteRecord removes root's record of kind k, if there is one.
+func (s *Store) DeleteRecord(k Kind, root cid.Cid) error {
+	key := recordKey(k, root)
+	done, err := s.begin(0, indexBytes(1, len(key)), false)
+	if err != nil {
+		return fmt.Errorf("remove %s: %w", root, err)
+	}
+	err = s.db.Update(func(txn *badger.Txn) error { return txn.Delete(key) })
+	done()
+	if err != nil {
+		return fmt.Errorf("remove %s: %w", root, s.space.noSpace(err))
+	}
+	return s.Sync()
 }
 
 // RecordsOf returns the share and pin records of root, if any.
