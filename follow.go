@@ -116,11 +116,18 @@ type follower struct {
 
 	mu   sync.Mutex
 	from map[peer.ID]bool // peers that told of a version: they hold it
+	// spare are the holders the follow started with (the sharer): asked
+	// only for blocks no other follower holds, so that the sharer uploads
+	// a change about once however many follow (live/stagger.go).
+	spare []peer.ID
 }
 
 func (n *Node) startFollow(nw *netState, li *LiveInfo) {
 	f := &follower{n: n, nw: nw, name: li.Name, dir: li.Dir, kick: make(chan struct{}, 1), from: map[peer.ID]bool{}}
 	holders := holdersOf(li.Holders)
+	for _, h := range holders {
+		f.spare = append(f.spare, h.ID)
+	}
 	n.startLive(li.Name, func(ctx context.Context) {
 		var wg sync.WaitGroup
 		defer wg.Wait()
@@ -242,7 +249,8 @@ func (f *follower) take(ctx context.Context, v live.Version) error {
 	f.mu.Unlock()
 	defer n.store.Hold(v.Root)()
 	ps := newPartSink(n, v.Root, everything)
-	if err := n.fetch(ctx, f.nw, v.Root, GetOptions{From: from, Stall: time.Minute}, ps); err != nil {
+	ps.whole = true // peer exchange finds the other followers
+	if err := n.fetch(ctx, f.nw, v.Root, GetOptions{From: from, Stall: time.Minute, Spare: f.spare}, ps); err != nil {
 		return err
 	}
 	if ps.err != nil {

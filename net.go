@@ -299,11 +299,12 @@ func (n *Node) fetch(ctx context.Context, nw *netState, root cid.Cid, o GetOptio
 		defer close(kept)
 		keepConnected(kctx, nw.swarm, o.From)
 	}()
-	_, part := sink.(*partSink)
+	ps, part := sink.(*partSink)
+	part = part && !ps.whole
 	if o.Secret != nil {
 		sink = privateSink{sink, n.access, n.access.begin(root, o.Secret, o.Allow)}
 	}
-	err := nw.ex.Fetch(ctx, root, exchange.FetchOptions{Stall: o.Stall, Report: o.Fetch, Sink: sink, Part: part || o.only != nil, Secret: o.Secret})
+	err := nw.ex.Fetch(ctx, root, exchange.FetchOptions{Stall: o.Stall, Report: o.Fetch, Sink: sink, Part: part || o.only != nil, Secret: o.Secret, Spare: o.Spare})
 	stop()
 	<-kept
 	if err == nil {

@@ -17,6 +17,9 @@ import (
 type partSink struct {
 	n     *Node
 	below func(*merkledag.ProtoNode, *ft.FSNode) ([]cid.Cid, error)
+	// whole: below takes everything (a follow's version), so the fetch
+	// is a holder's and asks its peers for the root's other holders.
+	whole bool
 
 	mu   sync.Mutex
 	want map[string]bool

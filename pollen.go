@@ -313,6 +313,8 @@ type GetOptions struct {
 	From  []peer.AddrInfo     // peers to dial first (a ticket's, --from)
 	Stall time.Duration       // give up when no block arrives for this long; 0: never
 	Fetch func(FetchProgress) // transfer progress; nil for none
+	// Spare peers are asked only for blocks no other peer holds.
+	Spare []peer.ID
 }
 
 // compileOnly makes o.only of Only and Paths; nil when both are empty.

@@ -220,6 +220,9 @@ type FetchOptions struct {
 	// peers that proved they hold the secret (see Unlock), never to
 	// Bitswap or the content routing.
 	Secret []byte
+	// Spare peers are asked only for blocks no other peer holds: a live
+	// folder's sharer, whose followers trade its change among them.
+	Spare []peer.ID
 }
 
 // A Sink takes the blocks of the DAG a fetch walks, parents before

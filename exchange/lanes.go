@@ -166,6 +166,9 @@ func (lv *level) addPeer(ctx context.Context, wg *sync.WaitGroup, id peer.ID) {
 		rate = r.(float64)
 	}
 	lv.sched.addPeer(id, rate)
+	if slices.Contains(lv.d.o.Spare, id) {
+		lv.sched.setSpare(id)
+	}
 	lv.mu.Unlock()
 	wg.Add(1)
 	go func() {

@@ -19,9 +19,11 @@ import (
 // own once some peer holds only part of it: getters fetching together
 // then ask the seeder for different blocks and trade them. Once every
 // block some peer holds is asked for, an idle peer may ask again for one
-// another peer is bringing (endgame: the first answer wins). Not before:
-// a getter holding a few blocks is idle most of the time, and a second
-// request from it is a copy the swarm pays for twice.
+// another peer has been bringing for endgameAfter (endgame: the first
+// answer wins). Not before: a getter holding a few blocks is idle most of
+// the time, and a second request from it is a copy the swarm pays for
+// twice. A spare peer (setSpare) is asked only for what no other peer
+// holds, and never twice.
 type scheduler struct {
 	sizes   []int64 // each block's expected size
 	state   []itemState
@@ -32,15 +34,18 @@ type scheduler struct {
 	left    int               // blocks not stored yet
 	free    int               // blocks some peer holds, neither asked for nor arrived
 	since   time.Time         // when the level began
+	elapsed time.Duration     // since the level began, in ticks
 }
 
 type itemState struct {
-	holders int       // peers known to hold it
-	asked   int       // requests in flight
-	got     bool      // arrived, being stored
-	done    bool      // stored
-	bitswap bool      // handed to Bitswap, until a pollen peer that gets it is asked (Bitswap is told to strike it)
-	orphan  time.Time // since when no pollen peer holds it nor is asked
+	holders int           // peers known to hold it
+	plain   int           // of them, peers that are not spare
+	asked   int           // requests in flight
+	got     bool          // arrived, being stored
+	done    bool          // stored
+	bitswap bool          // handed to Bitswap, until a pollen peer that gets it is asked (Bitswap is told to strike it)
+	orphan  time.Time     // since when no pollen peer holds it nor is asked
+	askedAt time.Duration // elapsed when it was last asked for
 }
 
 // speer is what the scheduler knows of one peer.
@@ -48,6 +53,7 @@ type speer struct {
 	has      []bool
 	holds    int  // how many blocks of the level it holds
 	answered bool // its first list of what it holds arrived
+	spare    bool // asked only for what no other peer holds (see setSpare)
 	asking   []bool
 	pending  int     // requests in flight
 	inflight int64   // bytes asked for, not arrived
@@ -138,6 +144,16 @@ const (
 	// Bitswap is asked for it (other IPFS nodes, the DHT), unless every
 	// pollen peer already said what it holds.
 	orphanAfter = time.Second
+	// spareGrace is how long spare peers wait, on a level, for another
+	// holder to be dialled and say what it holds (peer exchange finds
+	// it): on a LAN, tens of milliseconds.
+	spareGrace = 500 * time.Millisecond
+	// endgameAfter is how long a request must be out before an idle peer
+	// asks for the same block again: one that comes within it was not
+	// late, and its second copy was paid for twice. On a LAN, where a
+	// block comes in milliseconds, followers trading a live change
+	// fetched every block twice without it.
+	endgameAfter = 2 * tickEvery
 )
 
 // windowFor is the window for a peer sending rate bytes a second.
@@ -194,6 +210,32 @@ func (s *scheduler) addPeer(id peer.ID, rate float64) {
 	s.peers[id] = p
 }
 
+// setSpare makes id a spare peer: one asked only for blocks that no
+// other peer holds, and, until the others answered, not before
+// spareGrace. A live folder's follower spares the sharer so that the
+// copy of a change it uploaded to one follower is what the others fetch.
+func (s *scheduler) setSpare(id peer.ID) {
+	if p := s.peers[id]; p != nil && p.holds == 0 {
+		p.spare = true
+	}
+}
+
+// spareMay reports whether spare peers may be asked now: every other
+// peer said what it holds, and there is one, or spareGrace passed
+// (the others may still be being dialled).
+func (s *scheduler) spareMay() bool {
+	plain := 0
+	for _, p := range s.peers {
+		if !p.spare {
+			if !p.answered {
+				return s.elapsed >= spareGrace
+			}
+			plain++
+		}
+	}
+	return plain > 0 || s.elapsed >= spareGrace
+}
+
 // known reports whether id is counted.
 func (s *scheduler) known(id peer.ID) bool { _, ok := s.peers[id]; return ok }
 
@@ -209,6 +251,11 @@ func (s *scheduler) dropPeer(id peer.ID) {
 		was := s.freeNow(i)
 		if p.has[i] {
 			s.state[i].holders--
+			if !p.spare {
+				if s.state[i].plain--; s.state[i].plain == 0 && !s.state[i].got && s.state[i].asked == 0 {
+					s.offer(i) // a spare peer's turn
+				}
+			}
 		}
 		if p.asking[i] {
 			if s.state[i].asked--; s.state[i].asked == 0 && !s.state[i].got {
@@ -232,6 +279,9 @@ func (s *scheduler) haves(id peer.ID, idx []int) {
 			p.has[i] = true
 			p.holds++
 			s.state[i].holders++
+			if !p.spare {
+				s.state[i].plain++
+			}
 			s.recount(i, was)
 			p.cands.push(cand{int32(s.state[i].holders), s.rank[i], int32(i)})
 		}
@@ -259,7 +309,7 @@ func (s *scheduler) haves(id peer.ID, idx []int) {
 // its window is full, or nothing it holds is worth asking.
 func (s *scheduler) next(id peer.ID) int {
 	p := s.peers[id]
-	if p == nil || p.inflight >= p.window {
+	if p == nil || p.inflight >= p.window || p.spare && !s.spareMay() {
 		return -1
 	}
 	best := -1
@@ -271,6 +321,9 @@ func (s *scheduler) next(id peer.ID) int {
 		case st.got || !p.has[i] || st.asked > 0 || p.asking[i]:
 			p.cands.pop() // offered again if its request is dropped
 			continue
+		case p.spare && st.plain > 0:
+			p.cands.pop() // offered again if its other holders leave
+			continue
 		case int(c.holders) != st.holders || c.rank != s.rank[i]:
 			p.cands.pop() // stale: back in at its place
 			p.cands.push(cand{int32(st.holders), s.rank[i], c.i})
@@ -280,7 +333,7 @@ func (s *scheduler) next(id peer.ID) int {
 		best = i
 		break
 	}
-	if best < 0 && p.pending == 0 && s.free == 0 {
+	if best < 0 && p.pending == 0 && s.free == 0 && !p.spare {
 		best = s.endgame(p) // a second request, only from an idle peer
 	}
 	if best >= 0 {
@@ -289,19 +342,21 @@ func (s *scheduler) next(id peer.ID) int {
 		p.pending++
 		p.inflight += s.sizes[best]
 		s.state[best].asked++
+		s.state[best].askedAt = s.elapsed
 		s.recount(best, was)
 	}
 	return best
 }
 
 // endgame picks, for an idle peer once nothing it holds is free to ask,
-// a block another peer is bringing (asked once only), in tie order: the
-// first answer wins. It scans the level, but only at its end.
+// a block another peer has been bringing for endgameAfter (asked once
+// only), in tie order: the first answer wins. It scans the level, but
+// only at its end.
 func (s *scheduler) endgame(p *speer) int {
 	dup, dupRank := -1, int32(math.MaxInt32)
 	for i := range s.state {
 		st := &s.state[i]
-		if st.got || !p.has[i] || p.asking[i] || st.asked != 1 {
+		if st.got || !p.has[i] || p.asking[i] || st.asked != 1 || s.elapsed-st.askedAt < endgameAfter {
 			continue
 		}
 		if s.rank[i] < dupRank {
@@ -362,6 +417,7 @@ func (s *scheduler) stored(i int) bool {
 // tick measures each peer's rate over dt and sizes its window to it; it
 // returns the rates measured, for the next level to start from.
 func (s *scheduler) tick(dt time.Duration) map[peer.ID]float64 {
+	s.elapsed += dt
 	rates := map[peer.ID]float64{}
 	for id, p := range s.peers {
 		r := float64(p.received) / dt.Seconds()

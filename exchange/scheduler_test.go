@@ -84,7 +84,12 @@ func TestScheduler(t *testing.T) {
 			if !slices.Equal(got, []int{3, 2, 1, 0}) {
 				t.Errorf("seeder picks %v: the rarest (1-3, in the getter's order), then 0", got)
 			}
-			// Everything is asked for: idle b races a for the one it holds.
+			// Everything is asked for: idle b races a for the one it holds,
+			// once a's request is late.
+			if got := picks(s, b, 1); len(got) != 0 {
+				t.Errorf("idle b picks %v before a's request is late", got)
+			}
+			s.elapsed += endgameAfter
 			if got := picks(s, b, 1); !slices.Equal(got, []int{0}) {
 				t.Errorf("idle b in endgame picks %v, want 0", got)
 			}
@@ -100,6 +105,7 @@ func TestScheduler(t *testing.T) {
 			if got := picks(s, a, 2); len(got) != 2 {
 				t.Fatalf("a picks %v", got)
 			}
+			s.elapsed += endgameAfter
 			if got := picks(s, b, 1); !slices.Equal(got, []int{0}) {
 				t.Errorf("idle b in endgame picks %v, want a duplicate of 0", got)
 			}
@@ -147,8 +153,32 @@ func TestScheduler(t *testing.T) {
 			if got := picks(s, a, 1); len(got) != 1 {
 				t.Fatalf("the seeder picks %v, want the last free block", got)
 			}
+			s.elapsed += endgameAfter
 			if got := picks(s, b, 1); !slices.Equal(got, []int{2}) {
 				t.Errorf("with nothing free, idle b picks %v, want a copy of 2", got)
+			}
+		}},
+		{"a spare peer is asked only for what no other peer holds", func(t *testing.T) {
+			s := sched(4)
+			s.addPeer(a, 100*mb) // the sharer
+			s.setSpare(a)
+			s.haves(a, all(4))
+			if got := picks(s, a, 1); len(got) != 0 {
+				t.Errorf("spare a picks %v before spareGrace, with no other peer", got)
+			}
+			s.addPeer(b, 100*mb) // a follower holding 0-2
+			if got := picks(s, a, 1); len(got) != 0 {
+				t.Errorf("spare a picks %v before b answered", got)
+			}
+			s.haves(b, []int{0, 1, 2})
+			if got := picks(s, a, 4); !slices.Equal(got, []int{3}) {
+				t.Errorf("spare a picks %v, want 3, which b lacks", got)
+			}
+			s.answered(a, 3, true, mb)
+			s.dropPeer(b) // b leaves: what it held is a's to send, by spareGrace
+			s.elapsed += spareGrace
+			if got := picks(s, a, 4); len(got) != 3 {
+				t.Errorf("spare a picks %v after b left, want 0-2", got)
 			}
 		}},
 		{"a slow peer gets a short window, a fast one a long one", func(t *testing.T) {

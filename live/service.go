@@ -41,14 +41,19 @@ type Service struct {
 	subs   map[peer.ID]map[*sub]struct{} // per name: who follows it here
 	load   map[peer.ID]int               // per peer: streams it holds
 	total  int
+	// staggers holds, per name, the version pushed to one follower
+	// first (stagger.go); orders counts subscriptions.
+	staggers map[peer.ID]*stagger
+	orders   uint64
 }
 
 // sub is one follower's stream: told of news through a slot that holds
 // the newest version only, so a slow follower skips versions rather than
 // queueing them.
 type sub struct {
-	p    peer.ID
-	news chan struct{} // capacity 1
+	p     peer.ID
+	news  chan struct{} // capacity 1
+	order uint64        // when it came, for stagger
 }
 
 // NewService starts answering the live protocol on h. Records checked by
@@ -57,7 +62,7 @@ func NewService(h host.Host, book *Book, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	s := &Service{h: h, log: log, book: book, served: map[peer.ID]Version{}, subs: map[peer.ID]map[*sub]struct{}{}, load: map[peer.ID]int{}}
+	s := &Service{h: h, log: log, book: book, served: map[peer.ID]Version{}, subs: map[peer.ID]map[*sub]struct{}{}, load: map[peer.ID]int{}, staggers: map[peer.ID]*stagger{}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	h.SetStreamHandler(Proto, s.handle)
 	return s
@@ -84,11 +89,11 @@ func (s *Service) Serve(v Version) {
 		return
 	}
 	s.served[v.Name] = v
+	if s.startStagger(v) {
+		return
+	}
 	for sb := range s.subs[v.Name] {
-		select {
-		case sb.news <- struct{}{}:
-		default:
-		}
+		wake(sb)
 	}
 }
 
@@ -120,6 +125,8 @@ func (s *Service) enter(name peer.ID, sb *sub) bool {
 	}
 	s.load[sb.p]++
 	s.total++
+	s.orders++
+	sb.order = s.orders
 	if s.subs[name] == nil {
 		s.subs[name] = map[*sub]struct{}{}
 	}
@@ -132,6 +139,13 @@ func (s *Service) leave(name peer.ID, sb *sub) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.subs[name], sb)
+	if st := s.staggers[name]; st != nil && st.first == sb {
+		// The first follower left: the others need not wait for it.
+		delete(s.staggers, name)
+		for o := range s.subs[name] {
+			wake(o)
+		}
+	}
 	if len(s.subs[name]) == 0 {
 		delete(s.subs, name)
 	}
@@ -182,9 +196,12 @@ func (s *Service) handle(st network.Stream) {
 			return
 		case <-sb.news:
 		}
-		v, _ := s.Served(name)
-		if v.Seq <= have {
-			continue
+		s.mu.Lock()
+		v := s.served[name]
+		may := s.mayPush(name, sb, v.Seq)
+		s.mu.Unlock()
+		if v.Seq <= have || !may {
+			continue // not newer; or held back for now: woken again then
 		}
 		st.SetWriteDeadline(time.Now().Add(ioTimeout))
 		if err := writeRecord(w, v.Raw); err != nil {

@@ -91,6 +91,10 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("HEAD /ipfs/", a.gateway)
 	mux.HandleFunc("GET /api/v1/limits", a.getLimits)
 	mux.HandleFunc("PUT /api/v1/limits", a.putLimits)
+	mux.HandleFunc("GET /api/v1/live", a.listLives)
+	mux.HandleFunc("POST /api/v1/live", a.shareLive)
+	mux.HandleFunc("DELETE /api/v1/live/{name}", a.stopLive)
+	mux.HandleFunc("POST /api/v1/follow", a.follow)
 	return a.guard(mux)
 }
 

@@ -231,7 +231,12 @@ func (c *apiClient) stream(path string, w io.Writer) error {
 
 // call sends a JSON request to the daemon and decodes its JSON answer.
 func (c *apiClient) call(method, path string, body, v any) error {
-	resp, err := c.do(c.http, method, path, body)
+	return c.callWith(c.http, method, path, body, v)
+}
+
+// callWith is call with another client (another timeout).
+func (c *apiClient) callWith(client *http.Client, method, path string, body, v any) error {
+	resp, err := c.do(client, method, path, body)
 	if err != nil {
 		return err
 	}

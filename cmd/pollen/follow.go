@@ -4,6 +4,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -24,7 +26,9 @@ place, files deleted upstream deleted here. Files you add or edit in DIR are
 yours: they are never replaced nor deleted, and are reported as conflicts.
 Each version is checked against the folder's key: a forged or older version
 is refused. While it runs, this node serves the versions it holds to other
-followers. A follower that was away catches up to the newest version.`,
+followers. A follower that was away catches up to the newest version.
+With a daemon running, the daemon keeps the mirror (and again after a
+restart) and the command returns; 'pollen ls' shows its versions.`,
 		flags: func(fs *flag.FlagSet, o *opts) {
 			fs.StringVar(&o.out, "o", "", "the mirror folder")
 			netFlags(fs, o)
@@ -47,8 +51,8 @@ func runFollow(ctx context.Context, e *env, o *opts, args []string) error {
 	if t.Live == "" {
 		return usagef("follow: not a live folder's ticket (use 'pollen get' for a share)")
 	}
-	if daemonAPI(o) != nil {
-		return usagef("follow: not yet through a running daemon; stop it, or run follow with another --repo")
+	if c := daemonAPI(o); c != nil {
+		return followVia(e, c, args[0], o.out)
 	}
 	node, err := openOnline(o)
 	if err != nil {
@@ -66,8 +70,8 @@ func runFollow(ctx context.Context, e *env, o *opts, args []string) error {
 
 // shareLive shares each folder live and serves until ctx ends.
 func shareLive(ctx context.Context, e *env, o *opts, args []string) error {
-	if daemonAPI(o) != nil {
-		return usagef("share --live: not yet through a running daemon; stop it, or use another --repo")
+	if c := daemonAPI(o); c != nil {
+		return shareLiveVia(e, c, o, args)
 	}
 	node, err := openOnline(o)
 	if err != nil {
@@ -86,6 +90,40 @@ func shareLive(ctx context.Context, e *env, o *opts, args []string) error {
 		printShared(e, o, li.Root, li.Name.String(), t.String())
 	}
 	serve(ctx, e, node)
+	return nil
+}
+
+// shareLiveVia hands each folder to the running daemon to share live:
+// it publishes the versions and takes the share up after a restart.
+func shareLiveVia(e *env, c *apiClient, o *opts, dirs []string) error {
+	for _, dir := range dirs {
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return err
+		}
+		var l ui.Live
+		// No timeout: the first version imports the whole folder.
+		if err := c.callWith(&http.Client{}, "POST", "/api/v1/live", map[string]string{"dir": abs}, &l); err != nil {
+			return err
+		}
+		printShared(e, o, l.Root, l.Name.String(), l.Ticket)
+	}
+	fmt.Fprintln(e.stderr, "shared live by the running daemon")
+	return nil
+}
+
+// followVia hands the follow to the running daemon, which keeps the
+// mirror (also after a restart); 'pollen ls' shows its versions.
+func followVia(e *env, c *apiClient, ticket, dir string) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	var l ui.Live
+	if err := c.call("POST", "/api/v1/follow", map[string]string{"ticket": ticket, "dir": abs}, &l); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stderr, "the running daemon follows %s into %s; 'pollen ls' shows its versions\n", l.Name, ui.Escape(l.Dir))
 	return nil
 }
 

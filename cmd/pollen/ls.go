@@ -52,10 +52,17 @@ func runLs(ctx context.Context, e *env, o *opts, args []string) error {
 	var shares []ui.Share
 	var missing []string
 	var usage pollen.Usage
-	var lives []pollen.LiveInfo // not yet through the daemon's API
+	var lives []pollen.LiveInfo
 	if c := daemonAPI(o); c != nil {
 		if err := c.get("/api/v1/shares", &shares); err != nil {
 			return err
+		}
+		var lvs []ui.Live
+		if err := c.get("/api/v1/live", &lvs); err != nil {
+			return err
+		}
+		for _, l := range lvs {
+			lives = append(lives, l.LiveInfo)
 		}
 		var st ui.Status
 		if err := c.get("/api/v1/status", &st); err != nil {
@@ -93,7 +100,7 @@ func runLs(ctx context.Context, e *env, o *opts, args []string) error {
 		}
 		return printJSON(e, shares)
 	}
-	if len(shares) == 0 {
+	if len(shares) == 0 && len(lives) == 0 {
 		fmt.Fprintln(e.stderr, "nothing shared yet: try 'pollen add PATH'")
 		return nil
 	}

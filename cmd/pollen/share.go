@@ -29,7 +29,9 @@ A --live folder keeps being shared as it changes: pollen watches it, and a
 couple of seconds after each change publishes the new version, signed by a
 key of the folder's own, to everyone following it ('pollen follow TICKET').
 Only the files that changed are read again. Its ticket stays good for every
-version; sharing the folder live again takes up the same key.`,
+version; sharing the folder live again takes up the same key. With a
+daemon running, the daemon shares it (and again after a restart) and the
+command returns.`,
 		flags: func(fs *flag.FlagSet, o *opts) {
 			fs.BoolVar(&o.hidden, "hidden", false, `include files and folders whose names start with "."`)
 			fs.BoolVar(&o.private, "private", false, "serve only to peers holding the ticket; never announce it")
