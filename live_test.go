@@ -303,9 +303,14 @@ func TestLiveCatchUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	took := waitMirrors(t, src, []string{mirror}, 30*time.Second)
-	lvs, _ := f.Lives()
-	if lvs[0].Seq != 4 {
-		t.Fatalf("caught up to version %d", lvs[0].Seq)
+	// The version is noted just after the mirror is written.
+	var seq uint64
+	for deadline := time.Now().Add(10 * time.Second); seq != 4 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		lvs, _ := f.Lives()
+		seq = lvs[0].Seq
+	}
+	if seq != 4 {
+		t.Fatalf("caught up to version %d", seq)
 	}
 	t.Logf("caught up three versions in %s", took)
 }
