@@ -250,7 +250,13 @@ func TestLiveFollow(t *testing.T) {
 		t.Errorf("the sharer sent %.2f copies of a 1 MiB change to three followers, want about one", float64(up)/(1<<20))
 	}
 
-	lvs, err := followers[0].Lives()
+	// A follow notes a version just after it writes the mirror.
+	var lvs []pollen.LiveInfo
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if lvs, err = followers[0].Lives(); err != nil || len(lvs) == 1 && lvs[0].Seq >= 6 {
+			break
+		}
+	}
 	if err != nil || len(lvs) != 1 || lvs[0].Seq < 6 || len(lvs[0].Versions) != pollen.KeepVersions {
 		t.Fatalf("follower's live folders: %+v %v", lvs, err)
 	}
