@@ -223,8 +223,27 @@ var ErrNotHeld = errors.New("the peer holds no version of this folder")
 // ends the subscription: the holder lied; a stale one is passed over (it
 // may be behind another holder).
 func (s *Service) Subscribe(ctx context.Context, holder, name peer.ID, have uint64, news func(from peer.ID, v Version)) error {
+	return s.request(ctx, holder, name, have, func(raw []byte) (bool, error) {
+		v, isNews, err := s.book.Accept(name, raw)
+		if errors.Is(err, ErrStale) {
+			return false, nil // a holder behind another one: not a lie
+		}
+		if err != nil {
+			return false, fmt.Errorf("from %s: %w", holder, err)
+		}
+		if isNews {
+			news(holder, v)
+		}
+		return false, nil
+	})
+}
+
+// request asks p for the versions of name newer than have and hands
+// each record it answers to each, until each says it is done or fails,
+// ctx ends, or the stream does; an empty answer is ErrNotHeld.
+func (s *Service) request(ctx context.Context, p, name peer.ID, have uint64, each func(raw []byte) (done bool, err error)) error {
 	ctx = network.WithAllowLimitedConn(ctx, "a live folder's records go where its blocks go")
-	st, err := s.h.NewStream(ctx, holder, Proto)
+	st, err := s.h.NewStream(ctx, p, Proto)
 	if err != nil {
 		return err
 	}
@@ -247,15 +266,8 @@ func (s *Service) Subscribe(ctx context.Context, holder, name peer.ID, have uint
 		if len(raw) == 0 {
 			return ErrNotHeld
 		}
-		v, isNews, err := s.book.Accept(name, raw)
-		if errors.Is(err, ErrStale) {
-			continue // a holder behind another one: not a lie
-		}
-		if err != nil {
-			return fmt.Errorf("from %s: %w", holder, err)
-		}
-		if isNews {
-			news(holder, v)
+		if done, err := each(raw); done || err != nil {
+			return err
 		}
 	}
 }

@@ -1,12 +1,10 @@
 package live
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"time"
 
-	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 )
 
@@ -103,34 +101,8 @@ func (s *Service) awaitHeld(ctx context.Context, p peer.ID, v Version) error {
 
 // askHeld asks p once for the versions newer than the one before v.
 func (s *Service) askHeld(ctx context.Context, p peer.ID, v Version) error {
-	ctx = network.WithAllowLimitedConn(ctx, "a live folder's records go where its blocks go")
-	st, err := s.h.NewStream(ctx, p, Proto)
-	if err != nil {
-		return err
-	}
-	defer st.Reset()
-	defer context.AfterFunc(ctx, func() { st.Reset() })()
-	if err := writeRequest(bufio.NewWriter(st), v.Name, v.Seq-1); err != nil {
-		return err
-	}
-	r := bufio.NewReader(st)
-	for {
-		raw, err := readRecord(r)
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return err
-		}
-		if len(raw) == 0 {
-			return ErrNotHeld
-		}
+	return s.request(ctx, p, v.Name, v.Seq-1, func(raw []byte) (bool, error) {
 		got, err := Open(v.Name, raw)
-		if err != nil {
-			return err
-		}
-		if got.Seq >= v.Seq {
-			return nil
-		}
-	}
+		return err == nil && got.Seq >= v.Seq, err
+	})
 }
