@@ -15,6 +15,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 
+	"github.com/pollen-p2p/pollen/chunker"
 	"github.com/pollen-p2p/pollen/live"
 )
 
@@ -248,13 +249,42 @@ func (f *follower) take(ctx context.Context, v live.Version) error {
 	}
 	f.mu.Unlock()
 	defer n.store.Hold(v.Root)()
-	ps := newPartSink(n, v.Root, everything)
-	ps.whole = true // peer exchange finds the other followers
-	if err := n.fetch(ctx, f.nw, v.Root, GetOptions{From: from, Stall: time.Minute, Spare: f.spare}, ps); err != nil {
+	// holder: peer exchange finds the other followers.
+	o := GetOptions{From: from, Stall: time.Minute, Spare: f.spare, holder: true}
+	// The version's folders and its files' top nodes say what changed.
+	if err := f.fetchPart(ctx, v.Root, o, listing(chunker.DefaultMaxEntries)); err != nil {
 		return err
 	}
-	if ps.err != nil {
-		return ps.err
+	entries, err := n.list(ctx, v.Root, chunker.DefaultMaxEntries)
+	if err != nil {
+		return fmt.Errorf("mirror %s: %w", f.dir, err)
+	}
+	plan, err := n.planMirror(entries, f.dir, f.name)
+	if err == nil {
+		err = f.write(ctx, v.Root, o, plan.write)
+	}
+	var later []string
+	if err == nil {
+		later, err = plan.prune()
+	}
+	if err == nil {
+		err = f.write(ctx, v.Root, o, later)
+	}
+	if plan != nil {
+		plan.noteWritten(append(plan.write, later...))
+		conflicts, serr := n.saveManifest(f.name, plan)
+		if err == nil {
+			err = serr
+		}
+		n.updateLive(f.name, func(li *LiveInfo) { li.Conflicts = conflicts })
+	}
+	if err != nil {
+		return err
+	}
+	// What the mirror does not take from the version (files the user
+	// changed there) is held too, so that this node serves it whole.
+	if err := f.fetchPart(ctx, v.Root, o, everything); err != nil {
+		return err
 	}
 	if err := n.store.Sync(); err != nil {
 		return err
@@ -263,19 +293,43 @@ func (f *follower) take(ctx context.Context, v live.Version) error {
 	if err := n.recordVersion(Record{Root: v.Root, Kind: KindReseed, Name: name, Added: time.Now().UTC(), Live: f.name.String()}); err != nil {
 		return err
 	}
-	conflicts, err := n.mirror(ctx, v.Root, f.dir, f.name)
-	if err != nil {
-		return err
-	}
 	var drop []string
 	n.updateLive(f.name, func(li *LiveInfo) {
-		li.Seq, li.Root, li.Changed, li.Conflicts, li.Record = v.Seq, v.Root.String(), time.Now().UTC(), conflicts, v.Raw
+		li.Seq, li.Root, li.Changed, li.Record = v.Seq, v.Root.String(), time.Now().UTC(), v.Raw
 		drop = n.keepVersion(li, li.Root)
 	})
 	n.forgetVersions(f.name.String(), drop)
 	n.seedRecorded(ctx, v.Root)
 	n.provide(v.Root)
 	f.nw.live.Serve(v)
+	return nil
+}
+
+// fetchPart fetches what below says of the version's DAG into the store.
+func (f *follower) fetchPart(ctx context.Context, root cid.Cid, o GetOptions, below func(*merkledag.ProtoNode, *ft.FSNode) ([]cid.Cid, error)) error {
+	ps := newPartSink(f.n, root, below)
+	ps.whole = true
+	if err := f.n.fetch(ctx, f.nw, root, o, ps); err != nil {
+		return err
+	}
+	return ps.err
+}
+
+// write writes the version's files at paths into the mirror, as a get
+// does: only their leaves not here are fetched, and the store points
+// into the files written.
+func (f *follower) write(ctx context.Context, root cid.Cid, o GetOptions, paths []string) error {
+	if len(paths) == 0 {
+		return nil // no Paths would take everything
+	}
+	o.Force, o.Paths = true, paths
+	if err := o.compileOnly(); err != nil {
+		return err
+	}
+	_, err := f.n.fetchAndExport(ctx, f.nw, root, filepath.Dir(f.dir), filepath.Base(f.dir), o)
+	if err != nil {
+		return fmt.Errorf("mirror %s: %w", f.dir, err)
+	}
 	return nil
 }
 

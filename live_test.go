@@ -56,6 +56,11 @@ func tree(t *testing.T, dir string) map[string]string {
 			}
 			return nil
 		}
+		if d.Type()&fs.ModeSymlink != 0 {
+			to, _ := os.Readlink(p)
+			out[rel] = "-> " + to
+			return nil
+		}
 		b, err := os.ReadFile(p)
 		if err != nil {
 			t.Fatal(err)
@@ -262,6 +267,19 @@ func TestLiveFollow(t *testing.T) {
 	}
 	if !bytes.Equal([]byte(tree(t, mirrors[1])["big.bin"]), data) {
 		t.Fatal("big file differs")
+	}
+	// The follower keeps one copy: the store points into the mirror's
+	// files, as it does into a get's.
+	for i, f := range followers {
+		st, err := f.Stat(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		own := st.Bytes - st.Referenced
+		t.Logf("follower %d stores %d bytes of its own beside the mirror (%d in the mirror's files)", i, own, st.Referenced)
+		if own > 2<<20 {
+			t.Errorf("follower %d stores %d bytes beside a mirror of %d: a second copy", i, own, big)
+		}
 	}
 }
 

@@ -315,6 +315,10 @@ type GetOptions struct {
 	Fetch func(FetchProgress) // transfer progress; nil for none
 	// Spare peers are asked only for blocks no other peer holds.
 	Spare []peer.ID
+	// holder: the fetch is of a node that will hold the whole root (a
+	// follow's version), also when it takes part of it at a time, so it
+	// asks its peers for the root's other holders.
+	holder bool
 }
 
 // compileOnly makes o.only of Only and Paths; nil when both are empty.
