@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -64,21 +65,39 @@ func (n *Node) Follow(ctx context.Context, t Ticket, dir string) (LiveInfo, erro
 			li = l
 		}
 	}
+	added := false
 	if li == nil {
 		li = &LiveInfo{Follow: true, Name: t.Live, Dir: abs, Holders: holders}
 		n.lv.all = append(n.lv.all, li)
-	} else if li.Follow && li.Dir != abs {
+	} else if !li.Follow {
+		n.lv.mu.Unlock()
+		return *li, fmt.Errorf("follow: this node shares %s live itself: %w", li.Dir, ErrExists)
+	} else if li.Dir != abs {
 		n.lv.mu.Unlock()
 		return *li, fmt.Errorf("follow: already mirrored in %s: %w", li.Dir, ErrExists)
+	} else {
+		// Another ticket of the same folder (from another follower, say):
+		// its holders are asked too.
+		for _, h := range holders {
+			if !slices.Contains(li.Holders, h) {
+				li.Holders, added = append(li.Holders, h), true
+			}
+		}
 	}
 	err = n.saveLives()
-	_, running := n.lv.running[t.Live]
+	stop, running := n.lv.running[t.Live]
+	if running && added {
+		delete(n.lv.running, t.Live)
+	}
 	out := *li
 	n.lv.mu.Unlock()
 	if err != nil {
 		return out, fmt.Errorf("follow: %w", err)
 	}
-	if !running {
+	if running && added {
+		stop() // and again with the new holders
+	}
+	if !running || added {
 		n.startFollow(nw, li)
 	}
 	return out, nil
@@ -171,6 +190,11 @@ func (f *follower) subscribe(ctx context.Context, h peer.AddrInfo) {
 				f.kickNow()
 			})
 			f.n.log.Debug("live: subscription ended", "holder", h.ID, "err", err)
+			if errors.Is(err, live.ErrForged) || errors.Is(err, live.ErrBad) {
+				// A holder that lies is said on ls and the page; the
+				// others go on.
+				f.n.updateLive(f.name, func(li *LiveInfo) { li.Err = err.Error() })
+			}
 			if time.Since(start) > time.Minute {
 				backoff = time.Second
 			}

@@ -27,7 +27,7 @@ import (
 
 // Quiet periods and rescans: a live folder is published this long after
 // its last change, and imported again this often whatever its watches
-// said (see watchTree).
+// said (see folderWatch).
 const (
 	DefaultLiveQuiet  = 2 * time.Second
 	DefaultLiveRescan = time.Minute
@@ -62,11 +62,13 @@ func (n *Node) ShareLive(ctx context.Context, dir string) (LiveInfo, error) {
 		return *li, nil
 	}
 	ls := &liveShare{n: n, nw: nw, li: li, key: key, cache: new(chunker.FileCache)}
+	fw := watchFolder(abs) // before the import: what changes during it is seen
 	if err := ls.publish(ctx); err != nil {
+		fw.close()
 		return *li, err
 	}
 	n.startLive(li.Name, func(ctx context.Context) {
-		watchTree(ctx, abs, n.liveQuiet(), n.liveRescan(), func() {
+		fw.run(ctx, n.liveQuiet(), n.liveRescan(), func() {
 			if err := ls.publish(ctx); err != nil && ctx.Err() == nil {
 				n.log.Warn("live share", "dir", abs, "err", err)
 			}

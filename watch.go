@@ -10,18 +10,41 @@ import (
 	"github.com/fsnotify/fsnotify"
 )
 
-// watchTree calls changed, from one goroutine, when the folder at dir
-// changed and then stayed quiet for quiet (an editor's save storm is one
-// version), and every rescan whatever the watches said: inotify misses
-// events on network and some fuse file systems, and a folder too deep
-// for the watch limit is still followed. It returns when ctx ends.
-func watchTree(ctx context.Context, dir string, quiet, rescan time.Duration, changed func()) {
+// folderWatch watches a folder tree: its watches are set when it is
+// made, so a change made after that is seen, also one made while the
+// first version is imported.
+type folderWatch struct {
+	w   *fsnotify.Watcher // nil when inotify is out of watches: rescans only
+	dir string
+}
+
+func watchFolder(dir string) *folderWatch {
 	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return &folderWatch{dir: dir}
+	}
+	addTree(w, dir)
+	return &folderWatch{w: w, dir: dir}
+}
+
+func (fw *folderWatch) close() {
+	if fw.w != nil {
+		fw.w.Close()
+	}
+}
+
+// run calls changed, from one goroutine, when the folder changed and
+// then stayed quiet for quiet (an editor's save storm is one version),
+// and every rescan whatever the watches said: inotify misses events on
+// network and some fuse file systems, and a folder too deep for the
+// watch limit is still followed. It returns, closing the watch, when
+// ctx ends.
+func (fw *folderWatch) run(ctx context.Context, quiet, rescan time.Duration, changed func()) {
+	defer fw.close()
+	w := fw.w
 	var events <-chan fsnotify.Event
 	var errs <-chan error
-	if err == nil {
-		defer w.Close()
-		addTree(w, dir)
+	if w != nil {
 		events, errs = w.Events, w.Errors
 	}
 	// Nil until something changed: the quiet period runs from the last
