@@ -7,11 +7,13 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/ipfs/boxo/ipld/merkledag"
 	ft "github.com/ipfs/boxo/ipld/unixfs"
+	"github.com/ipfs/boxo/ipns"
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
@@ -103,6 +105,23 @@ func (n *Node) Follow(ctx context.Context, t Ticket, dir string) (LiveInfo, erro
 	return out, nil
 }
 
+// ParseLive reads what names a live folder to follow: its ticket, or
+// its IPNS name alone (/ipns/k51..., or the name bare), whose versions
+// are then found in the DHT.
+func ParseLive(s string) (Ticket, error) {
+	t, err := ParseTicket(s)
+	if err != nil {
+		if name, nerr := ipns.NameFromString(strings.TrimSpace(s)); nerr == nil {
+			return Ticket{Live: name.Peer()}, nil
+		}
+		return t, err
+	}
+	if t.Live == "" {
+		return t, fmt.Errorf("%w: not a live folder's ticket (a share's is fetched with get)", ErrBadTicket)
+	}
+	return t, nil
+}
+
 // ResumeLives takes up the live shares and follows the node ran before
 // it stopped (the daemon calls it at start).
 func (n *Node) ResumeLives(ctx context.Context) error {
@@ -164,6 +183,11 @@ func (n *Node) startFollow(nw *netState, li *LiveInfo) {
 				f.subscribe(ctx, h)
 			}()
 		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f.lookup(ctx)
+		}()
 		f.apply(ctx)
 	})
 }
@@ -205,6 +229,39 @@ func (f *follower) subscribe(ctx context.Context, h peer.AddrInfo) {
 		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, time.Minute)
+	}
+}
+
+// lookupEvery is how often a follow asks the DHT for the folder's
+// newest record: its holders push each version at once, so the DHT is
+// the way back only when every holder it knows is gone.
+const lookupEvery = 5 * time.Minute
+
+// lookup asks the DHT for the folder's record at once and then every
+// lookupEvery, while the follow runs; a version found there is fetched
+// from whoever provides its root.
+func (f *follower) lookup(ctx context.Context) {
+	r := f.nw.swarm.Routing
+	if r == nil {
+		return
+	}
+	key := string(ipns.NameFromPeer(f.name).RoutingKey())
+	for {
+		gctx, cancel := context.WithTimeout(ctx, time.Minute)
+		raw, err := r.GetValue(gctx, key)
+		cancel()
+		if err == nil {
+			_, news, err := f.n.lv.book.Accept(f.name, raw)
+			if err == nil && news {
+				f.kickNow()
+			}
+			f.n.log.Debug("live: record from the DHT", "name", f.name, "news", news, "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(lookupEvery):
+		}
 	}
 }
 

@@ -185,7 +185,12 @@ type liveShare struct {
 	li    *LiveInfo // under n.lv.mu
 	key   crypto.PrivKey
 	cache *chunker.FileCache
+	put   time.Time // when the record was last put on the DHT
 }
+
+// reputEvery is how often an unchanged version's record, signed again,
+// is put on the DHT (as Kubo republishes IPNS records every 4 hours).
+const reputEvery = 4 * time.Hour
 
 // publish imports the folder and, when its root changed, records it and
 // publishes it as the next version.
@@ -215,8 +220,13 @@ func (ls *liveShare) publish(ctx context.Context) error {
 	}
 	ls.nw.live.Serve(v)
 	if same {
+		if time.Since(ls.put) > reputEvery {
+			ls.put = time.Now()
+			n.putRecordDHT(ls.nw, v) // signed again: DHT nodes drop records after a day or two
+		}
 		return nil
 	}
+	ls.put = time.Now()
 	var drop []string
 	n.updateLive(ls.li.Name, func(li *LiveInfo) {
 		li.Seq, li.Root, li.Changed, li.Record = seq, res.Root.String(), time.Now().UTC(), v.Raw

@@ -86,7 +86,7 @@ func (a *API) follow(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusBadRequest, `want {"ticket": "...", "dir": "..."}`)
 		return
 	}
-	t, err := pollen.ParseTicket(req.Ticket)
+	t, err := pollen.ParseLive(req.Ticket)
 	if err != nil {
 		apiError(w, http.StatusBadRequest, "%v", err)
 		return

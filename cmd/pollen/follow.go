@@ -17,7 +17,7 @@ import (
 func init() {
 	register(&command{
 		name:    "follow",
-		args:    "TICKET -o DIR",
+		args:    "TICKET|NAME -o DIR",
 		summary: "keep DIR a mirror of a live folder, fetching only what changed",
 		help: `TICKET is a live folder's ticket ('pollen share --live'). pollen fetches its
 newest version into DIR, then each new version as the sharer publishes it:
@@ -28,7 +28,10 @@ Each version is checked against the folder's key: a forged or older version
 is refused. While it runs, this node serves the versions it holds to other
 followers. A follower that was away catches up to the newest version.
 With a daemon running, the daemon keeps the mirror (and again after a
-restart) and the command returns; 'pollen ls' shows its versions.`,
+restart) and the command returns; 'pollen ls' shows its versions.
+NAME, the folder's IPNS name (/ipns/k51...), follows it without a ticket:
+its newest version is found in the DHT, and its blocks from whoever holds
+them.`,
 		flags: func(fs *flag.FlagSet, o *opts) {
 			fs.StringVar(&o.out, "o", "", "the mirror folder")
 			netFlags(fs, o)
@@ -44,12 +47,9 @@ func runFollow(ctx context.Context, e *env, o *opts, args []string) error {
 	if o.out == "" {
 		return usagef("follow: -o DIR names the mirror folder")
 	}
-	t, err := pollen.ParseTicket(args[0])
+	t, err := pollen.ParseLive(args[0])
 	if err != nil {
-		return usagef("%v", err)
-	}
-	if t.Live == "" {
-		return usagef("follow: not a live folder's ticket (use 'pollen get' for a share)")
+		return usagef("follow: %v", err)
 	}
 	if c := daemonAPI(o); c != nil {
 		return followVia(e, c, args[0], o.out)
