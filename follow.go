@@ -171,11 +171,13 @@ func (n *Node) startFollow(nw *netState, li *LiveInfo) {
 		var wg sync.WaitGroup
 		defer wg.Wait()
 		// The version held is served again at once: this node holds it.
+		// And a newer one the book took before a restart of the follow
+		// (a stop cut its fetch short) is fetched: no holder tells of it
+		// again, since it is not news to the book.
 		if raw := f.record(); raw != nil {
-			if _, _, err := n.lv.book.Accept(li.Name, raw); err == nil {
-				f.kickNow()
-			}
+			n.lv.book.Accept(li.Name, raw)
 		}
+		f.kickNow()
 		for _, h := range holders {
 			wg.Add(1)
 			go func() {
@@ -246,6 +248,9 @@ func (f *follower) lookup(ctx context.Context) {
 		return
 	}
 	key := string(ipns.NameFromPeer(f.name).RoutingKey())
+	// Until a version is known (a follow by name, started as the sharer
+	// put its first record), the DHT is asked again sooner.
+	soon := 2 * time.Second
 	for {
 		gctx, cancel := context.WithTimeout(ctx, time.Minute)
 		raw, err := r.GetValue(gctx, key)
@@ -257,10 +262,14 @@ func (f *follower) lookup(ctx context.Context) {
 			}
 			f.n.log.Debug("live: record from the DHT", "name", f.name, "news", news, "err", err)
 		}
+		wait := lookupEvery
+		if _, ok := f.n.lv.book.Latest(f.name); !ok {
+			wait, soon = soon, min(2*soon, lookupEvery)
+		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(lookupEvery):
+		case <-time.After(wait):
 		}
 	}
 }
@@ -331,7 +340,7 @@ func (f *follower) take(ctx context.Context, v live.Version) error {
 	f.mu.Unlock()
 	defer n.store.Hold(v.Root)()
 	// holder: peer exchange finds the other followers.
-	o := GetOptions{From: from, Stall: time.Minute, Spare: f.spare, holder: true}
+	o := GetOptions{From: from, Stall: time.Minute, Spare: f.spare, holder: true, spareSince: time.Now()}
 	// The version's folders and its files' top nodes say what changed.
 	if err := f.fetchPart(ctx, v.Root, o, listing(chunker.DefaultMaxEntries)); err != nil {
 		return err

@@ -44,9 +44,15 @@ func TestLiveFollowByName(t *testing.T) {
 	}
 	took := waitMirrors(t, src, []string{mirror}, time.Minute)
 	t.Logf("mirrored through the DHT in %s (%s after the follow)", took, time.Since(start))
-	lvs, err := follower.Lives()
-	if err != nil || len(lvs) != 1 || lvs[0].Root != li.Root {
-		t.Fatalf("the follow: %+v %v", lvs, err)
+	// The version is noted just after the mirror is written.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		lvs, err := follower.Lives()
+		if err == nil && len(lvs) == 1 && lvs[0].Root == li.Root {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the follow: %+v %v", lvs, err)
+		}
 	}
 }
 

@@ -304,7 +304,7 @@ func (n *Node) fetch(ctx context.Context, nw *netState, root cid.Cid, o GetOptio
 	if o.Secret != nil {
 		sink = privateSink{sink, n.access, n.access.begin(root, o.Secret, o.Allow)}
 	}
-	err := nw.ex.Fetch(ctx, root, exchange.FetchOptions{Stall: o.Stall, Report: o.Fetch, Sink: sink, Part: (part || o.only != nil) && !o.holder, Secret: o.Secret, Spare: o.Spare})
+	err := nw.ex.Fetch(ctx, root, exchange.FetchOptions{Stall: o.Stall, Report: o.Fetch, Sink: sink, Part: (part || o.only != nil) && !o.holder, Secret: o.Secret, Spare: o.Spare, SpareSince: o.spareSince})
 	stop()
 	<-kept
 	if err == nil {

@@ -319,6 +319,9 @@ type GetOptions struct {
 	// follow's version), also when it takes part of it at a time, so it
 	// asks its peers for the root's other holders.
 	holder bool
+	// spareSince: spare peers' grace counts from then (a follow's
+	// version, fetched in parts), not from each fetch's start.
+	spareSince time.Time
 }
 
 // compileOnly makes o.only of Only and Paths; nil when both are empty.

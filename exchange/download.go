@@ -29,6 +29,9 @@ const (
 func (e *Exchange) Fetch(ctx context.Context, root cid.Cid, o FetchOptions) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	if o.SpareSince.IsZero() {
+		o.SpareSince = time.Now()
+	}
 	d := &download{e: e, o: o, sess: e.bs.NewSession(ctx), start: e.Stats(), last: time.Now()}
 	var watching sync.WaitGroup
 	if o.Stall > 0 {

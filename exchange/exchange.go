@@ -223,6 +223,10 @@ type FetchOptions struct {
 	// Spare peers are asked only for blocks no other peer holds: a live
 	// folder's sharer, whose followers trade its change among them.
 	Spare []peer.ID
+	// SpareSince is when the wait for other holders than the spare peers
+	// began (a follower: when it was told of the version); zero for the
+	// fetch's start. Past it by a grace, spare peers are asked anyway.
+	SpareSince time.Time
 }
 
 // A Sink takes the blocks of the DAG a fetch walks, parents before

@@ -92,6 +92,7 @@ func (d *download) fetchLevel(ctx context.Context, ls []link) error {
 		sched:   newScheduler(sizes, rand.Perm, time.Now()),
 		handed:  map[string]int{},
 	}
+	lv.sched.graceFrom(d.o.SpareSince)
 	lv.hand = newHandOver(lv.bitswapStored)
 	var wg sync.WaitGroup
 	wg.Add(1)

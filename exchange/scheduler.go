@@ -35,6 +35,9 @@ type scheduler struct {
 	free    int               // blocks some peer holds, neither asked for nor arrived
 	since   time.Time         // when the level began
 	elapsed time.Duration     // since the level began, in ticks
+	// spareWait is how long from the level's start spare peers wait for
+	// the others (see graceFrom).
+	spareWait time.Duration
 }
 
 type itemState struct {
@@ -168,7 +171,7 @@ func newScheduler(sizes []int64, shuffle func(int) []int, now time.Time) *schedu
 	}
 	return &scheduler{
 		sizes: sizes, state: make([]itemState, len(sizes)), peers: map[peer.ID]*speer{},
-		rank: rank, shuffle: shuffle, left: len(sizes), since: now,
+		rank: rank, shuffle: shuffle, left: len(sizes), since: now, spareWait: spareGrace,
 	}
 }
 
@@ -220,6 +223,15 @@ func (s *scheduler) setSpare(id peer.ID) {
 	}
 }
 
+// graceFrom counts spareGrace from t, not from the level's start, while
+// no other peer is known: a level after the first, or a fetch begun
+// after the version was told of, has already given other holders their
+// time to be found, and a follower alone would otherwise wait on every
+// level. A known peer is still waited for (spareMay).
+func (s *scheduler) graceFrom(t time.Time) {
+	s.spareWait = max(0, spareGrace-s.since.Sub(t))
+}
+
 // spareMay reports whether spare peers may be asked now: every other
 // peer said what it holds, and there is one, or spareGrace passed
 // (the others may still be being dialled).
@@ -228,12 +240,14 @@ func (s *scheduler) spareMay() bool {
 	for _, p := range s.peers {
 		if !p.spare {
 			if !p.answered {
+				// Its answer comes in a round trip: worth the level's
+				// grace, whatever graceFrom said.
 				return s.elapsed >= spareGrace
 			}
 			plain++
 		}
 	}
-	return plain > 0 || s.elapsed >= spareGrace
+	return plain > 0 || s.elapsed >= s.spareWait
 }
 
 // known reports whether id is counted.

@@ -181,6 +181,41 @@ func TestScheduler(t *testing.T) {
 				t.Errorf("spare a picks %v after b left, want 0-2", got)
 			}
 		}},
+		{"a spare peer's grace counts from the fetch's start, not each level's", func(t *testing.T) {
+			s := sched(2)
+			s.graceFrom(s.since.Add(-spareGrace)) // a later level: the others had their time
+			s.addPeer(a, 100*mb)
+			s.setSpare(a)
+			s.haves(a, all(2))
+			if got := picks(s, a, 2); len(got) != 2 {
+				t.Errorf("spare a alone picks %v on a later level, want both blocks at once", got)
+			}
+			s = sched(2)
+			s.graceFrom(s.since.Add(-spareGrace / 2))
+			s.addPeer(a, 100*mb)
+			s.setSpare(a)
+			s.haves(a, all(2))
+			if got := picks(s, a, 2); len(got) != 0 {
+				t.Errorf("spare a picks %v half a grace in", got)
+			}
+			s.elapsed += spareGrace / 2
+			if got := picks(s, a, 2); len(got) != 2 {
+				t.Errorf("spare a picks %v once the grace is over, want both", got)
+			}
+			s = sched(2)
+			s.graceFrom(s.since.Add(-spareGrace))
+			s.addPeer(a, 100*mb)
+			s.setSpare(a)
+			s.addPeer(b, 100*mb) // another follower, known, not answered yet
+			s.haves(a, all(2))
+			if got := picks(s, a, 2); len(got) != 0 {
+				t.Errorf("spare a picks %v before the known b answered", got)
+			}
+			s.haves(b, all(2))
+			if got := picks(s, b, 2); len(got) != 2 {
+				t.Errorf("b picks %v, want both", got)
+			}
+		}},
 		{"a slow peer gets a short window, a fast one a long one", func(t *testing.T) {
 			s := sched(40)
 			s.addPeer(a, 0)
