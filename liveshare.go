@@ -67,9 +67,14 @@ func (n *Node) ShareLive(ctx context.Context, dir string) (LiveInfo, error) {
 	}
 	n.startLive(li.Name, func(ctx context.Context) {
 		watchTree(ctx, abs, n.liveQuiet(), n.liveRescan(), func() {
-			if err := ls.publish(ctx); err != nil && ctx.Err() == nil {
+			err := ls.publish(ctx)
+			if ctx.Err() != nil {
+				return
+			}
+			if err != nil {
 				n.log.Warn("live share", "dir", abs, "err", err)
 			}
+			ls.noteErr(err)
 		})
 	})
 	n.lv.mu.Lock()
@@ -120,7 +125,10 @@ func (n *Node) startLive(name peer.ID, f func(context.Context)) {
 }
 
 // StopLive stops sharing or following the live folder name and forgets
-// it (its versions stay recorded until removed).
+// it. The folder or the mirror stays as it is: its files are the
+// user's now. Its versions' records go (not the user's own records of
+// the same roots), so GC frees what nothing else keeps: nobody asks
+// this node for them any more.
 func (n *Node) StopLive(name peer.ID) error {
 	if err := n.loadLives(); err != nil {
 		return err
@@ -133,14 +141,24 @@ func (n *Node) StopLive(name peer.ID) error {
 		stop()
 	}
 	n.lv.mu.Lock()
-	defer n.lv.mu.Unlock()
+	var gone *LiveInfo
 	for i, li := range n.lv.all {
 		if li.Name == name {
+			gone = li
 			n.lv.all = append(n.lv.all[:i], n.lv.all[i+1:]...)
-			return n.saveLives()
+			break
 		}
 	}
-	return fmt.Errorf("live %s: %w", name, ErrNotFound)
+	var err error
+	if gone != nil {
+		err = n.saveLives()
+	}
+	n.lv.mu.Unlock()
+	if gone == nil {
+		return fmt.Errorf("live %s: %w", name, ErrNotFound)
+	}
+	n.forgetVersions(name.String(), gone.Versions)
+	return err
 }
 
 func (n *Node) liveQuiet() time.Duration {
@@ -227,6 +245,21 @@ func (ls *liveShare) publish(ctx context.Context) error {
 	n.provide(res.Root)
 	n.putRecordDHT(ls.nw, v)
 	return nil
+}
+
+// noteErr keeps the last publish's error for ls and the page (a folder
+// moved away, a file that cannot be read), until a publish succeeds.
+func (ls *liveShare) noteErr(err error) {
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	ls.n.lv.mu.Lock()
+	same := ls.li.Err == msg
+	ls.n.lv.mu.Unlock()
+	if !same {
+		ls.n.updateLive(ls.li.Name, func(li *LiveInfo) { li.Err = msg })
+	}
 }
 
 // recordVersion records a version of a live folder, unless the user

@@ -25,9 +25,10 @@ func watchTree(ctx context.Context, dir string, quiet, rescan time.Duration, cha
 		events, errs = w.Events, w.Errors
 	}
 	// Nil until something changed: the quiet period runs from the last
-	// event.
-	var settle <-chan time.Time
-	var timer *time.Timer
+	// event. It starts running: the caller read the folder before the
+	// watches were set, and a change in between has no event.
+	timer := time.NewTimer(quiet)
+	settle := timer.C
 	full := time.NewTicker(rescan)
 	defer full.Stop()
 	for {
@@ -45,17 +46,13 @@ func watchTree(ctx context.Context, dir string, quiet, rescan time.Duration, cha
 			if ev.Op&fsnotify.Create != 0 {
 				addTree(w, ev.Name) // a new folder: watch it and what it holds
 			}
-			if timer == nil {
-				timer = time.NewTimer(quiet)
-			} else {
+			timer.Reset(quiet)
+			settle = timer.C
+		case <-errs: // an overflow: look again once it is quiet
+			if settle == nil {
 				timer.Reset(quiet)
+				settle = timer.C
 			}
-			settle = timer.C
-		case <-errs: // an overflow: the rescan catches what was missed
-			if timer == nil {
-				timer = time.NewTimer(quiet)
-			}
-			settle = timer.C
 		case <-settle:
 			settle = nil
 			changed()
