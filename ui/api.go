@@ -94,6 +94,7 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/live", a.listLives)
 	mux.HandleFunc("POST /api/v1/live", a.shareLive)
 	mux.HandleFunc("DELETE /api/v1/live/{name}", a.stopLive)
+	mux.HandleFunc("GET /api/v1/live/{name}/qr.svg", a.liveQR)
 	mux.HandleFunc("POST /api/v1/follow", a.follow)
 	return a.guard(mux)
 }
