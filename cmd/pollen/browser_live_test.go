@@ -15,8 +15,9 @@ import (
 // folder live and sees version 1 with its ticket (text, QR code); B
 // follows the ticket into a folder and its mirror fills; a change in
 // the folder shows as version 2 on both pages, B as A's follower, and a
-// file B changed in its mirror as a conflict, its name escaped; both
-// stop, after asking, and the files stay.
+// file B changed in its mirror as a conflict, its name escaped; the
+// folder moved away is said in a sentence; both stop, after asking, and
+// the files stay.
 func TestPageLiveFolders(t *testing.T) {
 	ctx := browser(t)
 	a, apiA := startDaemon(t, t.TempDir())
@@ -123,6 +124,20 @@ func TestPageLiveFolders(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(row+`[data-seq="2"][data-followers="1"]`)),
 	)
 	if err != nil {
+		t.Fatal(err)
+	}
+
+	// A folder moved away: the page says so in a sentence.
+	if err := os.Rename(src, src+".moved"); err != nil {
+		t.Fatal(err)
+	}
+	err = chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(row+`[data-error="yes"] .live-error`)))
+	why, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(row+" .live-error")))
+	if err != nil || !strings.HasPrefix(why, "the folder "+src+" or a file in it is gone") {
+		t.Errorf("a live share whose folder moved away says %q (%v)", why, err)
+	}
+	looks(t, ctx, "live-error")
+	if err := os.Rename(src+".moved", src); err != nil {
 		t.Fatal(err)
 	}
 

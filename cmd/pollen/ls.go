@@ -143,8 +143,12 @@ func lsLive(e *env, lvs []ui.Live) error {
 		if li.Follow {
 			kind = "follow"
 		}
+		changed := "-" // no version yet
+		if !li.Changed.IsZero() {
+			changed = li.Changed.Local().Format("2006-01-02 15:04:05")
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%s\n", ui.Escape(li.Dir), kind, li.Seq,
-			li.Changed.Local().Format("2006-01-02 15:04:05"), li.Followers, len(li.Conflicts), li.Name)
+			changed, li.Followers, len(li.Conflicts), li.Name)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

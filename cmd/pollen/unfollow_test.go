@@ -71,9 +71,10 @@ func liveTicket(t *testing.T, out string) string {
 
 // TestUnfollowAndRmLiveWithDaemons: through running daemons, share
 // --live and follow return at once, ls --json lists both (kind "live",
-// version, ticket), unfollow and rm each refuse the other's kind and
-// say which command stops it, and each stops its own by name or by
-// folder: the daemons forget them, versions and all, and the files stay.
+// version, ticket), ls says a live folder's error, unfollow and rm each
+// refuse the other's kind and say which command stops it, and each
+// stops its own by name or by folder: the daemons forget them, versions
+// and all, and the files stay.
 func TestUnfollowAndRmLiveWithDaemons(t *testing.T) {
 	repoA, repoB := t.TempDir(), t.TempDir()
 	startDaemon(t, repoA)
@@ -97,6 +98,23 @@ func TestUnfollowAndRmLiveWithDaemons(t *testing.T) {
 	}
 	if ls := run(t, repoB, "ls").ok(t); !strings.Contains(ls.stdout, "follow") || !strings.Contains(ls.stdout, mirror) {
 		t.Errorf("ls does not list the follow:\n%s", ls.stdout)
+	}
+
+	// A folder moved away: ls says so.
+	if err := os.Rename(src, src+".moved"); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		ls := run(t, repoA, "ls").ok(t)
+		if strings.Contains(ls.stderr, "live "+src+": the folder "+src+" or a file in it is gone") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ls does not say the folder is gone:\n%s", ls.stderr)
+		}
+	}
+	if err := os.Rename(src+".moved", src); err != nil {
+		t.Fatal(err)
 	}
 
 	run(t, repoB, "rm", mirror).fails(t, "'pollen unfollow "+mirror+"' stops it")
