@@ -157,7 +157,17 @@ func (n *Node) StopLive(name peer.ID) error {
 	if gone == nil {
 		return fmt.Errorf("live %s: %w", name, ErrNotFound)
 	}
-	n.forgetVersions(name.String(), gone.Versions)
+	// Its records by the list it keeps, and any a stop mid-version left
+	// out of that list.
+	roots := gone.Versions
+	if recs, lerr := n.List(); lerr == nil {
+		for _, r := range recs {
+			if r.Live == name.String() {
+				roots = append(roots, r.Root.String())
+			}
+		}
+	}
+	n.forgetVersions(name.String(), roots)
 	return err
 }
 
