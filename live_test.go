@@ -373,8 +373,9 @@ func TestLiveKeepsTheUsersOwnRecords(t *testing.T) {
 }
 
 // TestStopLiveDropsItsVersions: a live folder stopped leaves its files
-// as they are, is no longer listed, and its versions' records go (GC
-// may free them) but for the user's own share of the same root.
+// as they are, is no longer listed, its key goes, and its versions'
+// records go (GC may free them) but for the user's own share of the
+// same root.
 func TestStopLiveDropsItsVersions(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -400,8 +401,15 @@ func TestStopLiveDropsItsVersions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	keys, _ := filepath.Glob(filepath.Join(n.Dir(), "live", "*.key"))
+	if len(keys) != 1 {
+		t.Fatalf("the live share's key files: %v", keys)
+	}
 	if err := n.StopLive(li.Name); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := os.Stat(keys[0]); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the stopped share's key stays: %v", err)
 	}
 	if lvs, _ := n.Lives(); len(lvs) != 0 {
 		t.Errorf("still listed after stop: %+v", lvs)

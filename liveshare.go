@@ -125,10 +125,10 @@ func (n *Node) startLive(name peer.ID, f func(context.Context)) {
 }
 
 // StopLive stops sharing or following the live folder name and forgets
-// it. The folder or the mirror stays as it is: its files are the
-// user's now. Its versions' records go (not the user's own records of
-// the same roots), so GC frees what nothing else keeps: nobody asks
-// this node for them any more.
+// it, key and all. The folder or the mirror stays as it is: its files
+// are the user's now. Its versions' records go (not the user's own
+// records of the same roots), so GC frees what nothing else keeps:
+// nobody asks this node for them any more.
 func (n *Node) StopLive(name peer.ID) error {
 	if err := n.loadLives(); err != nil {
 		return err
@@ -168,6 +168,11 @@ func (n *Node) StopLive(name peer.ID) error {
 		}
 	}
 	n.forgetVersions(name.String(), roots)
+	if !gone.Follow && gone.KeyFile != "" {
+		// Nothing names the key any more: a folder shared live again
+		// gets a new one, and a secret key no use reaches goes.
+		os.Remove(filepath.Join(n.dir, liveDir, gone.KeyFile))
+	}
 	return err
 }
 
