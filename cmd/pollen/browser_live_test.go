@@ -50,6 +50,9 @@ func TestPageLiveFolders(t *testing.T) {
 			t.Errorf("the live share's row %q does not say %q", cells, want)
 		}
 	}
+	if kind, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#shares tbody tr"))); !strings.Contains(kind, "a live folder's version") {
+		t.Errorf("the version in the shares' list is not told from a share: %q", kind)
+	}
 	exact, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#lives time.ago").title`))
 	if exact == "" {
 		t.Error("the last change has no exact time to hover")

@@ -115,6 +115,9 @@ func runLs(ctx context.Context, e *env, o *opts, args []string) error {
 		case s.Private:
 			kind += ", private"
 		}
+		if s.Live != "" {
+			kind += ", live version"
+		}
 		sd := s.Seeding
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", ui.Escape(s.Name), humanize.IBytes(s.Size), kind,
 			uploaded(sd), sd.Peers, sd.Since.Local().Format("2006-01-02 15:04"), seedState(sd), s.CID)

@@ -96,7 +96,7 @@ func TestUnfollowAndRmLiveWithDaemons(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(mirror, "a.txt")); string(b) != "one" {
 		t.Fatalf("the mirror holds %q", b)
 	}
-	if ls := run(t, repoB, "ls").ok(t); !strings.Contains(ls.stdout, "follow") || !strings.Contains(ls.stdout, mirror) {
+	if ls := run(t, repoB, "ls").ok(t); !strings.Contains(ls.stdout, "follow") || !strings.Contains(ls.stdout, mirror) || !strings.Contains(ls.stdout, ", live version") {
 		t.Errorf("ls does not list the follow:\n%s", ls.stdout)
 	}
 

@@ -186,7 +186,7 @@
       rm.setAttribute("aria-label", "Remove " + shown(s.name));
       rm.onclick = () => removeShare(s);
       const tr = el("tr", null, el("td", { className: "name", textContent: s.name }), el("td", { textContent: bytes(s.size) }),
-        el("td", { textContent: s.kind + (s.private ? ", private" : "") }), uploadedCell(s.seeding), seedingCell(s),
+        el("td", { textContent: s.kind + (s.private ? ", private" : "") + (s.live ? ", a live folder's version" : "") }), uploadedCell(s.seeding), seedingCell(s),
         el("td", { className: "cid", textContent: s.cid }), el("td", { className: "actions" }, copy, show, rm));
       tr.dataset.cid = s.cid;
       rows.push(tr);
