@@ -291,7 +291,10 @@
         el("summary", { textContent: plural(cs.length, "conflict") }),
         el("p", { className: "hint", textContent: "Changed or added here, so pollen left them as they are:" }), list));
     }
-    if (!parts.length) parts.push(el("span", { textContent: li.seq ? "up to date" : li.follow ? "waiting for the first version" : "" }));
+    if (!parts.length) {
+      const ok = li.follow ? (li.seq ? "up to date" : "waiting for the first version") : li.seq ? "published" : "";
+      parts.push(el("span", { textContent: ok }));
+    }
     return el("td", { className: "live-state" }, ...parts);
   }
 
