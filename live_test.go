@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -386,5 +387,64 @@ func TestLiveKeepsTheUsersOwnRecords(t *testing.T) {
 	}
 	if kept != 1 || versions != pollen.KeepVersions {
 		t.Errorf("records: %d of the first version (want the user's 1), %d of the folder's (want %d)", kept, versions, pollen.KeepVersions)
+	}
+}
+
+// TestStopLiveDropsItsVersions: a live folder stopped leaves its files
+// as they are, is no longer listed, its key goes, and its versions'
+// records go (GC may free them) but for the user's own share of the
+// same root.
+func TestStopLiveDropsItsVersions(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	src := filepath.Join(t.TempDir(), "shared")
+	writeFile(t, filepath.Join(src, "a.txt"), []byte("v1"))
+	writeFile(t, filepath.Join(src, "b.txt"), []byte("mine"))
+	n := liveNode(t, t.TempDir())
+	defer n.Close()
+	li, err := n.ShareLive(ctx, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(src, "a.txt"), []byte("v2"))
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if lvs, _ := n.Lives(); lvs[0].Seq == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no version 2")
+		}
+	}
+	own, err := n.Share(ctx, filepath.Join(src, "b.txt"), pollen.AddOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := filepath.Glob(filepath.Join(n.Dir(), "live", "*.key"))
+	if len(keys) != 1 {
+		t.Fatalf("the live share's key files: %v", keys)
+	}
+	if err := n.StopLive(li.Name); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(keys[0]); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the stopped share's key stays: %v", err)
+	}
+	if lvs, _ := n.Lives(); len(lvs) != 0 {
+		t.Errorf("still listed after stop: %+v", lvs)
+	}
+	recs, _ := n.List()
+	for _, r := range recs {
+		if r.Live != "" {
+			t.Errorf("a version's record outlived the stop: %s %s", r.Root, r.Name)
+		}
+	}
+	if len(recs) != 1 || recs[0].Root != own.Root {
+		t.Errorf("records after stop: %+v, want the user's own share alone", recs)
+	}
+	if got := tree(t, src); got["a.txt"] != "v2" || got["b.txt"] != "mine" {
+		t.Errorf("the folder after stop: %v", got)
+	}
+	if err := n.StopLive(li.Name); !errors.Is(err, pollen.ErrNotFound) {
+		t.Errorf("stopped twice: %v, want not found", err)
 	}
 }

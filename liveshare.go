@@ -69,9 +69,14 @@ func (n *Node) ShareLive(ctx context.Context, dir string) (LiveInfo, error) {
 	}
 	n.startLive(li.Name, func(ctx context.Context) {
 		fw.run(ctx, n.liveQuiet(), n.liveRescan(), func() {
-			if err := ls.publish(ctx); err != nil && ctx.Err() == nil {
+			err := ls.publish(ctx)
+			if ctx.Err() != nil {
+				return
+			}
+			if err != nil {
 				n.log.Warn("live share", "dir", abs, "err", err)
 			}
+			ls.noteErr(err)
 		})
 	})
 	n.lv.mu.Lock()
@@ -122,7 +127,10 @@ func (n *Node) startLive(name peer.ID, f func(context.Context)) {
 }
 
 // StopLive stops sharing or following the live folder name and forgets
-// it (its versions stay recorded until removed).
+// it, key and all. The folder or the mirror stays as it is: its files
+// are the user's now. Its versions' records go (not the user's own
+// records of the same roots), so GC frees what nothing else keeps:
+// nobody asks this node for them any more.
 func (n *Node) StopLive(name peer.ID) error {
 	if err := n.loadLives(); err != nil {
 		return err
@@ -135,14 +143,39 @@ func (n *Node) StopLive(name peer.ID) error {
 		stop()
 	}
 	n.lv.mu.Lock()
-	defer n.lv.mu.Unlock()
+	var gone *LiveInfo
 	for i, li := range n.lv.all {
 		if li.Name == name {
+			gone = li
 			n.lv.all = append(n.lv.all[:i], n.lv.all[i+1:]...)
-			return n.saveLives()
+			break
 		}
 	}
-	return fmt.Errorf("live %s: %w", name, ErrNotFound)
+	var err error
+	if gone != nil {
+		err = n.saveLives()
+	}
+	n.lv.mu.Unlock()
+	if gone == nil {
+		return fmt.Errorf("live %s: %w", name, ErrNotFound)
+	}
+	// Its records by the list it keeps, and any a stop mid-version left
+	// out of that list.
+	roots := gone.Versions
+	if recs, lerr := n.List(); lerr == nil {
+		for _, r := range recs {
+			if r.Live == name.String() {
+				roots = append(roots, r.Root.String())
+			}
+		}
+	}
+	n.forgetVersions(name.String(), roots)
+	if !gone.Follow && gone.KeyFile != "" {
+		// Nothing names the key any more: a folder shared live again
+		// gets a new one, and a secret key no use reaches goes.
+		os.Remove(filepath.Join(n.dir, liveDir, gone.KeyFile))
+	}
+	return err
 }
 
 func (n *Node) liveQuiet() time.Duration {
@@ -239,6 +272,21 @@ func (ls *liveShare) publish(ctx context.Context) error {
 	n.provide(res.Root)
 	n.putRecordDHT(ls.nw, v)
 	return nil
+}
+
+// noteErr keeps the last publish's error for ls and the page (a folder
+// moved away, a file that cannot be read), until a publish succeeds.
+func (ls *liveShare) noteErr(err error) {
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	ls.n.lv.mu.Lock()
+	same := ls.li.Err == msg
+	ls.n.lv.mu.Unlock()
+	if !same {
+		ls.n.updateLive(ls.li.Name, func(li *LiveInfo) { li.Err = msg })
+	}
 }
 
 // recordVersion records a version of a live folder, unless the user

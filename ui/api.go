@@ -94,6 +94,7 @@ func (a *API) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/live", a.listLives)
 	mux.HandleFunc("POST /api/v1/live", a.shareLive)
 	mux.HandleFunc("DELETE /api/v1/live/{name}", a.stopLive)
+	mux.HandleFunc("GET /api/v1/live/{name}/qr.svg", a.liveQR)
 	mux.HandleFunc("POST /api/v1/follow", a.follow)
 	return a.guard(mux)
 }
@@ -206,6 +207,9 @@ type Share struct {
 	// Used is when it was last fetched or read (none for a share added
 	// before quotas).
 	Used *time.Time `json:"used,omitempty"`
+	// Live names the live folder this root is a version of: it goes
+	// when the folder moves on (KeepVersions) or is stopped.
+	Live string `json:"live,omitempty"`
 }
 
 func (a *API) shares(w http.ResponseWriter, r *http.Request) {
@@ -235,7 +239,7 @@ func SharesOf(n *pollen.Node) ([]Share, error) {
 	}
 	out := []Share{}
 	for _, rec := range recs {
-		sh := Share{Name: rec.Name, Size: rec.Size, Kind: KindOf(rec), CID: rec.Root.String(), Private: rec.Private(), Allowed: len(rec.Allow)}
+		sh := Share{Name: rec.Name, Size: rec.Size, Kind: KindOf(rec), CID: rec.Root.String(), Private: rec.Private(), Allowed: len(rec.Allow), Live: rec.Live}
 		if t, ok := used[rec.Root]; ok {
 			sh.Used = &t
 		}

@@ -19,31 +19,39 @@ import (
 type Live struct {
 	pollen.LiveInfo
 	Ticket string `json:"ticket,omitempty"`
+	// Why is Err in one sentence for people (plain.go).
+	Why string `json:"why,omitempty"`
 }
 
-// livesOf lists the node's live folders with the tickets of its shares.
-func livesOf(n *pollen.Node) ([]Live, error) {
+// liveOf is li as the API shows it, with its ticket when t is not "".
+func liveOf(li pollen.LiveInfo, t string) Live {
+	li.Record = nil // the client has no use for it
+	return Live{LiveInfo: li, Ticket: t, Why: liveWhy(li)}
+}
+
+// LivesOf lists the node's live folders, with the tickets of its shares
+// when it is online (a ticket holds the node's addresses).
+func LivesOf(n *pollen.Node) ([]Live, error) {
 	lvs, err := n.Lives()
 	if err != nil {
 		return nil, err
 	}
 	out := []Live{}
 	for _, li := range lvs {
-		l := Live{LiveInfo: li}
-		l.Record = nil // the client has no use for it
-		if !li.Follow {
+		ticket := ""
+		if !li.Follow && n.Online() {
 			if t, err := n.LiveTicket(li.Name); err == nil {
-				l.Ticket = t.String()
+				ticket = t.String()
 			}
 		}
-		out = append(out, l)
+		out = append(out, liveOf(li, ticket))
 	}
 	return out, nil
 }
 
 // listLives answers GET /api/v1/live.
 func (a *API) listLives(w http.ResponseWriter, r *http.Request) {
-	lvs, err := livesOf(a.Node)
+	lvs, err := LivesOf(a.Node)
 	if err != nil {
 		apiFail(w, err)
 		return
@@ -71,8 +79,7 @@ func (a *API) shareLive(w http.ResponseWriter, r *http.Request) {
 		apiFail(w, err)
 		return
 	}
-	li.Record = nil
-	reply(w, Live{LiveInfo: li, Ticket: t.String()})
+	reply(w, liveOf(li, t.String()))
 }
 
 // follow answers POST /api/v1/follow {"ticket": ..., "dir": ...}: the
@@ -96,12 +103,12 @@ func (a *API) follow(w http.ResponseWriter, r *http.Request) {
 		apiFail(w, err)
 		return
 	}
-	li.Record = nil
-	reply(w, Live{LiveInfo: li})
+	reply(w, liveOf(li, ""))
 }
 
 // stopLive answers DELETE /api/v1/live/{name}: the live share or follow
-// stops and is forgotten (its versions stay recorded until GC).
+// stops and is forgotten; its files stay, its versions' records go
+// (GC then frees their blocks).
 func (a *API) stopLive(w http.ResponseWriter, r *http.Request) {
 	name, err := peer.Decode(r.PathValue("name"))
 	if err != nil {
@@ -113,4 +120,30 @@ func (a *API) stopLive(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	reply(w, map[string]string{"stopped": name.String()})
+}
+
+// liveQR answers GET /api/v1/live/{name}/qr.svg: a live share's ticket
+// as a QR code, as qr does for a share's.
+func (a *API) liveQR(w http.ResponseWriter, r *http.Request) {
+	name, err := peer.Decode(r.PathValue("name"))
+	if err != nil {
+		apiError(w, http.StatusBadRequest, "%q: not a live folder's name", r.PathValue("name"))
+		return
+	}
+	if !a.Node.Online() {
+		apiError(w, http.StatusServiceUnavailable, "the node is offline: a ticket needs its addresses")
+		return
+	}
+	t, err := a.Node.LiveTicket(name)
+	if err != nil {
+		apiFail(w, err)
+		return
+	}
+	svg, err := qrSVG(t.String())
+	if err != nil {
+		apiError(w, http.StatusInternalServerError, "%v", err)
+		return
+	}
+	w.Header().Set("Content-Type", "image/svg+xml")
+	w.Write([]byte(svg))
 }

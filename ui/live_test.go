@@ -14,8 +14,9 @@ import (
 )
 
 // TestLiveThroughAPI shares a folder live through the API, lists it
-// with its ticket, refuses a follow of a share's ticket, and stops it;
-// a call without the token is refused.
+// with its ticket and the ticket's QR code, refuses a bad ticket to
+// follow, and stops it, which drops its versions; a call without the
+// token is refused.
 func TestLiveThroughAPI(t *testing.T) {
 	node := openOnline(t)
 	_, srv := serveAPI(t, &ui.API{Node: node, Token: "secret"})
@@ -37,6 +38,19 @@ func TestLiveThroughAPI(t *testing.T) {
 		return resp.StatusCode
 	}
 
+	get := func(path string) (code int, ctype, body string) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer secret")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header.Get("Content-Type"), string(b)
+	}
+
 	if resp, err := http.Get(srv.URL + "/api/v1/live"); err != nil || resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("no token: %v %v", resp.Status, err)
 	}
@@ -55,6 +69,12 @@ func TestLiveThroughAPI(t *testing.T) {
 	if call("GET", "/api/v1/live", "", &list); len(list) != 1 || list[0].Dir != dir || list[0].Ticket != shared.Ticket || list[0].Record != nil {
 		t.Fatalf("list: %+v", list)
 	}
+	if code, ctype, svg := get("/api/v1/live/" + shared.Name.String() + "/qr.svg"); code != http.StatusOK || ctype != "image/svg+xml" || !strings.HasPrefix(svg, "<svg") {
+		t.Errorf("the live ticket's QR code: %d %s %.40q", code, ctype, svg)
+	}
+	if code, _, _ := get("/api/v1/live/nonsense/qr.svg"); code != http.StatusBadRequest {
+		t.Errorf("QR code of a bad name: %d, want 400", code)
+	}
 	if code := call("POST", "/api/v1/follow", `{"ticket": "pollen1nonsense", "dir": "x"}`, nil); code != http.StatusBadRequest {
 		t.Errorf("follow a bad ticket: %d, want 400", code)
 	}
@@ -66,5 +86,12 @@ func TestLiveThroughAPI(t *testing.T) {
 	}
 	if call("GET", "/api/v1/live", "", &list); len(list) != 0 {
 		t.Errorf("after stop: %+v", list)
+	}
+	if code, _, _ := get("/api/v1/live/" + shared.Name.String() + "/qr.svg"); code != http.StatusNotFound {
+		t.Errorf("QR code of a stopped share: %d, want 404", code)
+	}
+	var shares []ui.Share
+	if call("GET", "/api/v1/shares", "", &shares); len(shares) != 0 {
+		t.Errorf("the stopped share's versions are still kept: %+v", shares)
 	}
 }

@@ -99,3 +99,40 @@ func firstLine(s string) string {
 	}
 	return s
 }
+
+// liveWhy says a live folder's last error in one sentence. The error
+// is kept as text (LiveInfo.Err, saved in lives.json, so a restarted
+// daemon still says it), so its kind is read from the words its
+// sentinel and the system wrote, checked most particular first.
+func liveWhy(li pollen.LiveInfo) string {
+	e := li.Err
+	if e == "" {
+		return ""
+	}
+	has := func(err error) bool { return strings.Contains(e, err.Error()) }
+	switch {
+	case has(pollen.ErrNoPeers) && li.Follow:
+		return "no holder of the new version answered: the sharer may be offline; pollen keeps trying"
+	case has(pollen.ErrNoSpace):
+		return "not enough free space for the new version in " + li.Dir + ": free some; pollen keeps trying"
+	case has(pollen.ErrDiskFull):
+		return "the disk of pollen's store is full: free some space; pollen keeps trying"
+	case strings.Contains(e, "--max-storage"):
+		return "the storage quota is full: remove a share or raise --max-storage"
+	case has(pollen.ErrUnsafeName), has(pollen.ErrUnsafeCID):
+		return "the new version holds a name or link pollen will not write: the mirror stays as it was"
+	case has(pollen.ErrTooLarge):
+		return "the new version is larger than pollen takes (files, depth or path length): the mirror stays as it was"
+	case strings.Contains(e, "permission denied"):
+		return "pollen may not read or write in " + li.Dir + " (permission denied)"
+	case strings.Contains(e, "no such file or directory") && !li.Follow:
+		return "the folder " + li.Dir + " or a file in it is gone: moved or deleted? Share it again where it is now"
+	case strings.Contains(e, "no such file or directory"):
+		return "a file or folder of the mirror " + li.Dir + " is gone: pollen writes it again with the next version"
+	}
+	e, _, _ = strings.Cut(e, "\n")
+	for _, p := range []string{"share --live " + li.Dir + ": ", "mirror " + li.Dir + ": "} {
+		e = strings.TrimPrefix(e, p)
+	}
+	return e
+}

@@ -64,3 +64,31 @@ func TestStalledRateFalls(t *testing.T) {
 		t.Errorf("nothing for 15 s: stalled %v, looking %v, rate %.0f, ETA %.1f", got.Stalled, got.Looking, got.Rate, got.ETA)
 	}
 }
+
+// A live folder's last error, kept as text, reads as a sentence; one
+// of no known kind is its first line without the folder repeated.
+func TestLiveWhy(t *testing.T) {
+	follow := func(err string) pollen.LiveInfo { return pollen.LiveInfo{Follow: true, Dir: "/m", Err: err} }
+	share := func(err string) pollen.LiveInfo { return pollen.LiveInfo{Dir: "/s", Err: err} }
+	for _, tc := range []struct {
+		li   pollen.LiveInfo
+		want string
+	}{
+		{follow(""), ""},
+		{follow(fmt.Sprintf("get bafy: %v: nothing arrived for 1m0s", pollen.ErrNoPeers)), "the sharer may be offline; pollen keeps trying"},
+		{follow(fmt.Sprintf("export bafy: %v: the files need 2 GiB", pollen.ErrNoSpace)), "not enough free space for the new version in /m"},
+		{follow("seed bafy: needs 3.0 MiB, the quota leaves 1.0 MiB (--max-storage 10 MiB; ...)"), "the storage quota is full"},
+		{follow(fmt.Sprintf("mirror /m: %v: ..", pollen.ErrUnsafeName)), "the mirror stays as it was"},
+		{follow("mirror /m: open /m/a: permission denied"), "pollen may not read or write in /m"},
+		{share("share --live /s: open /s: no such file or directory"), "the folder /s or a file in it is gone"},
+		{share("share --live /s: something new\nand more"), "something new"},
+	} {
+		got := liveWhy(tc.li)
+		if tc.want == "" && got != "" || !strings.Contains(got, tc.want) {
+			t.Errorf("%q: %q, want it to say %q", tc.li.Err, got, tc.want)
+		}
+		if tc.want == "something new" && got != "something new" {
+			t.Errorf("%q: %q, want the first line without the folder", tc.li.Err, got)
+		}
+	}
+}

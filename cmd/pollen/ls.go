@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"path"
+	"path/filepath"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -29,7 +30,14 @@ not pinned, the first to go under --max-storage. A last line says what the
 store holds against --max-storage. With a ticket or a CID it lists the
 files and folders of that share, with their sizes, fetching from its holders only what a listing
 needs (the folders and each file's first block, never a file's contents),
-so you can see what a share holds before you get it.`,
+so you can see what a share holds before you get it.
+
+Live shares and follows ('pollen share --live', 'pollen follow') follow, in
+LIVE rows: folder, version, last change, followers connected now, and the
+files changed or added in a mirror that pollen left alone (conflicts); a
+line on stderr says a live folder's last error. With --json, one array: the
+shares, then each live share and follow as an entry of kind "live" whose
+"live" object holds its state (its version held is also a share entry).`,
 		flags: func(fs *flag.FlagSet, o *opts) {
 			fs.IntVar(&o.maxEntries, "max-entries", 0, fmt.Sprintf("refuse a share of more files and folders than this (default %d)", pollen.DefaultMaxEntries))
 			fs.DurationVar(&o.timeout, "timeout", time.Minute, "give up when nothing arrives for this long")
@@ -52,17 +60,13 @@ func runLs(ctx context.Context, e *env, o *opts, args []string) error {
 	var shares []ui.Share
 	var missing []string
 	var usage pollen.Usage
-	var lives []pollen.LiveInfo
+	var lives []ui.Live
 	if c := daemonAPI(o); c != nil {
 		if err := c.get("/api/v1/shares", &shares); err != nil {
 			return err
 		}
-		var lvs []ui.Live
-		if err := c.get("/api/v1/live", &lvs); err != nil {
+		if err := c.get("/api/v1/live", &lives); err != nil {
 			return err
-		}
-		for _, l := range lvs {
-			lives = append(lives, l.LiveInfo)
 		}
 		var st ui.Status
 		if err := c.get("/api/v1/status", &st); err != nil {
@@ -85,7 +89,7 @@ func runLs(ctx context.Context, e *env, o *opts, args []string) error {
 		if usage, err = node.Usage(ctx); err != nil {
 			return err
 		}
-		if lives, err = node.Lives(); err != nil {
+		if lives, err = ui.LivesOf(node); err != nil {
 			return err
 		}
 	}
@@ -95,10 +99,7 @@ func runLs(ctx context.Context, e *env, o *opts, args []string) error {
 		}
 	}()
 	if o.json {
-		if shares == nil {
-			shares = []ui.Share{}
-		}
-		return printJSON(e, shares)
+		return printJSON(e, lsJSON(shares, lives))
 	}
 	if len(shares) == 0 && len(lives) == 0 {
 		fmt.Fprintln(e.stderr, "nothing shared yet: try 'pollen add PATH'")
@@ -113,6 +114,9 @@ func runLs(ctx context.Context, e *env, o *opts, args []string) error {
 			kind += fmt.Sprintf(", private to %d %s", s.Allowed, plural(s.Allowed, "peer", "peers"))
 		case s.Private:
 			kind += ", private"
+		}
+		if s.Live != "" {
+			kind += ", live version"
 		}
 		sd := s.Seeding
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", ui.Escape(s.Name), humanize.IBytes(s.Size), kind,
@@ -129,8 +133,9 @@ func runLs(ctx context.Context, e *env, o *opts, args []string) error {
 }
 
 // lsLive lists the live shares and follows: version, last change,
-// followers (those connected now, when this process serves them).
-func lsLive(e *env, lvs []pollen.LiveInfo) error {
+// followers (those connected now, when this process serves them), and
+// says each one's last error.
+func lsLive(e *env, lvs []ui.Live) error {
 	if len(lvs) == 0 {
 		return nil
 	}
@@ -141,10 +146,46 @@ func lsLive(e *env, lvs []pollen.LiveInfo) error {
 		if li.Follow {
 			kind = "follow"
 		}
+		changed := "-" // no version yet
+		if !li.Changed.IsZero() {
+			changed = li.Changed.Local().Format("2006-01-02 15:04:05")
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%d\t%d\t%s\n", ui.Escape(li.Dir), kind, li.Seq,
-			li.Changed.Local().Format("2006-01-02 15:04:05"), li.Followers, len(li.Conflicts), li.Name)
+			changed, li.Followers, len(li.Conflicts), li.Name)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, li := range lvs {
+		if li.Why != "" {
+			fmt.Fprintf(e.stderr, "live %s: %s\n", ui.Escape(li.Dir), ui.Escape(li.Why))
+		}
+	}
+	return nil
+}
+
+// lsEntry is one entry of ls --json: a share, or a live share or
+// follow (kind "live") with its state under "live". One array of the
+// same shape keeps the scripts that read the shares working.
+type lsEntry struct {
+	ui.Share
+	Live *ui.Live `json:"live,omitempty"`
+}
+
+func lsJSON(shares []ui.Share, lives []ui.Live) []lsEntry {
+	out := []lsEntry{}
+	byCID := map[string]ui.Share{}
+	for _, s := range shares {
+		out = append(out, lsEntry{Share: s})
+		byCID[s.CID] = s
+	}
+	for _, l := range lives {
+		s := byCID[l.Root] // the version held: its size and seeding
+		s.Name, s.Kind, s.CID, s.Ticket = filepath.Base(l.Dir), "live", l.Root, l.Ticket
+		s.Private, s.Allowed, s.Used = false, 0, nil
+		out = append(out, lsEntry{Share: s, Live: &l})
+	}
+	return out
 }
 
 // storageLine says what the store holds against the quota: what shared

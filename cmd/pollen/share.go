@@ -29,7 +29,8 @@ A --live folder keeps being shared as it changes: pollen watches it, and a
 couple of seconds after each change publishes the new version, signed by a
 key of the folder's own, to everyone following it ('pollen follow TICKET').
 Only the files that changed are read again. Its ticket stays good for every
-version; sharing the folder live again takes up the same key. With a
+version; sharing the folder live again takes up the same key, until 'pollen
+rm NAME' stops it. With a
 daemon running, the daemon shares it (and again after a restart) and the
 command returns.`,
 		flags: func(fs *flag.FlagSet, o *opts) {

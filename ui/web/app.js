@@ -173,10 +173,12 @@
   function showShares(shares) {
     const rows = [];
     for (const s of shares) {
-      const copy = el("button", { textContent: "Copy ticket", className: "copy", type: "button" });
-      copy.dataset.ticket = s.ticket;
-      copy.setAttribute("aria-label", "Copy the ticket of " + shown(s.name));
-      copy.onclick = () => copyTicket(s, copy);
+      const copy = copyButton(s.ticket, s.name, async () => {
+        openTickets.add(s.cid);
+        sharesSeen = "";
+        await refresh();
+        return { text: document.getElementById("ticket-" + s.cid), button: document.querySelector(`#shares tr[data-cid="${s.cid}"] button.copy`) };
+      });
       const show = el("button", { textContent: openTickets.has(s.cid) ? "Hide ticket" : "Show ticket", className: "show-ticket", type: "button" });
       show.setAttribute("aria-expanded", String(openTickets.has(s.cid)));
       show.onclick = () => { openTickets.has(s.cid) ? openTickets.delete(s.cid) : openTickets.add(s.cid); sharesSeen = ""; refresh(); };
@@ -184,7 +186,7 @@
       rm.setAttribute("aria-label", "Remove " + shown(s.name));
       rm.onclick = () => removeShare(s);
       const tr = el("tr", null, el("td", { className: "name", textContent: s.name }), el("td", { textContent: bytes(s.size) }),
-        el("td", { textContent: s.kind + (s.private ? ", private" : "") }), uploadedCell(s.seeding), seedingCell(s),
+        el("td", { textContent: s.kind + (s.private ? ", private" : "") + (s.live ? ", a live folder's version" : "") }), uploadedCell(s.seeding), seedingCell(s),
         el("td", { className: "cid", textContent: s.cid }), el("td", { className: "actions" }, copy, show, rm));
       tr.dataset.cid = s.cid;
       rows.push(tr);
@@ -196,35 +198,47 @@
   // ticketRow shows a share's ticket as text to select and as a QR code
   // (drawn by the daemon: GET /api/v1/shares/CID/qr.svg).
   function ticketRow(s) {
-    const text = el("textarea", { className: "ticket", readOnly: true, rows: 3, value: s.ticket });
-    text.id = "ticket-" + s.cid;
-    const label = el("label", { htmlFor: text.id, textContent: "Ticket for " + s.name });
-    const qr = el("img", { className: "qr", src: "/api/v1/shares/" + encodeURIComponent(s.cid) + "/qr.svg", alt: "QR code of the ticket for " + shown(s.name), width: 200, height: 200 });
-    const tr = el("tr", { className: "ticket-row" }, el("td", { colSpan: 7 }, el("div", { className: "ticket-box" }, el("div", null, label, text), qr)));
+    const tr = ticketBox("ticket-" + s.cid, s.ticket, s.name, "/api/v1/shares/" + encodeURIComponent(s.cid) + "/qr.svg", 7);
     tr.dataset.cid = s.cid;
     return tr;
   }
 
-  // copyTicket says "copied" only when the clipboard took it; otherwise
-  // it shows and selects the ticket for the person to copy.
-  async function copyTicket(s, button) {
-    try {
-      if (!navigator.clipboard) throw new Error("no clipboard");
-      await navigator.clipboard.writeText(s.ticket);
-      button.textContent = "Copied";
-      button.dataset.copied = "yes";
-      say("Ticket for " + s.name + " copied", true);
-      setTimeout(() => { button.textContent = "Copy ticket"; }, 3000);
-    } catch (e) {
-      openTickets.add(s.cid);
-      sharesSeen = "";
-      await refresh();
-      const text = document.getElementById("ticket-" + s.cid);
-      if (text) { text.focus(); text.select(); }
-      button = document.querySelector(`#shares tr[data-cid="${s.cid}"] button.copy`) || button;
-      button.dataset.copied = "no";
-      say("The browser did not let the page copy: the ticket is selected, press Ctrl-C (⌘-C on a Mac)", true);
-    }
+  // ticketBox is a table row holding a ticket as text (its textarea has
+  // the id given) and as the QR code at qr.
+  function ticketBox(id, ticket, name, qr, cols) {
+    const text = el("textarea", { className: "ticket", readOnly: true, rows: 3, value: ticket });
+    text.id = id;
+    const label = el("label", { htmlFor: id, textContent: "Ticket for " + name });
+    const img = el("img", { className: "qr", src: qr, alt: "QR code of the ticket for " + shown(name), width: 200, height: 200 });
+    return el("tr", { className: "ticket-row" }, el("td", { colSpan: cols }, el("div", { className: "ticket-box" }, el("div", null, label, text), img)));
+  }
+
+  // copyButton copies ticket, and says "copied" only when the clipboard
+  // took it; otherwise reveal shows the ticket (it answers the textarea,
+  // and the button as drawn anew) and the ticket is selected for the
+  // person to copy.
+  function copyButton(ticket, name, reveal) {
+    const b = el("button", { textContent: "Copy ticket", className: "copy", type: "button" });
+    b.dataset.ticket = ticket;
+    b.setAttribute("aria-label", "Copy the ticket of " + shown(name));
+    b.onclick = async () => {
+      let button = b;
+      try {
+        if (!navigator.clipboard) throw new Error("no clipboard");
+        await navigator.clipboard.writeText(ticket);
+        button.textContent = "Copied";
+        button.dataset.copied = "yes";
+        say("Ticket for " + name + " copied", true);
+        setTimeout(() => { button.textContent = "Copy ticket"; }, 3000);
+      } catch (e) {
+        const again = await reveal();
+        if (again.text) { again.text.focus(); again.text.select(); }
+        button = again.button || button;
+        button.dataset.copied = "no";
+        say("The browser did not let the page copy: the ticket is selected, press Ctrl-C (⌘-C on a Mac)", true);
+      }
+    };
+    return b;
   }
 
   async function removeShare(s) {
@@ -236,6 +250,174 @@
       refresh();
     } catch (e) { say(e.message); }
   }
+
+  // ---- Live folders: shared live, or followed into a mirror ----
+
+  let livesSeen = ""; // what the table shows, to redraw on change only
+  const openLiveTickets = new Set(); // live shares whose ticket row is open
+
+  // ago says how long ago t was, as people say it; the exact time is in
+  // the element's title and, for screen readers, beside it.
+  function ago(t) {
+    const s = Math.max(0, Math.round((Date.now() - t) / 1000));
+    if (s < 5) return "just now";
+    if (s < 60) return s + " s ago";
+    if (s < 3600) return Math.floor(s / 60) + " min ago";
+    if (s < 86400) return Math.floor(s / 3600) + " h ago";
+    return plural(Math.floor(s / 86400), "day") + " ago";
+  }
+  function changedCell(li) {
+    if (!li.changed) return el("td", { textContent: "no version yet" });
+    const at = new Date(li.changed);
+    const exact = at.toLocaleString();
+    const time = el("time", { className: "ago", dateTime: at.toISOString(), title: exact, textContent: "changed " + ago(at) });
+    time.dataset.at = at.getTime();
+    return el("td", null, time, el("span", { className: "vh", textContent: ", on " + exact }));
+  }
+
+  // stateCell says what needs the person: the last error as a sentence
+  // (the error as Go wrote it under Details), and the conflicts, files
+  // changed or added in a mirror that pollen left as they are.
+  function stateCell(li) {
+    const parts = [];
+    if (li.err) {
+      parts.push(el("p", { className: "live-error", textContent: li.why || li.err }));
+      parts.push(el("details", null, el("summary", { textContent: "Details" }), el("p", { className: "detail", textContent: li.err })));
+    }
+    const cs = li.conflicts || [];
+    if (cs.length) {
+      const list = el("ul", { className: "conflicts" }, ...cs.map((c) => el("li", { textContent: c })));
+      parts.push(el("details", { className: "conflicts" },
+        el("summary", { textContent: plural(cs.length, "conflict") }),
+        el("p", { className: "hint", textContent: "Changed or added here, so pollen left them as they are:" }), list));
+    }
+    if (!parts.length) {
+      const ok = li.follow ? (li.seq ? "up to date" : "waiting for the first version") : li.seq ? "published" : "";
+      parts.push(el("span", { textContent: ok }));
+    }
+    return el("td", { className: "live-state" }, ...parts);
+  }
+
+  function showLives(lives) {
+    const rows = [];
+    for (const li of lives) {
+      const what = li.dir;
+      const acts = [];
+      if (!li.follow && li.ticket) {
+        acts.push(copyButton(li.ticket, what, async () => {
+          openLiveTickets.add(li.name);
+          livesSeen = "";
+          await refreshLives();
+          return { text: document.getElementById("live-ticket-" + li.name), button: document.querySelector(`#lives tr[data-name="${li.name}"] button.copy`) };
+        }));
+        const open = openLiveTickets.has(li.name);
+        const show = el("button", { textContent: open ? "Hide ticket" : "Show ticket", className: "show-ticket", type: "button" });
+        show.setAttribute("aria-expanded", String(open));
+        show.setAttribute("aria-label", (open ? "Hide the ticket of " : "Show the ticket of ") + shown(what));
+        show.onclick = () => { open ? openLiveTickets.delete(li.name) : openLiveTickets.add(li.name); livesSeen = ""; refreshLives(); };
+        acts.push(show);
+      }
+      const stop = el("button", { textContent: li.follow ? "Stop following" : "Stop", className: "stop", type: "button" });
+      stop.setAttribute("aria-label", (li.follow ? "Stop following into " : "Stop sharing live ") + shown(what));
+      stop.onclick = () => stopLive(li);
+      acts.push(stop);
+      const tr = el("tr", null,
+        el("td", { className: "name", textContent: what }),
+        el("td", { className: "kind", textContent: li.follow ? "following" : "sharing live" }),
+        el("td", { className: "version", textContent: li.seq ? "version " + li.seq : "no version yet" }),
+        changedCell(li),
+        el("td", { textContent: plural(li.followers, "follower") + " now" }),
+        stateCell(li),
+        el("td", { className: "actions" }, ...acts));
+      Object.assign(tr.dataset, { name: li.name, seq: li.seq, kind: li.follow ? "follow" : "share", followers: li.followers });
+      if (li.err) tr.dataset.error = "yes";
+      rows.push(tr);
+      if (!li.follow && li.ticket && openLiveTickets.has(li.name)) {
+        const qr = "/api/v1/live/" + encodeURIComponent(li.name) + "/qr.svg";
+        const row = ticketBox("live-ticket-" + li.name, li.ticket, what, qr, 7);
+        row.dataset.name = li.name;
+        rows.push(row);
+      }
+    }
+    $("#lives tbody").replaceChildren(...rows);
+    $("#lives").hidden = !lives.length;
+    $("#lives-none").hidden = !!lives.length;
+  }
+
+  // refreshLives reads the live folders; the table is drawn anew only
+  // when they changed (focus and screen readers stay put), and the
+  // times since the last change are told again each time.
+  async function refreshLives() {
+    if ($("main").hidden) return;
+    let lives;
+    try { lives = await api("GET", "/api/v1/live"); } catch (e) { return; }
+    const seen = JSON.stringify(lives) + [...openLiveTickets].join();
+    if (seen !== livesSeen) {
+      // Focus stays on the same button of the same row, if it is still there.
+      const f = document.activeElement;
+      const row = f && f.closest && f.closest("#lives tr");
+      const again = row && row.dataset.name && f.tagName === "BUTTON" && f.className ? `#lives tr[data-name="${row.dataset.name}"] button.${f.className.split(" ")[0]}` : "";
+      livesSeen = seen;
+      showLives(lives);
+      const b = again && document.querySelector(again);
+      if (b) b.focus();
+    }
+    for (const t of document.querySelectorAll("#lives time.ago")) {
+      const text = "changed " + ago(Number(t.dataset.at));
+      if (t.textContent !== text) t.textContent = text;
+    }
+  }
+
+  async function stopLive(li) {
+    const q = li.follow
+      ? `Stop following into ${li.dir}? Its files stay as they are; pollen no longer updates them.`
+      : `Stop sharing ${li.dir} live? Its ticket gets no new versions; the folder stays as it is.`;
+    if (!(await ask(q, li.follow ? "Stop following" : "Stop sharing", li.follow ? "Keep following" : "Keep sharing"))) return;
+    try {
+      await api("DELETE", "/api/v1/live/" + encodeURIComponent(li.name));
+      openLiveTickets.delete(li.name);
+      say("Stopped " + (li.follow ? "following into " : "sharing live ") + li.dir + ": 'Free unused space' gives its versions' blocks back", true);
+      livesSeen = "";
+      refreshLives();
+      refresh();
+    } catch (e) { say(e.message); }
+  }
+
+  const liveForm = $("#live-form");
+  liveForm.onsubmit = async (ev) => {
+    ev.preventDefault();
+    if ($("#live-go").disabled) return; // one at a time, however it is submitted
+    const dir = pathOf($("#live-dir").value);
+    if (!dir) return;
+    $("#live-go").disabled = true;
+    $("#live-go").textContent = "Sharing…";
+    liveForm.setAttribute("aria-busy", "true");
+    try {
+      const li = await api("POST", "/api/v1/live", { dir });
+      say(`Sharing ${li.dir} live, version ${li.seq}: its ticket is in the list`, true);
+      $("#live-dir").value = "";
+      livesSeen = "";
+      refreshLives();
+      refresh();
+    } catch (e) { say(e.message); $("#live-dir").focus(); }
+    $("#live-go").disabled = false;
+    $("#live-go").textContent = "Share live";
+    liveForm.setAttribute("aria-busy", "false");
+  };
+
+  $("#follow-form").onsubmit = async (ev) => {
+    ev.preventDefault();
+    const ticket = $("#follow-ticket").value.trim(), dir = pathOf($("#follow-dir").value);
+    if (!ticket || !dir) return;
+    try {
+      const li = await api("POST", "/api/v1/follow", { ticket, dir });
+      say(`Following into ${li.dir}: each new version is written there`, true);
+      $("#follow-ticket").value = "";
+      $("#follow-dir").value = "";
+      livesSeen = "";
+      refreshLives();
+    } catch (e) { say(e.message); }
+  };
 
   // ---- Peers, with rates from successive counts ----
 
@@ -778,8 +960,9 @@
     } catch (e) { say(e.message); }
   };
 
-  // tick reads what changes by the second: limits and rates, peers.
-  function tick() { refreshLimits(); refreshPeers(); }
+  // tick reads what changes by the second: limits and rates, peers, live
+  // folders (a new version, a follower).
+  function tick() { refreshLimits(); refreshPeers(); refreshLives(); }
 
   // A new link pasted over this page changes only the fragment: start over.
   addEventListener("hashchange", () => { if (location.hash.includes("code=")) location.reload(); });
