@@ -379,8 +379,18 @@ func (f *follower) take(ctx context.Context, v live.Version) error {
 	if err := n.store.Sync(); err != nil {
 		return err
 	}
+	// Pinned: the mirror's next version reads its unchanged files'
+	// leaves through this one (the store points into the mirror), so a
+	// quota evicting it would make the next change fetch the folder
+	// whole. It costs the quota little: its leaves are the mirror's files.
+	var size uint64
+	for _, e := range entries {
+		if e.Kind == "file" {
+			size += uint64(e.Size)
+		}
+	}
 	name := filepath.Base(f.dir)
-	if err := n.recordVersion(Record{Root: v.Root, Kind: KindReseed, Name: name, Added: time.Now().UTC(), Live: f.name.String()}); err != nil {
+	if err := n.recordVersion(Record{Root: v.Root, Kind: KindPin, Name: name, Size: size, Added: time.Now().UTC(), Live: f.name.String()}); err != nil {
 		return err
 	}
 	var drop []string
