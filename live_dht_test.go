@@ -45,14 +45,8 @@ func TestLiveFollowByName(t *testing.T) {
 	took := waitMirrors(t, src, []string{mirror}, time.Minute)
 	t.Logf("mirrored through the DHT in %s (%s after the follow)", took, time.Since(start))
 	// The version is noted just after the mirror is written.
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		lvs, err := follower.Lives()
-		if err == nil && len(lvs) == 1 && lvs[0].Root == li.Root {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the follow: %+v %v", lvs, err)
-		}
+	if l := waitVersion(t, follower, 1, 10*time.Second); l.Root != li.Root {
+		t.Fatalf("the follow holds %s, want %s", l.Root, li.Root)
 	}
 }
 

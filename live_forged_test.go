@@ -29,26 +29,10 @@ func TestLiveRefusesForgedAndReplayed(t *testing.T) {
 	defer cancel()
 	src := filepath.Join(t.TempDir(), "shared")
 	writeFile(t, filepath.Join(src, "a.txt"), []byte("v1"))
-	sharer := liveNode(t, t.TempDir())
-	defer sharer.Close()
-	li, err := sharer.ShareLive(ctx, src)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sharer, li, tk := shareLive(t, ctx, src)
 	first := li.Record // version 1's, signed by the folder's key
 	writeFile(t, filepath.Join(src, "a.txt"), []byte("v2"))
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if lvs, _ := sharer.Lives(); lvs[0].Seq == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no version 2")
-		}
-	}
-	tk, err := sharer.LiveTicket(li.Name)
-	if err != nil {
-		t.Fatal(err)
-	}
+	v2 := waitVersion(t, sharer, 2, 20*time.Second)
 	f := liveNode(t, t.TempDir())
 	defer f.Close()
 	mirror := filepath.Join(t.TempDir(), "m")
@@ -106,8 +90,8 @@ func TestLiveRefusesForgedAndReplayed(t *testing.T) {
 			t.Fatalf("the forged record was not said: %+v", got)
 		}
 	}
-	if got.Seq != 2 || got.Root != tk.Root.String() {
-		t.Fatalf("the follower went to version %d (%s), want 2 (%s)", got.Seq, got.Root, tk.Root)
+	if got.Seq != 2 || got.Root != v2.Root {
+		t.Fatalf("the follower went to version %d (%s), want 2 (%s)", got.Seq, got.Root, v2.Root)
 	}
 	if b, _ := os.ReadFile(filepath.Join(mirror, "a.txt")); string(b) != "v2" {
 		t.Fatalf("the mirror's file is %q", b)

@@ -36,6 +36,38 @@ func liveNode(t *testing.T, dir string) *pollen.Node {
 	return n
 }
 
+// shareLive shares src live from a new node, closed when the test ends,
+// and returns its first version and ticket.
+func shareLive(t *testing.T, ctx context.Context, src string) (*pollen.Node, pollen.LiveInfo, pollen.Ticket) {
+	t.Helper()
+	sharer := liveNode(t, t.TempDir())
+	t.Cleanup(func() { sharer.Close() })
+	li, err := sharer.ShareLive(ctx, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk, err := sharer.LiveTicket(li.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sharer, li, tk
+}
+
+// waitVersion waits until n's only live folder has noted version seq
+// or a later one, and returns it.
+func waitVersion(t *testing.T, n *pollen.Node, seq uint64, within time.Duration) pollen.LiveInfo {
+	t.Helper()
+	for deadline := time.Now().Add(within); ; time.Sleep(20 * time.Millisecond) {
+		lvs, err := n.Lives()
+		if err == nil && len(lvs) == 1 && lvs[0].Seq >= seq {
+			return lvs[0]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no version %d after %s: %+v %v", seq, within, lvs, err)
+		}
+	}
+}
+
 // tree reads the files under dir (not the hidden ones) as path → bytes.
 func tree(t *testing.T, dir string) map[string]string {
 	t.Helper()
@@ -163,18 +195,9 @@ func TestLiveFollow(t *testing.T) {
 	rand.Read(data)
 	writeFile(t, filepath.Join(src, "big.bin"), data)
 
-	sharer := liveNode(t, t.TempDir())
-	defer sharer.Close()
-	li, err := sharer.ShareLive(ctx, src)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sharer, li, ticket := shareLive(t, ctx, src)
 	if li.Seq != 1 {
 		t.Fatalf("first version %d", li.Seq)
-	}
-	ticket, err := sharer.LiveTicket(li.Name)
-	if err != nil {
-		t.Fatal(err)
 	}
 	tk, err := pollen.ParseTicket(ticket.String())
 	if err != nil || tk.Live != li.Name {
@@ -257,14 +280,8 @@ func TestLiveFollow(t *testing.T) {
 	}
 
 	// A follow notes a version just after it writes the mirror.
-	var lvs []pollen.LiveInfo
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if lvs, err = followers[0].Lives(); err != nil || len(lvs) == 1 && lvs[0].Seq >= 6 {
-			break
-		}
-	}
-	if err != nil || len(lvs) != 1 || lvs[0].Seq < 6 || len(lvs[0].Versions) != pollen.KeepVersions {
-		t.Fatalf("follower's live folders: %+v %v", lvs, err)
+	if l := waitVersion(t, followers[0], 6, 10*time.Second); len(l.Versions) != pollen.KeepVersions {
+		t.Fatalf("the follower keeps versions %v, want %d", l.Versions, pollen.KeepVersions)
 	}
 	if !bytes.Equal([]byte(tree(t, mirrors[1])["big.bin"]), data) {
 		t.Fatal("big file differs")
@@ -291,16 +308,7 @@ func TestLiveCatchUp(t *testing.T) {
 	defer cancel()
 	src := filepath.Join(t.TempDir(), "shared")
 	writeFile(t, filepath.Join(src, "a.txt"), []byte("v1"))
-	sharer := liveNode(t, t.TempDir())
-	defer sharer.Close()
-	li, err := sharer.ShareLive(ctx, src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tk, err := sharer.LiveTicket(li.Name)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sharer, _, tk := shareLive(t, ctx, src)
 	repo, mirror := t.TempDir(), filepath.Join(t.TempDir(), "m")
 	f := liveNode(t, repo)
 	if _, err := f.Follow(ctx, tk, mirror); err != nil {
@@ -312,15 +320,7 @@ func TestLiveCatchUp(t *testing.T) {
 	for i := 2; i <= 4; i++ {
 		writeFile(t, filepath.Join(src, "a.txt"), []byte{'v', byte('0' + i)})
 		writeFile(t, filepath.Join(src, "n", string(rune('0'+i))), []byte("x"))
-		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-			lvs, _ := sharer.Lives()
-			if lvs[0].Seq == uint64(i) {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("the sharer did not publish version %d", i)
-			}
-		}
+		waitVersion(t, sharer, uint64(i), 20*time.Second)
 	}
 	f = liveNode(t, repo)
 	defer f.Close()
@@ -329,12 +329,7 @@ func TestLiveCatchUp(t *testing.T) {
 	}
 	took := waitMirrors(t, src, []string{mirror}, 30*time.Second)
 	// The version is noted just after the mirror is written.
-	var seq uint64
-	for deadline := time.Now().Add(10 * time.Second); seq != 4 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		lvs, _ := f.Lives()
-		seq = lvs[0].Seq
-	}
-	if seq != 4 {
+	if seq := waitVersion(t, f, 4, 10*time.Second).Seq; seq != 4 {
 		t.Fatalf("caught up to version %d", seq)
 	}
 	t.Logf("caught up three versions in %s", took)
@@ -361,14 +356,7 @@ func TestLiveKeepsTheUsersOwnRecords(t *testing.T) {
 	}
 	for i := 2; i <= 2+pollen.KeepVersions; i++ {
 		writeFile(t, filepath.Join(src, "a.txt"), []byte{'v', byte('0' + i)})
-		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-			if lvs, _ := sharer.Lives(); lvs[0].Seq == uint64(i) {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("no version %d", i)
-			}
-		}
+		waitVersion(t, sharer, uint64(i), 20*time.Second)
 	}
 	var kept, versions int
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
@@ -407,14 +395,7 @@ func TestStopLiveDropsItsVersions(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeFile(t, filepath.Join(src, "a.txt"), []byte("v2"))
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if lvs, _ := n.Lives(); lvs[0].Seq == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no version 2")
-		}
-	}
+	waitVersion(t, n, 2, 20*time.Second)
 	own, err := n.Share(ctx, filepath.Join(src, "b.txt"), pollen.AddOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -21,16 +21,7 @@ func TestLiveMirrorKinds(t *testing.T) {
 	if err := os.Symlink(outside, filepath.Join(src, "s")); err != nil {
 		t.Fatal(err)
 	}
-	sharer := liveNode(t, t.TempDir())
-	defer sharer.Close()
-	li, err := sharer.ShareLive(ctx, src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tk, err := sharer.LiveTicket(li.Name)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, _, tk := shareLive(t, ctx, src)
 	f := liveNode(t, t.TempDir())
 	defer f.Close()
 	mirror := filepath.Join(t.TempDir(), "m")
@@ -55,16 +46,7 @@ func TestLiveMirrorKinds(t *testing.T) {
 	if left, _ := os.ReadDir(outside); len(left) != 0 {
 		t.Fatalf("written through the mirror's symlink into %s: %v", outside, left)
 	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		lvs, _ := f.Lives()
-		if len(lvs) == 1 && lvs[0].Seq == 2 {
-			if len(lvs[0].Conflicts) != 0 || lvs[0].Err != "" {
-				t.Fatalf("conflicts %q, error %q", lvs[0].Conflicts, lvs[0].Err)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the follow did not note version 2: %+v", lvs)
-		}
+	if l := waitVersion(t, f, 2, 10*time.Second); len(l.Conflicts) != 0 || l.Err != "" {
+		t.Fatalf("conflicts %q, error %q", l.Conflicts, l.Err)
 	}
 }
