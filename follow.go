@@ -349,7 +349,7 @@ func (f *follower) take(ctx context.Context, v live.Version) error {
 	if err != nil {
 		return fmt.Errorf("mirror %s: %w", f.dir, err)
 	}
-	plan, err := n.planMirror(entries, f.dir, f.name)
+	plan, err := n.planMirror(ctx, entries, f.dir, f.name)
 	if err == nil {
 		err = f.write(ctx, v.Root, o, plan.write)
 	}

@@ -1,6 +1,7 @@
 package pollen
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,7 +13,12 @@ import (
 	"strings"
 	"time"
 
+	blocks "github.com/ipfs/go-block-format"
+	"github.com/ipfs/go-cid"
+	ipld "github.com/ipfs/go-ipld-format"
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/pollen-p2p/pollen/chunker"
 )
 
 // A mirror is made equal to a version file by file. The files that
@@ -65,7 +71,7 @@ type mirrorPlan struct {
 
 // planMirror reads the version's listing (its folders are here), makes
 // its new folders in dir and says which files to write.
-func (n *Node) planMirror(entries []TreeEntry, dir string, name peer.ID) (*mirrorPlan, error) {
+func (n *Node) planMirror(ctx context.Context, entries []TreeEntry, dir string, name peer.ID) (*mirrorPlan, error) {
 	pl := &mirrorPlan{dir: dir, old: manifest{}, now: manifest{}, cids: map[string]string{},
 		inVersion: map[string]bool{}, folders: map[string]bool{".": true}}
 	if b, err := os.ReadFile(n.manifestPath(name)); err == nil {
@@ -109,6 +115,10 @@ func (n *Node) planMirror(entries []TreeEntry, dir string, name peer.ID) (*mirro
 		case err == nil && fi.IsDir() && mine:
 			pl.cids[e.Path] = e.CID.String()
 			pl.later = append(pl.later, e.Path)
+		case err == nil && !mine && fi.Mode().IsRegular() && fi.Size() == e.Size && holds(ctx, p, e.CID):
+			// The version's file, which the manifest does not name: the
+			// mirror wrote it and stopped (a crash) before saying so.
+			pl.now[e.Path] = wrote{CID: e.CID.String(), Size: fi.Size(), MTime: fi.ModTime()}
 		case err == nil && !mine:
 			pl.conflicts = append(pl.conflicts, e.Path) // changed or added here
 		default:
@@ -121,6 +131,21 @@ func (n *Node) planMirror(entries []TreeEntry, dir string, name peer.ID) (*mirro
 	}
 	return pl, nil
 }
+
+// holds reports whether the file at p is the DAG c: its CID, as pollen
+// imports it, is c. Only hashed, nothing stored.
+func holds(ctx context.Context, p string, c cid.Cid) bool {
+	res, err := chunker.Import(ctx, hashOnly{}, p, chunker.ImportOptions{})
+	return err == nil && res.Root.Equals(c)
+}
+
+// hashOnly is a store that keeps nothing: an import into it only hashes.
+type hashOnly struct{}
+
+func (hashOnly) Get(_ context.Context, c cid.Cid) (blocks.Block, error) {
+	return nil, ipld.ErrNotFound{Cid: c}
+}
+func (hashOnly) PutMany(context.Context, []blocks.Block) error { return nil }
 
 // realParents reports whether every folder above rel in the mirror is a
 // real folder (not a symlink nor a file), or is not there yet.

@@ -50,3 +50,40 @@ func TestLiveMirrorKinds(t *testing.T) {
 		t.Fatalf("conflicts %q, error %q", l.Conflicts, l.Err)
 	}
 }
+
+// A follower that stopped between writing a version's files and noting
+// them (a crash) knows them again as its own: the next version does not
+// call them the user's.
+func TestLiveMirrorAfterACrash(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	src := filepath.Join(t.TempDir(), "shared")
+	writeFile(t, filepath.Join(src, "a.txt"), []byte("one"))
+	writeFile(t, filepath.Join(src, "b.txt"), []byte("bee"))
+	sharer, li, tk := shareLive(t, ctx, src)
+	f := liveNode(t, t.TempDir())
+	defer f.Close()
+	mirror := filepath.Join(t.TempDir(), "m")
+	if _, err := f.Follow(ctx, tk, mirror); err != nil {
+		t.Fatal(err)
+	}
+	waitMirrors(t, src, []string{mirror}, 30*time.Second)
+	waitVersion(t, f, 1, 10*time.Second)
+	manifest := filepath.Join(f.Dir(), "live", li.Name.String()+".mirror.json")
+	before, err := os.ReadFile(manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(src, "a.txt"), []byte("two"))
+	waitVersion(t, sharer, 2, 20*time.Second)
+	waitVersion(t, f, 2, 20*time.Second)
+	// The crash: version 2's a.txt is in place, the manifest is version 1's.
+	if err := os.WriteFile(manifest, before, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(src, "b.txt"), []byte("bee three"))
+	waitMirrors(t, src, []string{mirror}, 30*time.Second)
+	if l := waitVersion(t, f, 3, 10*time.Second); len(l.Conflicts) != 0 {
+		t.Fatalf("after the crash, conflicts %q: the mirror's own file taken for the user's", l.Conflicts)
+	}
+}
