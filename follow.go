@@ -260,6 +260,12 @@ func (f *follower) lookup(ctx context.Context) {
 			if err == nil && news {
 				f.kickNow()
 			}
+			if v, ok := f.n.lv.book.Latest(f.name); err == nil && !news && ok && v.Seq == f.held() {
+				// The version held, signed again by the sharer: served
+				// and kept from now on, so it does not run out here.
+				f.nw.live.Serve(v)
+				f.n.updateLive(f.name, func(li *LiveInfo) { li.Record = v.Raw })
+			}
 			f.n.log.Debug("live: record from the DHT", "name", f.name, "news", news, "err", err)
 		}
 		wait := lookupEvery

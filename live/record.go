@@ -30,7 +30,7 @@ const (
 // Errors a record is refused with.
 var (
 	ErrForged = errors.New("record not signed by the folder's key")
-	ErrStale  = errors.New("record older than one already seen")
+	ErrStale  = errors.New("record older than one already seen, or expired")
 	ErrBad    = errors.New("malformed record")
 )
 
@@ -74,6 +74,11 @@ func Open(name peer.ID, raw []byte) (Version, error) {
 		return Version{}, fmt.Errorf("%w: %v", ErrBad, err)
 	}
 	if err := ipns.ValidateWithName(rec, ipns.NameFromPeer(name)); err != nil {
+		if errors.Is(err, ipns.ErrExpiredRecord) {
+			// Signed by the key, but past its EOL: no lie, only old (a
+			// follower's copy, held unchanged for two days).
+			return Version{}, fmt.Errorf("%w: %v", ErrStale, err)
+		}
 		if errors.Is(err, ipns.ErrSignature) || errors.Is(err, ipns.ErrPublicKeyMismatch) ||
 			errors.Is(err, ipns.ErrPublicKeyNotFound) || errors.Is(err, ipns.ErrInvalidPublicKey) {
 			return Version{}, fmt.Errorf("%w: %v", ErrForged, err)

@@ -61,7 +61,7 @@ func TestOpen(t *testing.T) {
 	}{
 		{"good", good, nil},
 		{"another key", sign(t, other, root, 3), ErrForged},
-		{"expired", expired.Raw, ErrBad},
+		{"expired", expired.Raw, ErrStale},
 		{"empty", nil, ErrBad},
 		{"garbage", []byte("not a record"), ErrBad},
 		{"too big", make([]byte, MaxRecord+1), ErrBad},

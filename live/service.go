@@ -81,11 +81,16 @@ func (s *Service) Close() error {
 
 // Serve makes v the version of its folder this node serves (it holds
 // its blocks) and pushes it to the followers here, if it is newer than
-// the one served.
+// the one served. The same version signed again later replaces the
+// record served, unpushed: a folder unchanged for two days would be
+// served past its record's EOL, which followers refuse.
 func (s *Service) Serve(v Version) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if old, ok := s.served[v.Name]; ok && old.Seq >= v.Seq {
+		if old.Seq == v.Seq && old.Root.Equals(v.Root) && v.EOL.After(old.EOL) {
+			s.served[v.Name] = v
+		}
 		return
 	}
 	s.served[v.Name] = v

@@ -209,3 +209,36 @@ func FuzzReadRecord(f *testing.F) {
 		}
 	})
 }
+
+// A version signed again later is what a new follower is sent: the
+// first signature runs out, the folder may not change for days.
+func TestServeSignedAgain(t *testing.T) {
+	k, name := testKey(t)
+	ha, hb := newHost(t), newHost(t)
+	connect(t, hb, ha)
+	sa, sb := newService(t, ha), newService(t, hb)
+	root := testRoot(t, "1")
+	first, err := Sign(k, root, 1, time.Now().Add(-Validity+time.Minute)) // a minute left
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := Sign(k, root, 1, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sa.Serve(first)
+	sa.Serve(again)
+	sa.Serve(first) // an older signature does not come back
+	got := make(chan Version, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	go sb.Subscribe(ctx, ha.ID(), name, 0, func(_ peer.ID, v Version) { got <- v })
+	select {
+	case v := <-got:
+		if !v.EOL.Equal(again.EOL) {
+			t.Fatalf("sent the record valid until %s, want the later signature's %s", v.EOL, again.EOL)
+		}
+	case <-ctx.Done():
+		t.Fatal("nothing sent")
+	}
+}
