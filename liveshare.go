@@ -170,6 +170,9 @@ func (n *Node) StopLive(name peer.ID) error {
 		}
 	}
 	n.forgetVersions(name.String(), roots)
+	if nw := n.online(); nw != nil {
+		nw.live.Withdraw(name)
+	}
 	if !gone.Follow && gone.KeyFile != "" {
 		// Nothing names the key any more: a folder shared live again
 		// gets a new one, and a secret key no use reaches goes.

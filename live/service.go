@@ -102,6 +102,14 @@ func (s *Service) Serve(v Version) {
 	}
 }
 
+// Withdraw stops serving name: a new follower is told this node holds
+// no version of it (the node stopped sharing or following it).
+func (s *Service) Withdraw(name peer.ID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.served, name)
+}
+
 // Served returns the version of name this node serves.
 func (s *Service) Served(name peer.ID) (Version, bool) {
 	s.mu.Lock()

@@ -211,7 +211,8 @@ func FuzzReadRecord(f *testing.F) {
 }
 
 // A version signed again later is what a new follower is sent: the
-// first signature runs out, the folder may not change for days.
+// first signature runs out, the folder may not change for days. A
+// withdrawn name is not held.
 func TestServeSignedAgain(t *testing.T) {
 	k, name := testKey(t)
 	ha, hb := newHost(t), newHost(t)
@@ -225,6 +226,11 @@ func TestServeSignedAgain(t *testing.T) {
 	again, err := Sign(k, root, 1, time.Now())
 	if err != nil {
 		t.Fatal(err)
+	}
+	sa.Serve(first)
+	sa.Withdraw(name)
+	if err := sb.Subscribe(context.Background(), ha.ID(), name, 0, nil); !errors.Is(err, ErrNotHeld) {
+		t.Fatalf("withdrawn: %v, want ErrNotHeld", err)
 	}
 	sa.Serve(first)
 	sa.Serve(again)
