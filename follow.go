@@ -260,7 +260,11 @@ func (f *follower) take(ctx context.Context, v live.Version) error {
 		return err
 	}
 	name := filepath.Base(f.dir)
-	if err := n.recordVersion(Record{Root: v.Root, Kind: KindReseed, Name: name, Added: time.Now().UTC(), Live: f.name.String()}); err != nil {
+	size, err := n.contentSize(ctx, v.Root)
+	if err != nil {
+		return err
+	}
+	if err := n.recordVersion(Record{Root: v.Root, Kind: KindReseed, Name: name, Size: size, Added: time.Now().UTC(), Live: f.name.String()}); err != nil {
 		return err
 	}
 	conflicts, err := n.mirror(ctx, v.Root, f.dir, f.name)

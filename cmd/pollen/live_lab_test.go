@@ -335,6 +335,12 @@ func ownFiles(t *testing.T, s *sums, src string, fa, fb *liveFollow, hostC *lanH
 		}
 	}
 	_, _, ls := lsFollow(t, hostC, repoC)
+	for line := range strings.Lines(ls) {
+		// NAME SIZE KIND ...: each version kept, named after the mirror.
+		if f := strings.Fields(line); len(f) > 3 && f[0] == "mirror" && f[1] == "c" && f[2] == "0" {
+			t.Errorf("ls in c shows a version of the folder as empty: %q", line)
+		}
+	}
 	t.Logf("the same name upstream and in mirrors a and c: follow a said %q; ls in c:\n%s",
 		strings.TrimSpace(fa.stderr.String()[strings.LastIndex(fa.stderr.String(), "conflict"):]), ls)
 	step("upstream deletes it again", func() { must(t, os.Remove(at(mine))) }, b)
