@@ -54,6 +54,9 @@ type sub struct {
 	p     peer.ID
 	news  chan struct{} // capacity 1
 	order uint64        // when it came, for stagger
+	// silent: it left a ping unanswered while pushed a version first
+	// (stagger.go); it is not picked first again.
+	silent bool
 }
 
 // NewService starts answering the live protocol on h. Records checked by

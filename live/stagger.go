@@ -3,9 +3,11 @@ package live
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 )
 
 // A holder pushes a new version to one follower first and to the others
@@ -24,6 +26,17 @@ import (
 // follower that is slow or stuck delays nobody for longer.
 const staggerMax = 30 * time.Second
 
+// While the others wait, the first follower is pinged every
+// staggerPingEvery; one that leaves a ping unanswered for staggerAlive
+// is taken for gone. A follower killed, or whose network went, closes
+// nothing: over QUIC its connection, and so its subscription, lives on
+// until the idle timeout (30 s), and every other follower would wait
+// staggerMax for each version until then.
+const (
+	staggerPingEvery = 2 * time.Second
+	staggerAlive     = 5 * time.Second
+)
+
 // stagger is a version being pushed to one follower first.
 type stagger struct {
 	seq   uint64
@@ -40,7 +53,7 @@ func (s *Service) mayPush(name peer.ID, sb *sub, seq uint64) bool {
 // startStagger, with s.mu held and v just served, picks the follower to
 // push v to first and wakes it; the others are woken when it holds v.
 // It reports false when there is nobody to hold back (one follower or
-// none): then all are woken at once.
+// none, or none that answers): then all are woken at once.
 func (s *Service) startStagger(v Version) bool {
 	subs := s.subs[v.Name]
 	if len(subs) < 2 || s.closed {
@@ -49,9 +62,13 @@ func (s *Service) startStagger(v Version) bool {
 	}
 	var first *sub
 	for sb := range subs {
-		if first == nil || sb.order < first.order {
+		if !sb.silent && (first == nil || sb.order < first.order) {
 			first = sb // the longest subscribed: the likeliest to stay
 		}
+	}
+	if first == nil {
+		delete(s.staggers, v.Name)
+		return false
 	}
 	s.staggers[v.Name] = &stagger{seq: v.Seq, first: first}
 	wake(first)
@@ -60,11 +77,15 @@ func (s *Service) startStagger(v Version) bool {
 		defer s.wg.Done()
 		ctx, cancel := context.WithTimeout(s.ctx, staggerMax)
 		defer cancel()
-		if err := s.awaitHeld(ctx, first.p, v); err != nil {
+		err := s.whileAlive(ctx, first.p, func(ctx context.Context) error { return s.awaitHeld(ctx, first.p, v) })
+		if err != nil {
 			s.log.Debug("live: first follower", "peer", first.p, "version", v.Seq, "err", err)
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
+		if errors.Is(err, errGone) {
+			first.silent = true
+		}
 		if st := s.staggers[v.Name]; st != nil && st.seq == v.Seq {
 			delete(s.staggers, v.Name)
 			for sb := range s.subs[v.Name] {
@@ -105,4 +126,46 @@ func (s *Service) askHeld(ctx context.Context, p peer.ID, v Version) error {
 		got, err := Open(v.Name, raw)
 		return err == nil && got.Seq >= v.Seq, err
 	})
+}
+
+// errGone says a peer left a ping unanswered.
+var errGone = errors.New("the peer answers no ping")
+
+// whileAlive runs f with a context that ends, and then returns errGone,
+// when p leaves a ping unanswered for staggerAlive.
+func (s *Service) whileAlive(ctx context.Context, p peer.ID, f func(context.Context) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			pctx, pcancel := context.WithTimeout(ctx, staggerAlive)
+			res, ok := <-ping.Ping(pctx, s.h, p) // closed unanswered when pctx ends
+			pcancel()
+			if ctx.Err() != nil {
+				return
+			}
+			if !ok {
+				cancel(fmt.Errorf("%w within %s", errGone, staggerAlive))
+				return
+			}
+			if res.Error != nil {
+				cancel(fmt.Errorf("%w: %w", errGone, res.Error))
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(staggerPingEvery):
+			}
+		}
+	}()
+	err := f(ctx)
+	cancel(nil)
+	<-done
+	if c := context.Cause(ctx); errors.Is(c, errGone) {
+		return c
+	}
+	return err
 }
