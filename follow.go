@@ -49,15 +49,20 @@ func (n *Node) Follow(ctx context.Context, t Ticket, dir string) (LiveInfo, erro
 	if err := n.loadLives(); err != nil {
 		return LiveInfo{}, err
 	}
+	// The ticket's peer first (the one it spares, see startFollow), then
+	// the other holders it names: followers.
 	var holders []string
-	if t.Peer.ID != "" {
-		if as, err := peer.AddrInfoToP2pAddrs(&t.Peer); err == nil {
+	for _, h := range append([]peer.AddrInfo{t.Peer}, t.Holders...) {
+		if h.ID == "" {
+			continue
+		}
+		if as, err := peer.AddrInfoToP2pAddrs(&h); err == nil {
 			for _, a := range as {
 				holders = append(holders, a.String())
 			}
 		}
-		if len(t.Peer.Addrs) == 0 {
-			holders = append(holders, "/p2p/"+t.Peer.ID.String())
+		if len(h.Addrs) == 0 {
+			holders = append(holders, "/p2p/"+h.ID.String())
 		}
 	}
 	n.lv.mu.Lock()
@@ -155,7 +160,7 @@ type follower struct {
 
 	mu   sync.Mutex
 	from map[peer.ID]bool // peers that told of a version: they hold it
-	// spare are the holders the follow started with (the sharer): asked
+	// spare is the peer of the ticket the follow started with (the sharer): asked
 	// only for blocks no other follower holds, so that the sharer uploads
 	// a change about once however many follow (live/stagger.go).
 	spare []peer.ID
@@ -164,8 +169,10 @@ type follower struct {
 func (n *Node) startFollow(nw *netState, li *LiveInfo) {
 	f := &follower{n: n, nw: nw, name: li.Name, dir: li.Dir, kick: make(chan struct{}, 1), from: map[peer.ID]bool{}}
 	holders := holdersOf(li.Holders)
-	for _, h := range holders {
-		f.spare = append(f.spare, h.ID)
+	if len(holders) > 0 {
+		// The first ticket's peer, the sharer most often: asked only for
+		// what the followers lack. Other holders are followers.
+		f.spare = []peer.ID{holders[0].ID}
 	}
 	n.startLive(li.Name, func(ctx context.Context) {
 		var wg sync.WaitGroup
@@ -448,14 +455,26 @@ func everything(nd *merkledag.ProtoNode, _ *ft.FSNode) ([]cid.Cid, error) {
 	return out, nil
 }
 
-// holdersOf reads a follow's holders, leaving out what does not parse.
+// holdersOf reads a follow's holders in their order, leaving out what
+// does not parse.
 func holdersOf(ss []string) []peer.AddrInfo {
-	var as []ma.Multiaddr
+	var out []peer.AddrInfo
 	for _, s := range ss {
-		if a, err := ma.NewMultiaddr(s); err == nil {
-			as = append(as, a)
+		a, err := ma.NewMultiaddr(s)
+		if err != nil {
+			continue
+		}
+		tr, id := peer.SplitAddr(a)
+		if id == "" {
+			continue
+		}
+		i := slices.IndexFunc(out, func(h peer.AddrInfo) bool { return h.ID == id })
+		if i < 0 {
+			out, i = append(out, peer.AddrInfo{ID: id}), len(out)
+		}
+		if tr != nil && len(tr.Bytes()) > 0 {
+			out[i].Addrs = append(out[i].Addrs, tr)
 		}
 	}
-	ai, _ := peer.AddrInfosFromP2pAddrs(as...)
-	return ai
+	return out
 }

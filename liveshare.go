@@ -14,6 +14,7 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
+	manet "github.com/multiformats/go-multiaddr/net"
 
 	"github.com/pollen-p2p/pollen/chunker"
 	"github.com/pollen-p2p/pollen/live"
@@ -208,10 +209,43 @@ func (n *Node) LiveTicket(name peer.ID) (Ticket, error) {
 			if err != nil {
 				return Ticket{}, err
 			}
-			return Ticket{Root: root, Name: filepath.Base(li.Dir), Peer: n.AddrInfo(), Live: name}, nil
+			return Ticket{Root: root, Name: filepath.Base(li.Dir), Peer: n.AddrInfo(), Live: name, Holders: n.liveHolders(name)}, nil
 		}
 	}
 	return Ticket{}, fmt.Errorf("live %s: %w", name, ErrNotFound)
+}
+
+// ticketHolders is how many followers a live ticket names besides this
+// node: enough that one is up when the sharer is not, few enough that
+// the ticket still fits a QR code.
+const ticketHolders = 3
+
+// liveHolders are the followers of name here, the longest subscribed
+// first, with at most two addresses each, loopback ones only when this
+// node's own are (a test, or one machine).
+func (n *Node) liveHolders(name peer.ID) []peer.AddrInfo {
+	nw := n.online()
+	if nw == nil {
+		return nil
+	}
+	local := true
+	for _, a := range n.AddrInfo().Addrs {
+		local = local && manet.IsIPLoopback(a)
+	}
+	var out []peer.AddrInfo
+	for _, p := range nw.live.FollowerIDs(name) {
+		if len(out) == ticketHolders {
+			break
+		}
+		h := peer.AddrInfo{ID: p}
+		for _, a := range nw.swarm.Host.Peerstore().Addrs(p) {
+			if len(h.Addrs) < 2 && (local || !manet.IsIPLoopback(a)) {
+				h.Addrs = append(h.Addrs, a)
+			}
+		}
+		out = append(out, h)
+	}
+	return out
 }
 
 // liveShare is one running live share.

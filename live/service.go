@@ -2,11 +2,13 @@ package live
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -130,6 +132,25 @@ func (s *Service) Followers(name peer.ID) int {
 		ps[sb.p] = true
 	}
 	return len(ps)
+}
+
+// FollowerIDs lists the peers following name here, the longest
+// subscribed first: they hold its versions, or soon will.
+func (s *Service) FollowerIDs(name peer.ID) []peer.ID {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	first := map[peer.ID]uint64{}
+	for sb := range s.subs[name] {
+		if o, ok := first[sb.p]; !ok || sb.order < o {
+			first[sb.p] = sb.order
+		}
+	}
+	out := make([]peer.ID, 0, len(first))
+	for p := range first {
+		out = append(out, p)
+	}
+	slices.SortFunc(out, func(a, b peer.ID) int { return cmp.Compare(first[a], first[b]) })
+	return out
 }
 
 // enter registers a follower's stream, within the budget.

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/ipfs/go-cid"
@@ -30,7 +31,13 @@ type Ticket struct {
 	// follower takes the newest version signed by it, of which Root is
 	// one. Empty for a fixed root.
 	Live peer.ID
+	// Holders are other peers that hold the root (a live folder's
+	// followers), dialled besides Peer: the sharer may be gone.
+	Holders []peer.AddrInfo
 }
+
+// MaxTicketHolders bounds the holders a ticket names.
+const MaxTicketHolders = 8
 
 // SecretLen is the length of a private share's secret.
 const SecretLen = 32
@@ -46,6 +53,7 @@ const (
 	extSecret = 1 // the share's secret
 	extAllow  = 2 // a peer the share is limited to, binary peer ID; one field each
 	extLive   = 3 // a live folder's name, binary peer ID of its key
+	extHolder = 4 // another holder's address ending in /p2p/ID (or /p2p/ID alone); one field each
 )
 
 // ticketPrefix starts every ticket, so it is recognisable and versioned.
@@ -70,7 +78,7 @@ func (t Ticket) String() string {
 	for _, a := range t.Peer.Addrs {
 		field(a.Bytes())
 	}
-	if t.Secret != nil || len(t.Allow) > 0 || t.Live != "" {
+	if t.Secret != nil || len(t.Allow) > 0 || t.Live != "" || len(t.Holders) > 0 {
 		field(nil)
 		if t.Secret != nil {
 			field(append([]byte{extSecret}, t.Secret...))
@@ -82,6 +90,12 @@ func (t Ticket) String() string {
 		if t.Live != "" {
 			id, _ := t.Live.MarshalBinary()
 			field(append([]byte{extLive}, id...))
+		}
+		for _, h := range t.Holders {
+			as, _ := peer.AddrInfoToP2pAddrs(&h)
+			for _, a := range as {
+				field(append([]byte{extHolder}, a.Bytes()...))
+			}
 		}
 	}
 	s, _ := multibase.Encode(multibase.Base32, b)
@@ -141,6 +155,7 @@ func ParseTicket(s string) (Ticket, error) {
 
 // parseExtensions reads the fields after the addresses' end.
 func (t *Ticket) parseExtensions(fields [][]byte) error {
+	var holders []ma.Multiaddr
 	for _, f := range fields {
 		if len(f) == 0 {
 			return fmt.Errorf("%w: empty extension", ErrBadTicket)
@@ -166,12 +181,38 @@ func (t *Ticket) parseExtensions(fields [][]byte) error {
 				return fmt.Errorf("%w: live folder name holds no key", ErrBadTicket)
 			}
 			t.Live = p
+		case extHolder:
+			a, err := ma.NewMultiaddrBytes(v)
+			if err != nil {
+				return fmt.Errorf("%w: bad holder address: %v", ErrBadTicket, err)
+			}
+			holders = append(holders, a)
 		default:
 			return fmt.Errorf("%w: made by a newer pollen (extension %d); update pollen", ErrBadTicket, f[0])
 		}
 	}
 	if len(t.Allow) > 0 && t.Secret == nil {
 		return fmt.Errorf("%w: allowed peers without a secret", ErrBadTicket)
+	}
+	if len(holders) > 0 {
+		ais, err := peer.AddrInfosFromP2pAddrs(holders...)
+		if err != nil {
+			return fmt.Errorf("%w: bad holder address: %v", ErrBadTicket, err)
+		}
+		if len(ais) > MaxTicketHolders {
+			return fmt.Errorf("%w: %d holders, at most %d", ErrBadTicket, len(ais), MaxTicketHolders)
+		}
+		// In the order written, so a ticket reads back as it was.
+		for _, a := range holders {
+			tr, id := peer.SplitAddr(a)
+			i := slices.IndexFunc(t.Holders, func(h peer.AddrInfo) bool { return h.ID == id })
+			if i < 0 {
+				t.Holders, i = append(t.Holders, peer.AddrInfo{ID: id}), len(t.Holders)
+			}
+			if tr != nil && len(tr.Bytes()) > 0 {
+				t.Holders[i].Addrs = append(t.Holders[i].Addrs, tr)
+			}
+		}
 	}
 	return nil
 }
