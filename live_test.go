@@ -286,6 +286,10 @@ func TestLiveFollow(t *testing.T) {
 	if !bytes.Equal([]byte(tree(t, mirrors[1])["big.bin"]), data) {
 		t.Fatal("big file differs")
 	}
+	// Files the versions renamed and deleted are not reported missing.
+	if miss, err := followers[0].MissingFiles(); err != nil || len(miss) != 0 {
+		t.Errorf("a follower reports missing files %q %v", miss, err)
+	}
 	// The follower keeps one copy: the store points into the mirror's
 	// files, as it does into a get's.
 	for i, f := range followers {

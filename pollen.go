@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -556,8 +557,32 @@ func (n *Node) Verify(ctx context.Context, drop bool) (VerifyResult, error) {
 
 // MissingFiles lists the files gets wrote that the store points into and
 // that are gone since (moved or deleted): their blocks are no longer
-// served until they are fetched again.
-func (n *Node) MissingFiles() ([]string, error) { return n.store.MissingFiles() }
+// served until they are fetched again. A live mirror's files are left
+// out: its versions rename and delete them, and the store's references
+// into them go with the versions kept.
+func (n *Node) MissingFiles() ([]string, error) {
+	miss, err := n.store.MissingFiles()
+	if err != nil || len(miss) == 0 {
+		return miss, err
+	}
+	lvs, err := n.Lives()
+	if err != nil {
+		return nil, err
+	}
+	var mirrors []string
+	for _, l := range lvs {
+		if l.Follow {
+			mirrors = append(mirrors, l.Dir+string(filepath.Separator))
+		}
+	}
+	out := miss[:0]
+	for _, m := range miss {
+		if !slices.ContainsFunc(mirrors, func(d string) bool { return strings.HasPrefix(m, d) }) {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
 
 // Stat counts the blocks and bytes stored.
 func (n *Node) Stat(ctx context.Context) (Stat, error) { return n.store.Stat(ctx) }
