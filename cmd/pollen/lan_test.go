@@ -45,19 +45,7 @@ var (
 // set (CI), where it fails instead.
 func newLAN(t *testing.T, names ...string) []*lanHost {
 	t.Helper()
-	need := func(why string) {
-		t.Helper()
-		if os.Getenv("POLLEN_REQUIRE_NETNS") != "" {
-			t.Fatalf("network namespaces: %s", why)
-		}
-		t.Skipf("needs network namespaces: %s", why)
-	}
-	if os.Geteuid() != 0 {
-		need("not root")
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		need("no ip (Debian: iproute2)")
-	}
+	needNetns(t)
 	lanSweep.Do(func() {
 		if err := netns.Sweep(lanName, os.Getpid()); err != nil {
 			t.Logf("removing LANs of dead runs: %v", err)

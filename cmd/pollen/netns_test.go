@@ -9,6 +9,31 @@ import (
 	"testing"
 )
 
+// needNetns skips the test when namespaces cannot be made here (not
+// root, no iproute2), unless POLLEN_REQUIRE_NETNS is set (CI), where it
+// fails instead.
+func needNetns(t *testing.T) {
+	t.Helper()
+	why := ""
+	if os.Geteuid() != 0 {
+		why = "not root"
+	} else if _, err := exec.LookPath("ip"); err != nil {
+		why = "no ip (Debian: iproute2)"
+	}
+	if why != "" {
+		noNetns(t, why)
+	}
+}
+
+// noNetns skips the test, or fails it in CI, for why.
+func noNetns(t *testing.T, why string) {
+	t.Helper()
+	if os.Getenv("POLLEN_REQUIRE_NETNS") != "" {
+		t.Fatalf("network namespaces: %s", why)
+	}
+	t.Skipf("needs network namespaces: %s", why)
+}
+
 // netnsSeq numbers the namespaces this test binary makes.
 var netnsSeq atomic.Int32
 
@@ -19,18 +44,7 @@ var netnsSeq atomic.Int32
 // unless POLLEN_REQUIRE_NETNS is set (CI), where it fails.
 func shapedNS(t *testing.T, mbit int) (name, addr string) {
 	t.Helper()
-	need := func(why string) {
-		if os.Getenv("POLLEN_REQUIRE_NETNS") != "" {
-			t.Fatalf("network namespaces: %s", why)
-		}
-		t.Skipf("needs network namespaces: %s", why)
-	}
-	if os.Geteuid() != 0 {
-		need("not root")
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		need("no ip (Debian: iproute2)")
-	}
+	needNetns(t)
 	n := int(netnsSeq.Add(1))
 	name = fmt.Sprintf("pollen-t%d-%d", os.Getpid()%100000, n)
 	host := fmt.Sprintf("plnh%d-%d", os.Getpid()%10000, n)
@@ -59,7 +73,7 @@ func shapedNS(t *testing.T, mbit int) (name, addr string) {
 	})
 	for _, s := range steps {
 		if out, err := exec.Command("ip", s...).CombinedOutput(); err != nil {
-			need(fmt.Sprintf("ip %s: %v: %s", strings.Join(s, " "), err, out))
+			noNetns(t, fmt.Sprintf("ip %s: %v: %s", strings.Join(s, " "), err, out))
 		}
 	}
 	for _, tc := range [][]string{
@@ -67,7 +81,7 @@ func shapedNS(t *testing.T, mbit int) (name, addr string) {
 		append([]string{"-n", name, "qdisc", "add", "dev", peerEnd, "root"}, strings.Fields(shape)...),
 	} {
 		if out, err := exec.Command("tc", tc...).CombinedOutput(); err != nil {
-			need(fmt.Sprintf("tc %s: %v: %s", strings.Join(tc, " "), err, out))
+			noNetns(t, fmt.Sprintf("tc %s: %v: %s", strings.Join(tc, " "), err, out))
 		}
 	}
 	return name, nsAddr
