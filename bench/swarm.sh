@@ -24,7 +24,8 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-go build -o "$work/pollen" ./cmd/pollen
+# POLLEN_BIN runs a binary built before (builds alternated for an A/B).
+if [ -n "${POLLEN_BIN:-}" ]; then cp "$POLLEN_BIN" "$work/pollen"; else go build -o "$work/pollen" ./cmd/pollen; fi
 head -c $((size_mib << 20)) /dev/urandom >"$work/data.bin"
 
 # A bridge in a namespace of its own; every node hangs off it by a veth
@@ -57,6 +58,7 @@ start_seeder() {
 		>"$work/seed.out" 2>"$work/seed.err" &
 	for _ in $(seq 100); do grep -q '^address' "$work/seed.out" 2>/dev/null && break; sleep 0.2; done
 	ticket=$(awk '$1=="ticket"{print $2}' "$work/seed.out")
+	[ -n "$ticket" ] || { echo "the seeder did not start:"; tail -20 "$work/seed.err"; exit 1; } >&2
 }
 # stop_seeder prints the bytes the seeder sent.
 stop_seeder() {
