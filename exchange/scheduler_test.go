@@ -49,6 +49,22 @@ func picks(s *scheduler, p peer.ID, n int) []int {
 	return out
 }
 
+// drain picks for p one block at a time, each arriving before the next
+// pick, up to n, stopping at the first -1: the order p is asked in,
+// whatever its window.
+func drain(s *scheduler, p peer.ID, n int) []int {
+	var out []int
+	for range n {
+		i := s.next(p)
+		if i < 0 {
+			break
+		}
+		s.answered(p, i, true, mb)
+		out = append(out, i)
+	}
+	return out
+}
+
 func TestScheduler(t *testing.T) {
 	const a, b, c = peer.ID("a"), peer.ID("b"), peer.ID("c")
 	cases := []struct {
@@ -70,7 +86,7 @@ func TestScheduler(t *testing.T) {
 			s.haves(a, all(4))
 			s.haves(b, []int{0, 1})
 			// 2 and 3 are held by a alone: a asks for them first.
-			if got := picks(s, a, 2); !slices.Equal(got, []int{3, 2}) {
+			if got := drain(s, a, 2); !slices.Equal(got, []int{3, 2}) {
 				t.Errorf("a picks %v, want the rare 3 and 2 (in the getter's own order)", got)
 			}
 		}},
@@ -78,7 +94,9 @@ func TestScheduler(t *testing.T) {
 			s := sched(4)
 			s.addPeer(a, 100*mb) // the seeder
 			s.addPeer(b, 100*mb) // another getter, holding block 0
+			s.addPeer(c, 100*mb) // a second seeder: no super-seeding
 			s.haves(a, all(4))
+			s.haves(c, all(4))
 			s.haves(b, []int{0})
 			got := picks(s, a, 4)
 			if !slices.Equal(got, []int{3, 2, 1, 0}) {
@@ -92,6 +110,65 @@ func TestScheduler(t *testing.T) {
 			s.elapsed += endgameAfter
 			if got := picks(s, b, 1); !slices.Equal(got, []int{0}) {
 				t.Errorf("idle b in endgame picks %v, want 0", got)
+			}
+		}},
+		{"super-seeding: the one whole holder is asked only for what no other peer holds", func(t *testing.T) {
+			s := sched(4)
+			s.addPeer(a, 100*mb) // the seeder
+			s.addPeer(b, 100*mb) // a getter holding 0 and 1
+			s.haves(a, all(4))
+			s.haves(b, []int{0, 1})
+			if got := drain(s, a, 4); !slices.Equal(got, []int{3, 2}) {
+				t.Errorf("seeder picks %v, want only 3 and 2, which b lacks", got)
+			}
+			if got := picks(s, b, 4); !slices.Equal(got, []int{1, 0}) {
+				t.Errorf("b picks %v, want 1 and 0", got)
+			}
+		}},
+		{"super-seeding: the seeder is never asked for a second copy", func(t *testing.T) {
+			s := sched(2)
+			s.addPeer(a, 100*mb) // the seeder
+			s.addPeer(b, 100*mb)
+			s.haves(a, all(2))
+			s.haves(b, []int{0})
+			if got := picks(s, b, 1); !slices.Equal(got, []int{0}) {
+				t.Fatalf("b picks %v, want 0", got)
+			}
+			if got := picks(s, a, 2); !slices.Equal(got, []int{1}) {
+				t.Fatalf("seeder picks %v, want 1", got)
+			}
+			s.answered(a, 1, true, mb)
+			s.elapsed += endgameAfter
+			if got := picks(s, a, 1); len(got) != 0 {
+				t.Errorf("idle seeder in endgame picks %v, want nothing: b brings 0", got)
+			}
+		}},
+		{"super-seeding: a block whose other holder leaves is the seeder's again", func(t *testing.T) {
+			s := sched(2)
+			s.addPeer(a, 100*mb)
+			s.addPeer(b, 100*mb)
+			s.haves(a, all(2))
+			s.haves(b, []int{0})
+			if got := picks(s, a, 2); !slices.Equal(got, []int{1}) {
+				t.Fatalf("seeder picks %v, want 1", got)
+			}
+			s.dropPeer(b)
+			if got := picks(s, a, 2); !slices.Equal(got, []int{0}) {
+				t.Errorf("after b left, the seeder picks %v, want 0", got)
+			}
+		}},
+		{"super-seeding ends once a second peer holds the whole level", func(t *testing.T) {
+			s := sched(3)
+			s.addPeer(a, 100*mb)
+			s.addPeer(b, 100*mb)
+			s.haves(a, all(3))
+			s.haves(b, []int{0, 1})
+			if got := picks(s, a, 3); !slices.Equal(got, []int{2}) {
+				t.Fatalf("seeder picks %v, want 2", got)
+			}
+			s.haves(b, []int{2}) // b holds the whole level too
+			if got := picks(s, a, 3); !slices.Equal(got, []int{1, 0}) {
+				t.Errorf("with two whole holders the seeder picks %v, want 1 and 0", got)
 			}
 		}},
 		{"endgame: an idle peer asks again, at most twice a block", func(t *testing.T) {
@@ -181,6 +258,68 @@ func TestScheduler(t *testing.T) {
 				t.Errorf("spare a picks %v after b left, want 0-2", got)
 			}
 		}},
+		{"a block another getter is fetching is not asked of the seeder", func(t *testing.T) {
+			s := sched(3)
+			s.addPeer(a, 100*mb) // the seeder
+			s.addPeer(b, 100*mb) // a getter, fetching 0 and 1
+			s.haves(a, all(3))
+			s.haves(b, nil)
+			s.fetching(b, []int{0, 1})
+			if got := picks(s, a, 3); !slices.Equal(got, []int{2}) {
+				t.Errorf("seeder picks %v, want only 2: b brings 0 and 1", got)
+			}
+			s.haves(b, []int{0}) // b holds 0 now: it is asked of b
+			if got := picks(s, b, 3); !slices.Equal(got, []int{0}) {
+				t.Errorf("b picks %v, want 0", got)
+			}
+			if s.state[0].fetchers != 0 {
+				t.Errorf("b's claim on 0 still counts once it holds it")
+			}
+		}},
+		{"blocks others are fetching come last, for rarest first", func(t *testing.T) {
+			s := sched(3)
+			s.addPeer(a, 100*mb) // the seeder
+			s.addPeer(b, 100*mb) // a getter holding 0-2
+			s.addPeer(c, 100*mb) // a getter fetching 1
+			s.haves(a, all(3))
+			s.haves(b, all(3)) // two whole holders: no super-seeding
+			s.haves(c, nil)
+			s.fetching(c, []int{1})
+			if got := picks(s, b, 3); !slices.Equal(got, []int{2, 0, 1}) {
+				t.Errorf("b picks %v, want 1, which c brings, last", got)
+			}
+		}},
+		{"a claim holds for fetchHold, once", func(t *testing.T) {
+			s := sched(2)
+			s.addPeer(a, 100*mb) // the seeder
+			s.addPeer(b, 100*mb) // says it fetches both, brings nothing
+			s.haves(a, all(2))
+			s.haves(b, nil)
+			s.fetching(b, []int{0, 1})
+			if got := picks(s, a, 2); len(got) != 0 {
+				t.Errorf("seeder picks %v while b's claims hold", got)
+			}
+			s.tick(fetchHold)
+			s.fetching(b, []int{0, 1}) // said again: not believed
+			if got := drain(s, a, 2); !slices.Equal(got, []int{1, 0}) {
+				t.Errorf("seeder picks %v after fetchHold, want 1 and 0", got)
+			}
+		}},
+		{"a peer that leaves takes its claims with it", func(t *testing.T) {
+			s := sched(2)
+			s.addPeer(a, 100*mb)
+			s.addPeer(b, 100*mb)
+			s.haves(a, all(2))
+			s.haves(b, nil)
+			s.fetching(b, []int{0})
+			if got := picks(s, a, 2); !slices.Equal(got, []int{1}) {
+				t.Fatalf("seeder picks %v, want 1", got)
+			}
+			s.dropPeer(b)
+			if got := picks(s, a, 2); !slices.Equal(got, []int{0}) {
+				t.Errorf("after b left, the seeder picks %v, want 0", got)
+			}
+		}},
 		{"a slow peer gets a short window, a fast one a long one", func(t *testing.T) {
 			s := sched(40)
 			s.addPeer(a, 0)
@@ -213,11 +352,14 @@ func TestScheduler(t *testing.T) {
 			s := sched(2)
 			s.addPeer(a, 100*mb)
 			s.addPeer(b, 100*mb)
+			s.addPeer(c, 100*mb)
 			s.haves(a, all(2))
+			s.haves(c, all(2))
 			s.haves(b, []int{0})
 			if got := picks(s, a, 2); len(got) != 2 {
 				t.Fatalf("a picks %v", got)
 			}
+			s.dropPeer(c)
 			s.dropPeer(a)
 			if got := picks(s, b, 2); !slices.Equal(got, []int{0}) {
 				t.Errorf("after a left, b picks %v, want 0", got)
@@ -316,8 +458,9 @@ func TestScheduler(t *testing.T) {
 }
 
 // TestSchedulerCountsFreeBlocks plays random events at a scheduler and
-// checks after each that its count of free blocks is what a scan finds:
-// the endgame waits on that count.
+// checks after each that its counts (free blocks, whole holders, peers
+// fetching a block) are what a scan finds: the endgame and
+// super-seeding wait on them.
 func TestSchedulerCountsFreeBlocks(t *testing.T) {
 	ids := []peer.ID{"a", "b", "c", "d"}
 	for seed := range uint64(200) {
@@ -326,7 +469,7 @@ func TestSchedulerCountsFreeBlocks(t *testing.T) {
 		s := sched(n)
 		for step := range 200 {
 			id := ids[r.IntN(len(ids))]
-			switch r.IntN(7) {
+			switch r.IntN(9) {
 			case 0:
 				if !s.known(id) {
 					s.addPeer(id, float64(r.IntN(4))*mb)
@@ -356,15 +499,33 @@ func TestSchedulerCountsFreeBlocks(t *testing.T) {
 				}
 			case 6:
 				s.stored(r.IntN(n))
+			case 7:
+				s.fetching(id, []int{r.IntN(n)})
+			case 8:
+				s.tick(time.Duration(r.IntN(20)) * time.Second)
 			}
-			want := 0
+			want, whole := 0, 0
 			for i := range n {
 				if s.freeNow(i) {
 					want++
 				}
+				fetchers := 0
+				for _, p := range s.peers {
+					if p.claimed != nil && p.claimed[i] == claimLive {
+						fetchers++
+					}
+				}
+				if s.state[i].fetchers != fetchers {
+					t.Fatalf("seed %d step %d: block %d has %d fetchers, a scan finds %d", seed, step, i, s.state[i].fetchers, fetchers)
+				}
 			}
-			if s.free != want {
-				t.Fatalf("seed %d step %d: free %d, a scan finds %d", seed, step, s.free, want)
+			for _, p := range s.peers {
+				if p.holds == n {
+					whole++
+				}
+			}
+			if s.free != want || s.whole != whole {
+				t.Fatalf("seed %d step %d: free %d whole %d, a scan finds %d and %d", seed, step, s.free, s.whole, want, whole)
 			}
 		}
 	}
