@@ -354,7 +354,7 @@ func (s *scheduler) haves(id peer.ID, idx []int) {
 // its window is full, or nothing it holds is worth asking.
 func (s *scheduler) next(id peer.ID) int {
 	p := s.peers[id]
-	if p == nil || p.inflight >= p.window || p.spare && !s.spareMay() {
+	if p == nil || p.inflight >= s.limit(p) || p.spare && !s.spareMay() {
 		return -1
 	}
 	best := -1
@@ -525,7 +525,20 @@ func (s *scheduler) takeBack(i int) bool {
 // counted.
 func (s *scheduler) windowOf(id peer.ID) int64 {
 	if p := s.peers[id]; p != nil {
-		return p.window
+		return s.limit(p)
 	}
 	return 0
+}
+
+// limit is p's window: a seeder that other getters share holds no
+// more than minWindow of this getter's requests, even in slow start.
+// What it was asked for, others may not ask it for; asked at once,
+// before their claims (claims.go) could arrive, blocks of a slow
+// start's window are the same blocks another getter asked for, and a
+// long queue at the seeder holds each claim back for as long.
+func (s *scheduler) limit(p *speer) int64 {
+	if len(s.peers) > 1 && s.seeding(p) {
+		return min(p.window, minWindow)
+	}
+	return p.window
 }

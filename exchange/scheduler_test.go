@@ -125,6 +125,24 @@ func TestScheduler(t *testing.T) {
 				t.Errorf("b picks %v, want 1 and 0", got)
 			}
 		}},
+		{"super-seeding: one block at a time from a seeder others share, even in slow start", func(t *testing.T) {
+			s := sched(8)
+			s.addPeer(a, 0) // the seeder, in slow start
+			s.haves(a, all(8))
+			if got := picks(s, a, 8); len(got) != startWindow/mb {
+				t.Errorf("alone with the seeder: %d blocks in flight, want the slow start's %d", len(got), startWindow/mb)
+			}
+			s.addPeer(b, 0) // another getter
+			s.haves(b, nil)
+			for i := range 8 {
+				if s.peers[a].asking[i] {
+					s.answered(a, i, true, mb)
+				}
+			}
+			if got := picks(s, a, 8); len(got) != 1 {
+				t.Errorf("shared with b: %d blocks in flight, want 1", len(got))
+			}
+		}},
 		{"super-seeding: the seeder is never asked for a second copy", func(t *testing.T) {
 			s := sched(2)
 			s.addPeer(a, 100*mb) // the seeder
