@@ -45,6 +45,7 @@ func (s *scheduler) fetching(id peer.ID, idx []int) {
 			continue
 		}
 		p.claimed[i] = claimLive
+		s.live++
 		s.state[i].fetchers++
 		s.claims = append(s.claims, claim{p, int32(i), s.elapsed})
 	}
@@ -57,6 +58,7 @@ func (s *scheduler) unclaim(p *speer, i int) {
 		return
 	}
 	p.claimed[i] = claimSpent
+	s.live--
 	st := &s.state[i]
 	if st.fetchers--; st.fetchers == 0 && st.holders == 1 && !st.got && st.asked == 0 {
 		s.offer(i) // the seeder's to send again

@@ -15,7 +15,8 @@ import (
 )
 
 // A holder tells a getter over ProtoHaveFetching what it holds and, once,
-// what it asked a peer for; over ProtoHave, what it holds only.
+// what it asked a peer for, lately or from now on; over ProtoHave, what
+// it holds only.
 func TestHaveSaysWhatIsFetched(t *testing.T) {
 	holder, getter := newNode(t), newNode(t)
 	_, leaves := importFile(t, holder, 3*testdata.MiB)
@@ -26,6 +27,7 @@ func TestHaveSaysWhatIsFetched(t *testing.T) {
 		holder.bs.DeleteBlock(ctx, c)
 	}
 	connect(t, getter, holder)
+	holder.ex.NoteAsking([]cid.Cid{leaves[1]}) // before the getter subscribes
 	answer := func(r *bufio.Reader, tagged bool) (kind uint64, idx []int) {
 		t.Helper()
 		h, err := binary.ReadUvarint(r)
@@ -66,6 +68,11 @@ func TestHaveSaysWhatIsFetched(t *testing.T) {
 		r := bufio.NewReader(s)
 		if kind, idx := answer(r, proto.tagged); kind != 0 || !slices.Equal(idx, []int{0}) {
 			t.Errorf("%s: first answer kind %d %v, want held [0]", proto.name, kind, idx)
+		}
+		if proto.tagged {
+			if kind, idx := answer(r, true); kind != 1 || !slices.Equal(idx, []int{1}) {
+				t.Errorf("%s: kind %d %v, want fetching [1], asked for before", proto.name, kind, idx)
+			}
 		}
 		holder.ex.NoteAsking([]cid.Cid{leaves[2], leaves[0]})
 		holder.ex.NoteAsking([]cid.Cid{leaves[2]}) // said once only

@@ -44,6 +44,7 @@ type scheduler struct {
 	left    int               // blocks not stored yet
 	whole   int               // peers holding the whole level
 	claims  []claim           // what peers said they are fetching, oldest first
+	live    int               // of them, claims still counted
 	free    int               // blocks some peer holds, neither asked for nor arrived
 	since   time.Time         // when the level began
 	elapsed time.Duration     // since the level began, in ticks
@@ -164,6 +165,10 @@ const (
 	// Bitswap is asked for it (other IPFS nodes, the DHT), unless every
 	// pollen peer already said what it holds.
 	orphanAfter = time.Second
+	// orphanWait is the longest a level holds back from Bitswap the
+	// blocks no pollen peer holds while other getters say they fetch
+	// some of it (see orphans).
+	orphanWait = 10 * time.Second
 	// spareGrace is how long spare peers wait, on a level, for another
 	// holder to be dialled and say what it holds (peer exchange finds
 	// it): on a LAN, tens of milliseconds.
@@ -486,24 +491,31 @@ func (s *scheduler) tick(dt time.Duration) map[peer.ID]float64 {
 }
 
 // orphans returns the blocks to hand to Bitswap now, and counts them
-// handed: those no pollen peer holds nor is asked for, once every peer has
-// said what it holds, or once they have waited orphanAfter.
+// handed: those no pollen peer holds, is asked for, or says it is
+// fetching, once every peer has said what it holds, or once they have
+// waited orphanAfter. A block another getter fetches it will hold in a
+// moment; Bitswap's session would ask everyone, the seeder too. And
+// while other getters say they fetch blocks of the level, up to
+// orphanWait into it, none goes to Bitswap: they fetch from a pollen
+// holder this getter has not met yet (a seeder whose link is full
+// takes seconds to answer a dial), and the blocks come through them.
 func (s *scheduler) orphans(now time.Time) []int {
 	answered := true
 	for _, p := range s.peers {
 		answered = answered && p.answered
 	}
+	waiting := s.live > 0 && now.Sub(s.since) < orphanWait
 	var out []int
 	for i := range s.state {
 		st := &s.state[i]
-		if st.got || st.bitswap || st.holders > 0 || st.asked > 0 {
+		if st.got || st.bitswap || st.holders > 0 || st.asked > 0 || st.fetchers > 0 {
 			st.orphan = time.Time{}
 			continue
 		}
 		if st.orphan.IsZero() {
 			st.orphan = now
 		}
-		if answered || (now.Sub(st.orphan) >= orphanAfter && now.Sub(s.since) >= orphanAfter) {
+		if !waiting && (answered || now.Sub(st.orphan) >= orphanAfter && now.Sub(s.since) >= orphanAfter) {
 			st.bitswap = true
 			out = append(out, i)
 		}

@@ -414,6 +414,23 @@ func TestScheduler(t *testing.T) {
 				t.Errorf("a picks %v, want only 1", got)
 			}
 		}},
+		{"while another getter fetches the level, nothing goes to Bitswap for a while", func(t *testing.T) {
+			s := sched(3)
+			s.addPeer(b, 100*mb) // a getter fetching 0 from a seeder not met here yet
+			s.haves(b, nil)
+			s.fetching(b, []int{0})
+			start := time.Unix(0, 0)
+			if got := s.orphans(start.Add(orphanAfter)); len(got) != 0 {
+				t.Errorf("to Bitswap %v while b fetches", got)
+			}
+			if got := s.orphans(start.Add(orphanWait)); !slices.Equal(got, []int{1, 2}) {
+				t.Errorf("to Bitswap %v after orphanWait, want [1 2]: b brings 0", got)
+			}
+			s.tick(fetchHold) // b's word expires
+			if got := s.orphans(start.Add(orphanWait)); !slices.Equal(got, []int{0}) {
+				t.Errorf("to Bitswap %v after fetchHold, want [0]", got)
+			}
+		}},
 		{"a block handed to Bitswap is taken back by a pollen peer that gets it later", func(t *testing.T) {
 			s := sched(2)
 			s.addPeer(a, 100*mb)
@@ -522,7 +539,7 @@ func TestSchedulerCountsFreeBlocks(t *testing.T) {
 			case 8:
 				s.tick(time.Duration(r.IntN(20)) * time.Second)
 			}
-			want, whole := 0, 0
+			want, whole, live := 0, 0, 0
 			for i := range n {
 				if s.freeNow(i) {
 					want++
@@ -533,6 +550,7 @@ func TestSchedulerCountsFreeBlocks(t *testing.T) {
 						fetchers++
 					}
 				}
+				live += fetchers
 				if s.state[i].fetchers != fetchers {
 					t.Fatalf("seed %d step %d: block %d has %d fetchers, a scan finds %d", seed, step, i, s.state[i].fetchers, fetchers)
 				}
@@ -542,8 +560,8 @@ func TestSchedulerCountsFreeBlocks(t *testing.T) {
 					whole++
 				}
 			}
-			if s.free != want || s.whole != whole {
-				t.Fatalf("seed %d step %d: free %d whole %d, a scan finds %d and %d", seed, step, s.free, s.whole, want, whole)
+			if s.free != want || s.whole != whole || s.live != live {
+				t.Fatalf("seed %d step %d: free %d whole %d live %d, a scan finds %d, %d and %d", seed, step, s.free, s.whole, s.live, want, whole, live)
 			}
 		}
 	}

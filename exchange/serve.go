@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"io"
+	"slices"
 	"sync"
 	"time"
 
@@ -239,8 +240,14 @@ func (e *Exchange) serveHave(s network.Stream) {
 	var askSeq uint64
 	var askWake <-chan struct{} // nil, so never ready, over ProtoHave
 	if tagged {
+		// What this node asked for lately, the new subscriber is told at
+		// once: a getter starting late would otherwise take those blocks
+		// from the seeder too, or hand them to Bitswap.
 		told = map[string]bool{}
-		askSeq, askWake = e.asking.position()
+		askSeq = e.asking.recent(fetchHold)
+		now := make(chan struct{})
+		close(now)
+		askWake = now
 	}
 	seq, wake := e.notes.position()
 	held := askStore()
@@ -315,6 +322,7 @@ type storedLog struct {
 	mu     sync.Mutex
 	base   uint64   // sequence number of hashes[0]
 	hashes []string // the most recent, at most 2*keepStored
+	at     []int64  // when each was added, Unix nanoseconds
 	wake   chan struct{}
 }
 
@@ -347,16 +355,28 @@ func (l *storedLog) add(bl []blocks.Block) {
 func (l *storedLog) addCIDs(cs []cid.Cid) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	now := time.Now().UnixNano()
 	for _, c := range cs {
 		l.hashes = append(l.hashes, string(c.Hash()))
+		l.at = append(l.at, now)
 	}
 	if len(l.hashes) > 2*keepStored {
 		drop := len(l.hashes) - keepStored
 		l.hashes = append([]string(nil), l.hashes[drop:]...)
+		l.at = append([]int64(nil), l.at[drop:]...)
 		l.base += uint64(drop)
 	}
 	close(l.wakeLocked())
 	l.wake = make(chan struct{})
+}
+
+// recent returns the position of the first hash added within d.
+func (l *storedLog) recent(d time.Duration) uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	after := time.Now().Add(-d).UnixNano()
+	k, _ := slices.BinarySearch(l.at, after)
+	return l.base + uint64(k)
 }
 
 // since returns the hashes stored from seq on, the next position and its
