@@ -60,6 +60,7 @@ type itemState struct {
 	bitswap  bool          // handed to Bitswap, until a pollen peer that gets it is asked (Bitswap is told to strike it)
 	orphan   time.Time     // since when no pollen peer holds it nor is asked
 	askedAt  time.Duration // elapsed when it was last asked for
+	askedOf  *speer        // the peer it was last asked of
 }
 
 // speer is what the scheduler knows of one peer.
@@ -165,10 +166,6 @@ const (
 	// Bitswap is asked for it (other IPFS nodes, the DHT), unless every
 	// pollen peer already said what it holds.
 	orphanAfter = time.Second
-	// orphanWait is the longest a level holds back from Bitswap the
-	// blocks no pollen peer holds while other getters say they fetch
-	// some of it (see orphans).
-	orphanWait = 10 * time.Second
 	// spareGrace is how long spare peers wait, on a level, for another
 	// holder to be dialled and say what it holds (peer exchange finds
 	// it): on a LAN, tens of milliseconds.
@@ -292,6 +289,7 @@ func (s *scheduler) dropPeer(id peer.ID) {
 		return
 	}
 	delete(s.peers, id)
+	p.rate = 0 // its requests are not waited on (see late)
 	if p.holds == len(s.sizes) {
 		s.whole--
 	}
@@ -393,6 +391,7 @@ func (s *scheduler) next(id peer.ID) int {
 		p.inflight += s.sizes[best]
 		s.state[best].asked++
 		s.state[best].askedAt = s.elapsed
+		s.state[best].askedOf = p
 		s.recount(best, was)
 	}
 	return best
@@ -406,7 +405,7 @@ func (s *scheduler) endgame(p *speer) int {
 	dup, dupRank := -1, int32(math.MaxInt32)
 	for i := range s.state {
 		st := &s.state[i]
-		if st.got || !p.has[i] || p.asking[i] || st.asked != 1 || s.elapsed-st.askedAt < endgameAfter {
+		if st.got || !p.has[i] || p.asking[i] || st.asked != 1 || s.elapsed-st.askedAt < s.late(i) {
 			continue
 		}
 		if s.rank[i] < dupRank {
@@ -414,6 +413,21 @@ func (s *scheduler) endgame(p *speer) int {
 		}
 	}
 	return dup
+}
+
+// late is how long a block's one request may be out before an idle
+// peer asks for it again: endgameAfter, or twice the time the peer it
+// was asked of takes to send what it was asked for, when that is
+// longer. In a swarm behind slow links a getter's share of a peer's
+// uplink brings a block in seconds, and a second request after
+// endgameAfter was a copy every time, paid for by another getter's
+// uplink.
+func (s *scheduler) late(i int) time.Duration {
+	q := s.state[i].askedOf
+	if q == nil || !q.asking[i] || q.rate <= 0 {
+		return endgameAfter
+	}
+	return max(endgameAfter, time.Duration(2*float64(q.inflight)/q.rate*float64(time.Second)))
 }
 
 // answered records id's answer for block i: its n bytes (ok), or that it
@@ -495,16 +509,17 @@ func (s *scheduler) tick(dt time.Duration) map[peer.ID]float64 {
 // fetching, once every peer has said what it holds, or once they have
 // waited orphanAfter. A block another getter fetches it will hold in a
 // moment; Bitswap's session would ask everyone, the seeder too. And
-// while other getters say they fetch blocks of the level, up to
-// orphanWait into it, none goes to Bitswap: they fetch from a pollen
-// holder this getter has not met yet (a seeder whose link is full
-// takes seconds to answer a dial), and the blocks come through them.
+// while other getters say they fetch blocks of the level, none goes to
+// Bitswap: they fetch from a pollen holder this getter has not met yet
+// (a seeder whose link is full takes seconds to answer a dial), and the
+// blocks come through them. A claim counts for fetchHold at most, so
+// getters that stop fetching hold nothing back for longer.
 func (s *scheduler) orphans(now time.Time) []int {
 	answered := true
 	for _, p := range s.peers {
 		answered = answered && p.answered
 	}
-	waiting := s.live > 0 && now.Sub(s.since) < orphanWait
+	waiting := s.live > 0
 	var out []int
 	for i := range s.state {
 		st := &s.state[i]
