@@ -24,7 +24,8 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-go build -o "$work/pollen" ./cmd/pollen
+# POLLEN_BIN runs a binary built before (builds alternated for an A/B).
+if [ -n "${POLLEN_BIN:-}" ]; then cp "$POLLEN_BIN" "$work/pollen"; else go build -o "$work/pollen" ./cmd/pollen; fi
 head -c $((size_mib << 20)) /dev/urandom >"$work/data.bin"
 
 # A bridge in a namespace of its own; every node hangs off it by a veth
@@ -57,6 +58,7 @@ start_seeder() {
 		>"$work/seed.out" 2>"$work/seed.err" &
 	for _ in $(seq 100); do grep -q '^address' "$work/seed.out" 2>/dev/null && break; sleep 0.2; done
 	ticket=$(awk '$1=="ticket"{print $2}' "$work/seed.out")
+	[ -n "$ticket" ] || { echo "the seeder did not start:"; tail -20 "$work/seed.err"; exit 1; } >&2
 }
 # stop_seeder prints the bytes the seeder sent.
 stop_seeder() {
@@ -72,11 +74,13 @@ stop_seeder() {
 # keeps seeding after it is done) and print the seconds until all are done.
 run_getters() {
 	local n=$1 start i
+	local -A pid=()
 	for i in $(seq "$n"); do rm -rf "$work/r$i" "$work/o$i"; done
 	start=$(date +%s.%N)
 	for i in $(seq "$n"); do
 		in_ns "$i" "$work/pollen" --repo "$work/r$i" get "$ticket" -o "$work/o$i" --seed $(listen "$i") --offline --timeout 10m \
 			>"$work/g$i.out" 2>"$work/g$i.err" &
+		pid[$i]=$!
 	done
 	# Each getter's finishing time, in the order they finish.
 	: >"$work/times.$n"
@@ -87,7 +91,7 @@ run_getters() {
 			if grep -q '^saved' "$work/g$i.out" 2>/dev/null; then
 				fin[$i]=$(echo "$(date +%s.%N) - $start" | bc -l)
 				echo "${fin[$i]}" >>"$work/times.$n"
-			elif ! ip netns pids "$tag-$i" | grep -q .; then
+			elif ! kill -0 "${pid[$i]}" 2>/dev/null; then # not ip netns pids: a getter just started may not be in it yet
 				{ echo "getter $i failed:"; tail -30 "$work/g$i.err"; } >&2
 				exit 1
 			fi
@@ -120,4 +124,4 @@ printf '| %-36s | %8.1f |\n' "$getters getters started together, first" "$(head 
 printf '| %-36s | %8.1f |\n' "$getters getters started together, all done" "$all"
 printf '| %-36s | %8.1f |\n' "seeder-only bound ($getters x one)" "$(echo "$getters * $one" | bc -l)"
 printf '| %-36s | %8.1f |\n' "seeder uploaded (file sizes)" "$(echo "$seeder_sent / ($size_mib * 1048576)" | bc -l)"
-printf '\nall/one: %.2fx (target <= 2x; Kubo measured here: 3.6x)\n' "$(echo "$all / $one" | bc -l)"
+printf '\nall/one: %.2fx (target <= 1.5x, the seeder <= 1.2 copies; Kubo measured here with 8 getters: 3.6x)\n' "$(echo "$all / $one" | bc -l)"

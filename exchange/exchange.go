@@ -51,8 +51,9 @@ type Exchange struct {
 	gate        Gate
 	served      func(peer.ID, cid.Cid, int)
 	notes       storedLog
-	load        budget  // what peers' streams hold while served
-	pex         holders // who holds which root, for peer exchange
+	asking      storedLog // what this node asked pollen peers for
+	load        budget    // what peers' streams hold while served
+	pex         holders   // who holds which root, for peer exchange
 
 	ctx    context.Context // ends at Close
 	cancel context.CancelFunc
@@ -118,6 +119,7 @@ func New(h host.Host, store bstore.Blockstore, cfg Config) *Exchange {
 	)
 	h.SetStreamHandler(ProtoBlocks, e.handle(blocksStream, e.serveBlocks))
 	h.SetStreamHandler(ProtoHave, e.handle(haveStream, e.serveHave))
+	h.SetStreamHandler(ProtoHaveFetching, e.handle(haveStream, e.serveHave))
 	h.SetStreamHandler(ProtoPeers, e.handle(peersStream, e.servePeers))
 	h.SetStreamHandler(ProtoUnlock, e.handle(peersStream, e.serveUnlock))
 	return e
@@ -131,6 +133,7 @@ func (e *Exchange) Close() error {
 	e.mu.Unlock()
 	e.h.RemoveStreamHandler(ProtoBlocks)
 	e.h.RemoveStreamHandler(ProtoHave)
+	e.h.RemoveStreamHandler(ProtoHaveFetching)
 	e.h.RemoveStreamHandler(ProtoPeers)
 	e.h.RemoveStreamHandler(ProtoUnlock)
 	e.cancel()

@@ -3,6 +3,8 @@ package exchange
 import (
 	"io"
 
+	"github.com/ipfs/go-cid"
+
 	"github.com/libp2p/go-libp2p/core/peer"
 )
 
@@ -17,3 +19,7 @@ func SetWindow(n int) (restore func()) {
 // ServeUnlock runs the holder's side of one ProtoUnlock exchange over rw
 // with the getter p, for a fuzz test without a stream.
 func (e *Exchange) ServeUnlock(rw io.ReadWriter, p peer.ID) error { return e.unlockFor(rw, p) }
+
+// NoteAsking records that e asked a pollen peer for cs, as a fetch does,
+// for a test of what ProtoHaveFetching tells.
+func (e *Exchange) NoteAsking(cs []cid.Cid) { e.asking.addCIDs(cs) }

@@ -198,7 +198,7 @@ func (lv *level) runPeer(ctx context.Context, id peer.ID) error {
 	// use them, as far as the relay allows, until a direct connection
 	// (hole punched) takes over. Bitswap does not.
 	ctx = network.WithAllowLimitedConn(ctx, "pollen transfers go through relays that allow them")
-	hs, err := h.NewStream(ctx, id, ProtoHave)
+	hs, err := h.NewStream(ctx, id, ProtoHaveFetching, ProtoHave)
 	if err != nil {
 		return err
 	}
@@ -239,7 +239,8 @@ func (lv *level) runPeer(ctx context.Context, id peer.ID) error {
 			}
 		}()
 	}
-	run(func() error { return lv.readHaves(id, bufio.NewReader(hs)) })
+	tagged := hs.Protocol() == ProtoHaveFetching
+	run(func() error { return lv.readHaves(id, bufio.NewReader(hs), tagged) })
 	if relayed(hs.Conn()) {
 		run(func() error { return awaitDirect(pctx, h.Network(), id) })
 	}
@@ -301,11 +302,17 @@ func awaitDirect(ctx context.Context, n network.Network, id peer.ID) error {
 	}
 }
 
-// readHaves records what the peer says it holds. The server closes the
-// stream once it holds everything listed.
-func (lv *level) readHaves(id peer.ID, r *bufio.Reader) error {
+// readHaves records what the peer says it holds, and, tagged
+// (ProtoHaveFetching), what it is fetching. The server closes the stream
+// once it holds everything listed.
+func (lv *level) readHaves(id peer.ID, r *bufio.Reader, tagged bool) error {
 	for {
-		idx, err := readIndexes(r, len(lv.items))
+		kind, idx, err := kindHolds, []int(nil), error(nil)
+		if tagged {
+			kind, idx, err = readTagged(r, len(lv.items))
+		} else {
+			idx, err = readIndexes(r, len(lv.items))
+		}
 		if err == io.EOF {
 			return nil
 		}
@@ -313,7 +320,11 @@ func (lv *level) readHaves(id peer.ID, r *bufio.Reader) error {
 			return err
 		}
 		lv.mu.Lock()
-		lv.sched.haves(id, idx)
+		if kind == kindFetching {
+			lv.sched.fetching(id, idx)
+		} else {
+			lv.sched.haves(id, idx)
+		}
 		lv.signal()
 		lv.mu.Unlock()
 	}
@@ -340,6 +351,7 @@ func (lv *level) ask(ctx context.Context, id peer.ID, ln *lane, w *bufio.Writer)
 		wake := lv.changed
 		lv.mu.Unlock()
 		if len(want) > 0 {
+			lv.d.e.asking.addCIDs(want) // told to the peers fetching them too
 			if err := writeCIDs(w, want); err != nil {
 				return err
 			}

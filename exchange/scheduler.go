@@ -24,6 +24,16 @@ import (
 // the time, and a second request from it is a copy the swarm pays for
 // twice. A spare peer (setSpare) is asked only for what no other peer
 // holds, and never twice.
+//
+// Super-seeding: while one peer alone holds the whole level (the seeder),
+// it is asked only for blocks no other peer holds nor says it is fetching
+// (claims.go), and never twice. What
+// the seeder uploads is then what the swarm lacks, each block once, and
+// the getters trade the rest: a block another getter holds costs the
+// seeder's link a second copy when it comes from the seeder, and its
+// link is the swarm's narrowest. Once a second peer holds the whole
+// level, the swarm has a full copy outside the seeder and every peer is
+// asked as any other.
 type scheduler struct {
 	sizes   []int64 // each block's expected size
 	state   []itemState
@@ -32,6 +42,9 @@ type scheduler struct {
 	ordered bool              // rank is the getter's own order, not the DAG's
 	shuffle func(n int) []int // the getter's own order, when needed
 	left    int               // blocks not stored yet
+	whole   int               // peers holding the whole level
+	claims  []claim           // what peers said they are fetching, oldest first
+	live    int               // of them, claims still counted
 	free    int               // blocks some peer holds, neither asked for nor arrived
 	since   time.Time         // when the level began
 	elapsed time.Duration     // since the level began, in ticks
@@ -41,22 +54,25 @@ type scheduler struct {
 }
 
 type itemState struct {
-	holders int           // peers known to hold it
-	plain   int           // of them, peers that are not spare
-	asked   int           // requests in flight
-	got     bool          // arrived, being stored
-	done    bool          // stored
-	bitswap bool          // handed to Bitswap, until a pollen peer that gets it is asked (Bitswap is told to strike it)
-	orphan  time.Time     // since when no pollen peer holds it nor is asked
-	askedAt time.Duration // elapsed when it was last asked for
+	holders  int           // peers known to hold it
+	fetchers int           // other peers that said they are fetching it (claims.go)
+	plain    int           // of them, peers that are not spare
+	asked    int           // requests in flight
+	got      bool          // arrived, being stored
+	done     bool          // stored
+	bitswap  bool          // handed to Bitswap, until a pollen peer that gets it is asked (Bitswap is told to strike it)
+	orphan   time.Time     // since when no pollen peer holds it nor is asked
+	askedAt  time.Duration // elapsed when it was last asked for
+	askedOf  *speer        // the peer it was last asked of
 }
 
 // speer is what the scheduler knows of one peer.
 type speer struct {
 	has      []bool
-	holds    int  // how many blocks of the level it holds
-	answered bool // its first list of what it holds arrived
-	spare    bool // asked only for what no other peer holds (see setSpare)
+	claimed  []uint8 // its claims by block (claims.go); nil until its first
+	holds    int     // how many blocks of the level it holds
+	answered bool    // its first list of what it holds arrived
+	spare    bool    // asked only for what no other peer holds (see setSpare)
 	asking   []bool
 	pending  int     // requests in flight
 	inflight int64   // bytes asked for, not arrived
@@ -72,6 +88,12 @@ type speer struct {
 
 // cand is a block a peer may be asked for, keyed as it was when pushed.
 type cand struct{ holders, rank, i int32 }
+
+// key is how rare block i is: the peers that hold it and those that said
+// they are fetching it.
+func (s *scheduler) key(i int) int32 {
+	return int32(s.state[i].holders + s.state[i].fetchers)
+}
 
 type candHeap []cand
 
@@ -198,7 +220,7 @@ func (s *scheduler) recount(i int, was bool) {
 func (s *scheduler) offer(i int) {
 	for _, p := range s.peers {
 		if p.has[i] {
-			p.cands.push(cand{int32(s.state[i].holders), s.rank[i], int32(i)})
+			p.cands.push(cand{s.key(i), s.rank[i], int32(i)})
 		}
 	}
 }
@@ -250,6 +272,26 @@ func (s *scheduler) spareMay() bool {
 	return plain > 0 || s.elapsed >= s.spareWait
 }
 
+// seeding reports whether p is the one peer holding the whole level,
+// asked only for what no other peer holds (super-seeding).
+func (s *scheduler) seeding(p *speer) bool {
+	return s.whole == 1 && p.holds == len(s.sizes)
+}
+
+// rekey rebuilds every peer's candidates, after the keys or the rules
+// that dropped some of them changed.
+func (s *scheduler) rekey() {
+	for _, q := range s.peers {
+		q.cands = q.cands[:0]
+		for i, has := range q.has {
+			if has {
+				q.cands = append(q.cands, cand{s.key(i), s.rank[i], int32(i)})
+			}
+		}
+		q.cands.heapify()
+	}
+}
+
 // known reports whether id is counted.
 func (s *scheduler) known(id peer.ID) bool { _, ok := s.peers[id]; return ok }
 
@@ -261,10 +303,17 @@ func (s *scheduler) dropPeer(id peer.ID) {
 		return
 	}
 	delete(s.peers, id)
+	p.rate = 0 // its requests are not waited on (see late)
+	if p.holds == len(s.sizes) {
+		s.whole--
+	}
 	for i := range s.sizes {
 		was := s.freeNow(i)
+		s.unclaim(p, i)
 		if p.has[i] {
-			s.state[i].holders--
+			if s.state[i].holders--; s.state[i].holders == 1 && !s.state[i].got && s.state[i].asked == 0 {
+				s.offer(i) // the seeder's turn
+			}
 			if !p.spare {
 				if s.state[i].plain--; s.state[i].plain == 0 && !s.state[i].got && s.state[i].asked == 0 {
 					s.offer(i) // a spare peer's turn
@@ -287,17 +336,24 @@ func (s *scheduler) haves(id peer.ID, idx []int) {
 		return
 	}
 	p.answered = true
+	wasWhole := p.holds == len(s.sizes)
 	for _, i := range idx {
 		if !p.has[i] {
 			was := s.freeNow(i)
 			p.has[i] = true
 			p.holds++
+			s.unclaim(p, i)
 			s.state[i].holders++
 			if !p.spare {
 				s.state[i].plain++
 			}
 			s.recount(i, was)
-			p.cands.push(cand{int32(s.state[i].holders), s.rank[i], int32(i)})
+			p.cands.push(cand{s.key(i), s.rank[i], int32(i)})
+		}
+	}
+	if !wasWhole && p.holds == len(s.sizes) {
+		if s.whole++; s.whole == 2 {
+			s.rekey() // the seeder's blocks others hold are candidates again
 		}
 	}
 	if p.holds < len(s.sizes) && !s.ordered {
@@ -307,15 +363,7 @@ func (s *scheduler) haves(id peer.ID, idx []int) {
 		for k, i := range s.shuffle(len(s.sizes)) {
 			s.rank[i] = int32(k)
 		}
-		for _, q := range s.peers {
-			q.cands = q.cands[:0]
-			for i, has := range q.has {
-				if has {
-					q.cands = append(q.cands, cand{int32(s.state[i].holders), s.rank[i], int32(i)})
-				}
-			}
-			q.cands.heapify()
-		}
+		s.rekey()
 	}
 }
 
@@ -323,7 +371,7 @@ func (s *scheduler) haves(id peer.ID, idx []int) {
 // its window is full, or nothing it holds is worth asking.
 func (s *scheduler) next(id peer.ID) int {
 	p := s.peers[id]
-	if p == nil || p.inflight >= p.window || p.spare && !s.spareMay() {
+	if p == nil || p.inflight >= s.limit(p) || p.spare && !s.spareMay() {
 		return -1
 	}
 	best := -1
@@ -335,19 +383,19 @@ func (s *scheduler) next(id peer.ID) int {
 		case st.got || !p.has[i] || st.asked > 0 || p.asking[i]:
 			p.cands.pop() // offered again if its request is dropped
 			continue
-		case p.spare && st.plain > 0:
+		case p.spare && st.plain > 0, (st.holders > 1 || st.fetchers > 0) && s.seeding(p):
 			p.cands.pop() // offered again if its other holders leave
 			continue
-		case int(c.holders) != st.holders || c.rank != s.rank[i]:
+		case c.holders != s.key(i) || c.rank != s.rank[i]:
 			p.cands.pop() // stale: back in at its place
-			p.cands.push(cand{int32(st.holders), s.rank[i], c.i})
+			p.cands.push(cand{s.key(i), s.rank[i], c.i})
 			continue
 		}
 		p.cands.pop()
 		best = i
 		break
 	}
-	if best < 0 && p.pending == 0 && s.free == 0 && !p.spare {
+	if best < 0 && p.pending == 0 && s.free == 0 && !p.spare && !s.seeding(p) {
 		best = s.endgame(p) // a second request, only from an idle peer
 	}
 	if best >= 0 {
@@ -357,6 +405,7 @@ func (s *scheduler) next(id peer.ID) int {
 		p.inflight += s.sizes[best]
 		s.state[best].asked++
 		s.state[best].askedAt = s.elapsed
+		s.state[best].askedOf = p
 		s.recount(best, was)
 	}
 	return best
@@ -370,7 +419,7 @@ func (s *scheduler) endgame(p *speer) int {
 	dup, dupRank := -1, int32(math.MaxInt32)
 	for i := range s.state {
 		st := &s.state[i]
-		if st.got || !p.has[i] || p.asking[i] || st.asked != 1 || s.elapsed-st.askedAt < endgameAfter {
+		if st.got || !p.has[i] || p.asking[i] || st.asked != 1 || s.elapsed-st.askedAt < s.late(i) {
 			continue
 		}
 		if s.rank[i] < dupRank {
@@ -378,6 +427,21 @@ func (s *scheduler) endgame(p *speer) int {
 		}
 	}
 	return dup
+}
+
+// late is how long a block's one request may be out before an idle
+// peer asks for it again: endgameAfter, or twice the time the peer it
+// was asked of takes to send what it was asked for, when that is
+// longer. In a swarm behind slow links a getter's share of a peer's
+// uplink brings a block in seconds, and a second request after
+// endgameAfter was a copy every time, paid for by another getter's
+// uplink.
+func (s *scheduler) late(i int) time.Duration {
+	q := s.state[i].askedOf
+	if q == nil || !q.asking[i] || q.rate <= 0 {
+		return endgameAfter
+	}
+	return max(endgameAfter, time.Duration(2*float64(q.inflight)/q.rate*float64(time.Second)))
 }
 
 // answered records id's answer for block i: its n bytes (ok), or that it
@@ -398,6 +462,9 @@ func (s *scheduler) answered(id peer.ID, i int, ok bool, n int64) (first bool) {
 				p.window = min(maxWindow, p.window+n)
 			}
 		} else if p.has[i] { // it no longer has it (GC)
+			if p.holds == len(s.sizes) {
+				s.whole--
+			}
 			p.has[i] = false
 			p.holds--
 			st.holders--
@@ -432,6 +499,7 @@ func (s *scheduler) stored(i int) bool {
 // returns the rates measured, for the next level to start from.
 func (s *scheduler) tick(dt time.Duration) map[peer.ID]float64 {
 	s.elapsed += dt
+	s.expire()
 	rates := map[peer.ID]float64{}
 	for id, p := range s.peers {
 		r := float64(p.received) / dt.Seconds()
@@ -451,24 +519,32 @@ func (s *scheduler) tick(dt time.Duration) map[peer.ID]float64 {
 }
 
 // orphans returns the blocks to hand to Bitswap now, and counts them
-// handed: those no pollen peer holds nor is asked for, once every peer has
-// said what it holds, or once they have waited orphanAfter.
+// handed: those no pollen peer holds, is asked for, or says it is
+// fetching, once every peer has said what it holds, or once they have
+// waited orphanAfter. A block another getter fetches it will hold in a
+// moment; Bitswap's session would ask everyone, the seeder too. And
+// while other getters say they fetch blocks of the level, none goes to
+// Bitswap: they fetch from a pollen holder this getter has not met yet
+// (a seeder whose link is full takes seconds to answer a dial), and the
+// blocks come through them. A claim counts for fetchHold at most, so
+// getters that stop fetching hold nothing back for longer.
 func (s *scheduler) orphans(now time.Time) []int {
 	answered := true
 	for _, p := range s.peers {
 		answered = answered && p.answered
 	}
+	waiting := s.live > 0
 	var out []int
 	for i := range s.state {
 		st := &s.state[i]
-		if st.got || st.bitswap || st.holders > 0 || st.asked > 0 {
+		if st.got || st.bitswap || st.holders > 0 || st.asked > 0 || st.fetchers > 0 {
 			st.orphan = time.Time{}
 			continue
 		}
 		if st.orphan.IsZero() {
 			st.orphan = now
 		}
-		if answered || (now.Sub(st.orphan) >= orphanAfter && now.Sub(s.since) >= orphanAfter) {
+		if !waiting && (answered || now.Sub(st.orphan) >= orphanAfter && now.Sub(s.since) >= orphanAfter) {
 			st.bitswap = true
 			out = append(out, i)
 		}
@@ -490,7 +566,20 @@ func (s *scheduler) takeBack(i int) bool {
 // counted.
 func (s *scheduler) windowOf(id peer.ID) int64 {
 	if p := s.peers[id]; p != nil {
-		return p.window
+		return s.limit(p)
 	}
 	return 0
+}
+
+// limit is p's window: a seeder that other getters share holds no
+// more than minWindow of this getter's requests, even in slow start.
+// What it was asked for, others may not ask it for; asked at once,
+// before their claims (claims.go) could arrive, blocks of a slow
+// start's window are the same blocks another getter asked for, and a
+// long queue at the seeder holds each claim back for as long.
+func (s *scheduler) limit(p *speer) int64 {
+	if len(s.peers) > 1 && s.seeding(p) {
+		return min(p.window, minWindow)
+	}
+	return p.window
 }

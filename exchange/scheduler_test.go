@@ -49,6 +49,22 @@ func picks(s *scheduler, p peer.ID, n int) []int {
 	return out
 }
 
+// drain picks for p one block at a time, each arriving before the next
+// pick, up to n, stopping at the first -1: the order p is asked in,
+// whatever its window.
+func drain(s *scheduler, p peer.ID, n int) []int {
+	var out []int
+	for range n {
+		i := s.next(p)
+		if i < 0 {
+			break
+		}
+		s.answered(p, i, true, mb)
+		out = append(out, i)
+	}
+	return out
+}
+
 func TestScheduler(t *testing.T) {
 	const a, b, c = peer.ID("a"), peer.ID("b"), peer.ID("c")
 	cases := []struct {
@@ -70,7 +86,7 @@ func TestScheduler(t *testing.T) {
 			s.haves(a, all(4))
 			s.haves(b, []int{0, 1})
 			// 2 and 3 are held by a alone: a asks for them first.
-			if got := picks(s, a, 2); !slices.Equal(got, []int{3, 2}) {
+			if got := drain(s, a, 2); !slices.Equal(got, []int{3, 2}) {
 				t.Errorf("a picks %v, want the rare 3 and 2 (in the getter's own order)", got)
 			}
 		}},
@@ -78,7 +94,9 @@ func TestScheduler(t *testing.T) {
 			s := sched(4)
 			s.addPeer(a, 100*mb) // the seeder
 			s.addPeer(b, 100*mb) // another getter, holding block 0
+			s.addPeer(c, 100*mb) // a second seeder: no super-seeding
 			s.haves(a, all(4))
+			s.haves(c, all(4))
 			s.haves(b, []int{0})
 			got := picks(s, a, 4)
 			if !slices.Equal(got, []int{3, 2, 1, 0}) {
@@ -120,6 +138,29 @@ func TestScheduler(t *testing.T) {
 			}
 			if first := s.answered(a, 0, true, mb); first {
 				t.Error("a's late copy of 0 counted as first")
+			}
+		}},
+		{"endgame waits twice what a slow peer's queue takes", func(t *testing.T) {
+			s := sched(2)
+			s.addPeer(a, 0)
+			s.addPeer(b, 100*mb)
+			s.haves(a, all(2))
+			s.haves(b, all(2))
+			s.peers[a].received = mb / 8 // 0.5 MiB/s
+			s.tick(250 * time.Millisecond)
+			x := picks(s, a, 2)
+			if len(x) != 1 {
+				t.Fatalf("slow a picks %v, want one block", x)
+			}
+			y := picks(s, b, 1)
+			s.answered(b, y[0], true, mb)
+			s.elapsed += endgameAfter
+			if got := picks(s, b, 1); len(got) != 0 {
+				t.Errorf("idle b picks %v after endgameAfter; a sends its 1 MiB in 2 s", got)
+			}
+			s.elapsed += 4 * time.Second
+			if got := picks(s, b, 1); !slices.Equal(got, x) {
+				t.Errorf("idle b picks %v once a is late, want %v", got, x)
 			}
 		}},
 		{"no second request while a block some peer holds is free", func(t *testing.T) {
@@ -248,11 +289,14 @@ func TestScheduler(t *testing.T) {
 			s := sched(2)
 			s.addPeer(a, 100*mb)
 			s.addPeer(b, 100*mb)
+			s.addPeer(c, 100*mb)
 			s.haves(a, all(2))
+			s.haves(c, all(2))
 			s.haves(b, []int{0})
 			if got := picks(s, a, 2); len(got) != 2 {
 				t.Fatalf("a picks %v", got)
 			}
+			s.dropPeer(c)
 			s.dropPeer(a)
 			if got := picks(s, b, 2); !slices.Equal(got, []int{0}) {
 				t.Errorf("after a left, b picks %v, want 0", got)
@@ -287,6 +331,20 @@ func TestScheduler(t *testing.T) {
 			}
 			if got := picks(s, a, 3); !slices.Equal(got, []int{1}) {
 				t.Errorf("a picks %v, want only 1", got)
+			}
+		}},
+		{"while another getter fetches the level, nothing goes to Bitswap", func(t *testing.T) {
+			s := sched(3)
+			s.addPeer(b, 100*mb) // a getter fetching 0 from a seeder not met here yet
+			s.haves(b, nil)
+			s.fetching(b, []int{0})
+			start := time.Unix(0, 0)
+			if got := s.orphans(start.Add(orphanAfter)); len(got) != 0 {
+				t.Errorf("to Bitswap %v while b fetches", got)
+			}
+			s.tick(fetchHold) // b's word expires
+			if got := s.orphans(start.Add(fetchHold)); !slices.Equal(got, []int{0, 1, 2}) {
+				t.Errorf("to Bitswap %v after fetchHold, want all", got)
 			}
 		}},
 		{"a block handed to Bitswap is taken back by a pollen peer that gets it later", func(t *testing.T) {
@@ -351,8 +409,9 @@ func TestScheduler(t *testing.T) {
 }
 
 // TestSchedulerCountsFreeBlocks plays random events at a scheduler and
-// checks after each that its count of free blocks is what a scan finds:
-// the endgame waits on that count.
+// checks after each that its counts (free blocks, whole holders, peers
+// fetching a block) are what a scan finds: the endgame and
+// super-seeding wait on them.
 func TestSchedulerCountsFreeBlocks(t *testing.T) {
 	ids := []peer.ID{"a", "b", "c", "d"}
 	for seed := range uint64(200) {
@@ -361,7 +420,7 @@ func TestSchedulerCountsFreeBlocks(t *testing.T) {
 		s := sched(n)
 		for step := range 200 {
 			id := ids[r.IntN(len(ids))]
-			switch r.IntN(7) {
+			switch r.IntN(9) {
 			case 0:
 				if !s.known(id) {
 					s.addPeer(id, float64(r.IntN(4))*mb)
@@ -391,15 +450,34 @@ func TestSchedulerCountsFreeBlocks(t *testing.T) {
 				}
 			case 6:
 				s.stored(r.IntN(n))
+			case 7:
+				s.fetching(id, []int{r.IntN(n)})
+			case 8:
+				s.tick(time.Duration(r.IntN(20)) * time.Second)
 			}
-			want := 0
+			want, whole, live := 0, 0, 0
 			for i := range n {
 				if s.freeNow(i) {
 					want++
 				}
+				fetchers := 0
+				for _, p := range s.peers {
+					if p.claimed != nil && p.claimed[i] == claimLive {
+						fetchers++
+					}
+				}
+				live += fetchers
+				if s.state[i].fetchers != fetchers {
+					t.Fatalf("seed %d step %d: block %d has %d fetchers, a scan finds %d", seed, step, i, s.state[i].fetchers, fetchers)
+				}
 			}
-			if s.free != want {
-				t.Fatalf("seed %d step %d: free %d, a scan finds %d", seed, step, s.free, want)
+			for _, p := range s.peers {
+				if p.holds == n {
+					whole++
+				}
+			}
+			if s.free != want || s.whole != whole || s.live != live {
+				t.Fatalf("seed %d step %d: free %d whole %d live %d, a scan finds %d, %d and %d", seed, step, s.free, s.whole, s.live, want, whole, live)
 			}
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"io"
+	"slices"
 	"sync"
 	"time"
 
@@ -161,7 +162,8 @@ func (e *Exchange) has(ctx context.Context, c cid.Cid) bool {
 
 // serveHave tells a peer which of the CIDs it lists are here, then which
 // arrive, until it closes the stream, all are here, or haveIdle passes
-// with nothing new, within the serving budget.
+// with nothing new, within the serving budget. Over ProtoHaveFetching it
+// also tells which of them this node asks a peer for.
 func (e *Exchange) serveHave(s network.Stream) {
 	defer s.Close()
 	p := s.Conn().RemotePeer()
@@ -224,14 +226,36 @@ func (e *Exchange) serveHave(s network.Stream) {
 		}
 		return held
 	}
+	tagged := s.Protocol() == ProtoHaveFetching
+	write := func(kind int, idx []int) error {
+		s.SetWriteDeadline(time.Now().Add(ioTimeout))
+		if tagged {
+			return writeTagged(w, kind, idx)
+		}
+		return writeIndexes(w, idx)
+	}
+	// Each block is said to be fetched once at most: a getter counts a
+	// peer's word on a block once (see claims.go).
+	var told map[string]bool
+	var askSeq uint64
+	var askWake <-chan struct{} // nil, so never ready, over ProtoHave
+	if tagged {
+		// What this node asked for lately, the new subscriber is told at
+		// once: a getter starting late would otherwise take those blocks
+		// from the seeder too, or hand them to Bitswap.
+		told = map[string]bool{}
+		askSeq = e.asking.recent(fetchHold)
+		now := make(chan struct{})
+		close(now)
+		askWake = now
+	}
 	seq, wake := e.notes.position()
 	held := askStore()
 	idle := time.NewTimer(haveIdle)
 	defer idle.Stop()
 	for first := true; ; first = false {
 		if len(held) > 0 || first {
-			s.SetWriteDeadline(time.Now().Add(ioTimeout))
-			if err := writeIndexes(w, held); err != nil {
+			if err := write(kindHolds, held); err != nil {
 				s.Reset()
 				return
 			}
@@ -242,6 +266,24 @@ func (e *Exchange) serveHave(s network.Stream) {
 		}
 		select {
 		case <-wake:
+		case <-askWake:
+			var hs []string
+			hs, askSeq, askWake, _ = e.asking.since(askSeq)
+			var fetching []int
+			for _, h := range hs {
+				if i, ok := pending[h]; ok && !told[h] && served(i) {
+					told[h] = true
+					fetching = append(fetching, i)
+				}
+			}
+			held = held[:0]
+			if len(fetching) > 0 {
+				if err := write(kindFetching, fetching); err != nil {
+					s.Reset()
+					return
+				}
+			}
+			continue
 		case <-idle.C:
 			return
 		case <-ctx.Done():
@@ -273,12 +315,14 @@ func (e *Exchange) announce(ctx context.Context, bl []blocks.Block) error {
 	return e.bs.Server.NotifyNewBlocks(ctx, bl...)
 }
 
-// storedLog lists the multihashes fetches brought, so that ProtoHave
-// servers can tell their peers what arrived.
+// storedLog lists the multihashes fetches brought (or asked a pollen peer
+// for), so that ProtoHave servers can tell their peers what arrived (or
+// what is being fetched).
 type storedLog struct {
 	mu     sync.Mutex
 	base   uint64   // sequence number of hashes[0]
 	hashes []string // the most recent, at most 2*keepStored
+	at     []int64  // when each was added, Unix nanoseconds
 	wake   chan struct{}
 }
 
@@ -301,18 +345,38 @@ func (l *storedLog) wakeLocked() chan struct{} {
 }
 
 func (l *storedLog) add(bl []blocks.Block) {
+	cs := make([]cid.Cid, len(bl))
+	for k, b := range bl {
+		cs[k] = b.Cid()
+	}
+	l.addCIDs(cs)
+}
+
+func (l *storedLog) addCIDs(cs []cid.Cid) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for _, b := range bl {
-		l.hashes = append(l.hashes, string(b.Cid().Hash()))
+	now := time.Now().UnixNano()
+	for _, c := range cs {
+		l.hashes = append(l.hashes, string(c.Hash()))
+		l.at = append(l.at, now)
 	}
 	if len(l.hashes) > 2*keepStored {
 		drop := len(l.hashes) - keepStored
 		l.hashes = append([]string(nil), l.hashes[drop:]...)
+		l.at = append([]int64(nil), l.at[drop:]...)
 		l.base += uint64(drop)
 	}
 	close(l.wakeLocked())
 	l.wake = make(chan struct{})
+}
+
+// recent returns the position of the first hash added within d.
+func (l *storedLog) recent(d time.Duration) uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	after := time.Now().Add(-d).UnixNano()
+	k, _ := slices.BinarySearch(l.at, after)
+	return l.base + uint64(k)
 }
 
 // since returns the hashes stored from seq on, the next position and its

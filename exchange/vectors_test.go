@@ -39,6 +39,14 @@ type wireVectors struct {
 		Indexes []int  `json:"indexes"`
 		Hex     string `json:"hex"`
 	} `json:"indexes"`
+	// ProtoHaveFetching's answers: tagged indexes, held (kind 0) or
+	// being fetched (kind 1).
+	Tagged []struct {
+		ListLen int    `json:"list_len"`
+		Kind    int    `json:"kind"`
+		Indexes []int  `json:"indexes"`
+		Hex     string `json:"hex"`
+	} `json:"tagged"`
 	// ProtoBlocks' answers, one per CID asked: a block or "not here".
 	Blocks []struct {
 		Block string `json:"block_hex,omitempty"` // absent: not here
@@ -78,6 +86,17 @@ func TestWireVectors(t *testing.T) {
 		v.Indexes.ListLen, v.Indexes.Indexes = 200, []int{1, 0, 130}
 		writeIndexes(bufio.NewWriter(&b), v.Indexes.Indexes)
 		v.Indexes.Hex = hex.EncodeToString(b.Bytes())
+		for _, kind := range []int{kindHolds, kindFetching} {
+			b.Reset()
+			idx := []int{1, 0, 130}[kind:]
+			writeTagged(bufio.NewWriter(&b), kind, idx)
+			v.Tagged = append(v.Tagged, struct {
+				ListLen int    `json:"list_len"`
+				Kind    int    `json:"kind"`
+				Indexes []int  `json:"indexes"`
+				Hex     string `json:"hex"`
+			}{200, kind, idx, hex.EncodeToString(b.Bytes())})
+		}
 		v.Blocks = append(v.Blocks, struct {
 			Block string `json:"block_hex,omitempty"`
 			Hex   string `json:"hex"`
@@ -127,6 +146,21 @@ func TestWireVectors(t *testing.T) {
 	writeIndexes(bufio.NewWriter(&b), v.Indexes.Indexes)
 	if hex.EncodeToString(b.Bytes()) != v.Indexes.Hex {
 		t.Errorf("indexes written as %x", b.Bytes())
+	}
+
+	if len(v.Tagged) == 0 {
+		t.Error("no vectors for ProtoHaveFetching's answers")
+	}
+	for _, tv := range v.Tagged {
+		kind, idx, err := readTagged(bufio.NewReader(bytes.NewReader(unhex(t, tv.Hex))), tv.ListLen)
+		if err != nil || kind != tv.Kind || !slices.Equal(idx, tv.Indexes) {
+			t.Errorf("tagged %s: kind %d, %v, %v", tv.Hex, kind, idx, err)
+		}
+		b.Reset()
+		writeTagged(bufio.NewWriter(&b), tv.Kind, tv.Indexes)
+		if hex.EncodeToString(b.Bytes()) != tv.Hex {
+			t.Errorf("tagged kind %d %v written as %x", tv.Kind, tv.Indexes, b.Bytes())
+		}
 	}
 
 	for i, bl := range v.Blocks {

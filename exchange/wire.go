@@ -24,12 +24,21 @@ import (
 // indexes of those it holds, then with more indexes as it stores more of
 // them, until the getter closes the stream.
 //
+// ProtoHaveFetching is ProtoHave whose answers also say which of the
+// CIDs the server is fetching (has asked a peer for and does not hold
+// yet): each answer is tagged (see writeTagged). Getters fetching
+// together learn what the others are bringing, so that two of them do
+// not take the same rare block from the seeder at the same moment; the
+// later one waits and takes it from the first. Getters ask for it first
+// and fall back to ProtoHave with older peers.
+//
 // ProtoBlocks: the getter sends lists of CIDs, pipelined; for each CID in
 // order the server answers a status byte (1: the block follows as a
 // uvarint length and its bytes; 0: not here).
 const (
-	ProtoHave   = protocol.ID("/pollen/have/1.0.0")
-	ProtoBlocks = protocol.ID("/pollen/blocks/1.0.0")
+	ProtoHave         = protocol.ID("/pollen/have/1.0.0")
+	ProtoHaveFetching = protocol.ID("/pollen/have/1.1.0")
+	ProtoBlocks       = protocol.ID("/pollen/blocks/1.0.0")
 
 	maxList     = 1 << 17 // CIDs in one list: a level of a DAG of 128 Ki blocks per message
 	maxCIDLen   = 128     // bytes of a binary CID; sha2-256 CIDs take 36
@@ -114,12 +123,44 @@ func writeIndexes(w *bufio.Writer, idx []int) error {
 	return w.Flush()
 }
 
+// The kinds of a ProtoHaveFetching answer.
+const (
+	kindHolds    = 0 // the server holds these
+	kindFetching = 1 // the server asked a peer for these, and holds them not yet
+)
+
+// writeTagged writes an answer of ProtoHaveFetching: uvarint
+// count<<1 | kind, then each index as a uvarint.
+func writeTagged(w *bufio.Writer, kind int, idx []int) error {
+	var buf [binary.MaxVarintLen64]byte
+	w.Write(binary.AppendUvarint(buf[:0], uint64(len(idx))<<1|uint64(kind&1)))
+	for _, i := range idx {
+		w.Write(binary.AppendUvarint(buf[:0], uint64(i)))
+	}
+	return w.Flush()
+}
+
+// readTagged reads what writeTagged wrote; every index is below n.
+func readTagged(r *bufio.Reader, n int) (kind int, idx []int, err error) {
+	h, err := binary.ReadUvarint(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	idx, err = readIndexList(r, h>>1, n)
+	return int(h & 1), idx, err
+}
+
 // readIndexes reads what writeIndexes wrote; every index is below n.
 func readIndexes(r *bufio.Reader, n int) ([]int, error) {
 	count, err := binary.ReadUvarint(r)
 	if err != nil {
 		return nil, err
 	}
+	return readIndexList(r, count, n)
+}
+
+// readIndexList reads count indexes, each below n.
+func readIndexList(r *bufio.Reader, count uint64, n int) ([]int, error) {
 	if count > uint64(n) {
 		return nil, fmt.Errorf("%w: %d indexes for a list of %d", errProtocol, count, n)
 	}

@@ -3,6 +3,7 @@ package exchange
 import (
 	"bufio"
 	"bytes"
+	"slices"
 	"testing"
 
 	"github.com/ipfs/go-cid"
@@ -68,6 +69,37 @@ func FuzzReadIndexes(f *testing.F) {
 			if i < 0 || i >= n {
 				t.Fatalf("index %d outside a list of %d", i, n)
 			}
+		}
+	})
+}
+
+func FuzzReadTagged(f *testing.F) {
+	var buf bytes.Buffer
+	writeTagged(bufio.NewWriter(&buf), kindFetching, []int{0, 5, 1 << 20})
+	f.Add(buf.Bytes(), 2<<20)
+	f.Add([]byte{7, 1, 2, 0}, 3)
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0x0f}, 2)
+	f.Fuzz(func(t *testing.T, data []byte, n int) {
+		if n < 0 || n > maxList {
+			return
+		}
+		kind, idx, err := readTagged(bufio.NewReader(bytes.NewReader(data)), n)
+		if err != nil {
+			return
+		}
+		if kind != kindHolds && kind != kindFetching || len(idx) > n {
+			t.Fatalf("kind %d, %d indexes for a list of %d", kind, len(idx), n)
+		}
+		for _, i := range idx {
+			if i < 0 || i >= n {
+				t.Fatalf("index %d outside a list of %d", i, n)
+			}
+		}
+		var out bytes.Buffer
+		writeTagged(bufio.NewWriter(&out), kind, idx)
+		k2, again, err := readTagged(bufio.NewReader(&out), n)
+		if err != nil || k2 != kind || !slices.Equal(again, idx) {
+			t.Fatalf("read back as kind %d %v (%v), was kind %d %v", k2, again, err, kind, idx)
 		}
 	})
 }
