@@ -29,6 +29,8 @@ const (
 func (e *Exchange) Fetch(ctx context.Context, root cid.Cid, o FetchOptions) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	e.fetches.Add(1)
+	defer e.fetches.Add(-1)
 	if o.SpareSince.IsZero() {
 		o.SpareSince = time.Now()
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ipfs/boxo/bitswap"
@@ -52,8 +53,12 @@ type Exchange struct {
 	served      func(peer.ID, cid.Cid, int)
 	notes       storedLog
 	asking      storedLog // what this node asked pollen peers for
-	load        budget    // what peers' streams hold while served
-	pex         holders   // who holds which root, for peer exchange
+	// fetches counts the fetches running: what this node asked for is
+	// told to other getters only while one runs (a stalled or ended
+	// get's asks would hold their blocks back for fetchHold).
+	fetches atomic.Int32
+	load    budget  // what peers' streams hold while served
+	pex     holders // who holds which root, for peer exchange
 
 	ctx    context.Context // ends at Close
 	cancel context.CancelFunc

@@ -20,6 +20,12 @@ func SetWindow(n int) (restore func()) {
 // with the getter p, for a fuzz test without a stream.
 func (e *Exchange) ServeUnlock(rw io.ReadWriter, p peer.ID) error { return e.unlockFor(rw, p) }
 
-// NoteAsking records that e asked a pollen peer for cs, as a fetch does,
-// for a test of what ProtoHaveFetching tells.
-func (e *Exchange) NoteAsking(cs []cid.Cid) { e.asking.addCIDs(cs) }
+// NoteAsking records that e asked a pollen peer for cs, as a running
+// fetch does, for a test of what ProtoHaveFetching tells.
+func (e *Exchange) NoteAsking(cs []cid.Cid) {
+	e.fetches.CompareAndSwap(0, 1) // a fetch runs
+	e.asking.addCIDs(cs)
+}
+
+// EndFetches says no fetch runs on e any more.
+func (e *Exchange) EndFetches() { e.fetches.Store(0) }

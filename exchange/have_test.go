@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/pollen-p2p/pollen/exchange"
 	"github.com/pollen-p2p/pollen/internal/testdata"
@@ -46,14 +48,10 @@ func TestHaveSaysWhatIsFetched(t *testing.T) {
 		}
 		return kind, idx
 	}
-	for _, proto := range []struct {
-		name   string
-		tagged bool
-	}{{string(exchange.ProtoHaveFetching), true}, {string(exchange.ProtoHave), false}} {
-		s, err := getter.h.NewStream(ctx, holder.h.ID(), exchange.ProtoHave)
-		if proto.tagged {
-			s, err = getter.h.NewStream(ctx, holder.h.ID(), exchange.ProtoHaveFetching)
-		}
+	// subscribe asks the holder which leaves it holds.
+	subscribe := func(id protocol.ID) (network.Stream, *bufio.Reader) {
+		t.Helper()
+		s, err := getter.h.NewStream(ctx, holder.h.ID(), id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -65,7 +63,17 @@ func TestHaveSaysWhatIsFetched(t *testing.T) {
 			w.Write(c.Bytes())
 		}
 		w.Flush()
-		r := bufio.NewReader(s)
+		return s, bufio.NewReader(s)
+	}
+	for _, proto := range []struct {
+		name   string
+		tagged bool
+	}{{string(exchange.ProtoHaveFetching), true}, {string(exchange.ProtoHave), false}} {
+		id := exchange.ProtoHave
+		if proto.tagged {
+			id = exchange.ProtoHaveFetching
+		}
+		s, r := subscribe(id)
 		if kind, idx := answer(r, proto.tagged); kind != 0 || !slices.Equal(idx, []int{0}) {
 			t.Errorf("%s: first answer kind %d %v, want held [0]", proto.name, kind, idx)
 		}
@@ -89,4 +97,16 @@ func TestHaveSaysWhatIsFetched(t *testing.T) {
 		}
 		s.Reset()
 	}
+	// Once no get runs at the holder, what it asked for lately is not
+	// told: a get that ended or failed would hold those blocks back.
+	holder.ex.EndFetches()
+	s, r := subscribe(exchange.ProtoHaveFetching)
+	if kind, idx := answer(r, true); kind != 0 || !slices.Equal(idx, []int{0}) {
+		t.Errorf("no fetch running: first answer kind %d %v, want held [0]", kind, idx)
+	}
+	s.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if _, err := r.ReadByte(); err == nil {
+		t.Error("no fetch running: the holder said it fetches blocks")
+	}
+	s.Reset()
 }

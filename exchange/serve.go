@@ -271,6 +271,9 @@ func (e *Exchange) serveHave(s network.Stream) {
 			hs, askSeq, askWake, _ = e.asking.since(askSeq)
 			var fetching []int
 			for _, h := range hs {
+				if e.fetches.Load() == 0 {
+					break // no get runs here now: its asks are void
+				}
 				if i, ok := pending[h]; ok && !told[h] && served(i) {
 					told[h] = true
 					fetching = append(fetching, i)
