@@ -65,7 +65,15 @@ type Store struct {
 	sweeping sync.RWMutex // Has shares it; GC's sweep takes it alone
 	gcMu     sync.Mutex   // one GC at a time
 	dropMu   sync.RWMutex // writers share it; GC's DropPrefix takes it alone
+	// closeMu: Sync shares it, Close takes it alone. Badger's Sync after
+	// its Close dereferences nil: a get the daemon ran could still reach
+	// its commit point while the node closed.
+	closeMu sync.RWMutex
+	closed  bool
 }
+
+// ErrClosed is returned by Sync after Close.
+var ErrClosed = errors.New("block store closed")
 
 // writing marks a write to Badger under way until the returned func is
 // called, so GC's DropPrefix, which refuses writes, waits for it and it
@@ -184,6 +192,12 @@ func Open(dir string, o Options) (*Store, error) {
 
 // Close flushes and closes the database.
 func (s *Store) Close() error {
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
 	err := s.db.Close()
 	if ferr := s.packs.close(); err == nil {
 		err = ferr
@@ -198,6 +212,11 @@ func (s *Store) Close() error {
 // Sync makes every write so far durable. Call it at commit points (end of
 // an import or a download), not per block.
 func (s *Store) Sync() error {
+	s.closeMu.RLock()
+	defer s.closeMu.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
 	// Block files first: an index entry must never be durable before the
 	// bytes it points to.
 	if err := s.packs.sync(); err != nil {

@@ -3,6 +3,7 @@ package blockstore_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -219,5 +220,23 @@ func TestGCCompactsPacks(t *testing.T) {
 	s = open(t, dir, false)
 	if v, err := s.Verify(ctx, false); err != nil || len(v.Corrupt) != 0 || v.Checked != 30 {
 		t.Errorf("verify after GC and reopen = %+v, %v", v, err)
+	}
+}
+
+// A Sync that comes after Close (a get reaching its commit point while
+// the node closes) fails with ErrClosed instead of crashing the process.
+func TestSyncAfterClose(t *testing.T) {
+	s, err := blockstore.Open(t.TempDir(), blockstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Sync(); !errors.Is(err, blockstore.ErrClosed) {
+		t.Fatalf("Sync after Close: %v, want ErrClosed", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("a second Close: %v", err)
 	}
 }
