@@ -19,13 +19,7 @@ import (
 func TestLiveFollowByName(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	open := func(boot []peer.AddrInfo) *pollen.Node {
-		cfg := isolated()
-		cfg.Offline, cfg.Bootstrap = false, boot // a DHT of the three
-		return startNode(t, cfg)
-	}
-	boot := open([]peer.AddrInfo{})
-	sharer, follower := open([]peer.AddrInfo{boot.AddrInfo()}), open([]peer.AddrInfo{boot.AddrInfo()})
+	sharer, follower := dhtOfThree(t)
 	src := filepath.Join(t.TempDir(), "shared")
 	writeFile(t, filepath.Join(src, "a.txt"), []byte("found by name"))
 	writeFile(t, filepath.Join(src, "sub/b.txt"), []byte("and its blocks by their CIDs"))

@@ -57,6 +57,20 @@ func startNode(t testing.TB, cfg pollen.Config) *pollen.Node {
 	return n
 }
 
+// dhtOfThree starts three nodes that make a DHT of their own on
+// loopback (the first is the others' bootstrap peer) and returns the
+// two others.
+func dhtOfThree(t *testing.T) (a, b *pollen.Node) {
+	t.Helper()
+	open := func(boot []peer.AddrInfo) *pollen.Node {
+		cfg := isolated()
+		cfg.Offline, cfg.Bootstrap = false, boot
+		return startNode(t, cfg)
+	}
+	boot := open([]peer.AddrInfo{})
+	return open([]peer.AddrInfo{boot.AddrInfo()}), open([]peer.AddrInfo{boot.AddrInfo()})
+}
+
 // openNodeNoCleanup opens a node on loopback that the test closes itself.
 func openNodeNoCleanup(t *testing.T) *pollen.Node {
 	t.Helper()

@@ -217,13 +217,7 @@ func TestPrivateOverQUIC(t *testing.T) {
 func TestPrivateNotInTheDHT(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	open := func(boot []peer.AddrInfo) *pollen.Node {
-		cfg := isolated()
-		cfg.Offline, cfg.Bootstrap = false, boot // a DHT of the three
-		return startNode(t, cfg)
-	}
-	boot := open([]peer.AddrInfo{})
-	sharer, seeker := open([]peer.AddrInfo{boot.AddrInfo()}), open([]peer.AddrInfo{boot.AddrInfo()})
+	sharer, seeker := dhtOfThree(t)
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "public.txt"), []byte("anyone may know"), 0o644)
 	os.WriteFile(filepath.Join(dir, "private.txt"), []byte("only the ticket's holders"), 0o644)
