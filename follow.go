@@ -20,6 +20,7 @@ import (
 
 	"github.com/pollen-p2p/pollen/chunker"
 	"github.com/pollen-p2p/pollen/live"
+	"github.com/pollen-p2p/pollen/swarm"
 )
 
 // A follow keeps a mirror of someone's live folder: it subscribes to the
@@ -458,23 +459,11 @@ func everything(nd *merkledag.ProtoNode, _ *ft.FSNode) ([]cid.Cid, error) {
 // holdersOf reads a follow's holders in their order, leaving out what
 // does not parse.
 func holdersOf(ss []string) []peer.AddrInfo {
-	var out []peer.AddrInfo
+	var as []ma.Multiaddr
 	for _, s := range ss {
-		a, err := ma.NewMultiaddr(s)
-		if err != nil {
-			continue
-		}
-		tr, id := peer.SplitAddr(a)
-		if id == "" {
-			continue
-		}
-		i := slices.IndexFunc(out, func(h peer.AddrInfo) bool { return h.ID == id })
-		if i < 0 {
-			out, i = append(out, peer.AddrInfo{ID: id}), len(out)
-		}
-		if tr != nil && len(tr.Bytes()) > 0 {
-			out[i].Addrs = append(out[i].Addrs, tr)
+		if a, err := ma.NewMultiaddr(s); err == nil {
+			as = append(as, a)
 		}
 	}
-	return out
+	return swarm.AddrInfosInOrder(as)
 }

@@ -33,12 +33,7 @@ func TestLiveRefusesForgedAndReplayed(t *testing.T) {
 	first := li.Record // version 1's, signed by the folder's key
 	writeFile(t, filepath.Join(src, "a.txt"), []byte("v2"))
 	v2 := waitVersion(t, sharer, 2, 20*time.Second)
-	f := liveNode(t, t.TempDir())
-	defer f.Close()
-	mirror := filepath.Join(t.TempDir(), "m")
-	if _, err := f.Follow(ctx, tk, mirror); err != nil {
-		t.Fatal(err)
-	}
+	f, mirror := follow(t, ctx, tk)
 	waitMirrors(t, src, []string{mirror}, 30*time.Second)
 
 	// The liar: a libp2p host that answers any follower with the folder's

@@ -53,6 +53,19 @@ func shareLive(t *testing.T, ctx context.Context, src string) (*pollen.Node, pol
 	return sharer, li, tk
 }
 
+// follow follows tk from a new node, closed when the test ends, into a
+// new mirror folder, and returns both.
+func follow(t *testing.T, ctx context.Context, tk pollen.Ticket) (*pollen.Node, string) {
+	t.Helper()
+	f := liveNode(t, t.TempDir())
+	t.Cleanup(func() { f.Close() })
+	mirror := filepath.Join(t.TempDir(), "m")
+	if _, err := f.Follow(ctx, tk, mirror); err != nil {
+		t.Fatal(err)
+	}
+	return f, mirror
+}
+
 // waitVersion waits until n's only live folder has noted version seq
 // or a later one, and returns it.
 func waitVersion(t *testing.T, n *pollen.Node, seq uint64, within time.Duration) pollen.LiveInfo {

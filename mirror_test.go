@@ -22,12 +22,7 @@ func TestLiveMirrorKinds(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _, tk := shareLive(t, ctx, src)
-	f := liveNode(t, t.TempDir())
-	defer f.Close()
-	mirror := filepath.Join(t.TempDir(), "m")
-	if _, err := f.Follow(ctx, tk, mirror); err != nil {
-		t.Fatal(err)
-	}
+	f, mirror := follow(t, ctx, tk)
 	waitMirrors(t, src, []string{mirror}, 30*time.Second)
 	if to, err := os.Readlink(filepath.Join(mirror, "s")); err != nil || to != outside {
 		t.Fatalf("the mirror's symlink: %q %v", to, err)
@@ -61,12 +56,7 @@ func TestLiveMirrorAfterACrash(t *testing.T) {
 	writeFile(t, filepath.Join(src, "a.txt"), []byte("one"))
 	writeFile(t, filepath.Join(src, "b.txt"), []byte("bee"))
 	sharer, li, tk := shareLive(t, ctx, src)
-	f := liveNode(t, t.TempDir())
-	defer f.Close()
-	mirror := filepath.Join(t.TempDir(), "m")
-	if _, err := f.Follow(ctx, tk, mirror); err != nil {
-		t.Fatal(err)
-	}
+	f, mirror := follow(t, ctx, tk)
 	waitMirrors(t, src, []string{mirror}, 30*time.Second)
 	waitVersion(t, f, 1, 10*time.Second)
 	manifest := filepath.Join(f.Dir(), "live", li.Name.String()+".mirror.json")

@@ -195,24 +195,34 @@ func (t *Ticket) parseExtensions(fields [][]byte) error {
 		return fmt.Errorf("%w: allowed peers without a secret", ErrBadTicket)
 	}
 	if len(holders) > 0 {
-		ais, err := peer.AddrInfosFromP2pAddrs(holders...)
-		if err != nil {
+		if _, err := peer.AddrInfosFromP2pAddrs(holders...); err != nil {
 			return fmt.Errorf("%w: bad holder address: %v", ErrBadTicket, err)
 		}
-		if len(ais) > MaxTicketHolders {
-			return fmt.Errorf("%w: %d holders, at most %d", ErrBadTicket, len(ais), MaxTicketHolders)
-		}
-		// In the order written, so a ticket reads back as it was.
-		for _, a := range holders {
-			tr, id := peer.SplitAddr(a)
-			i := slices.IndexFunc(t.Holders, func(h peer.AddrInfo) bool { return h.ID == id })
-			if i < 0 {
-				t.Holders, i = append(t.Holders, peer.AddrInfo{ID: id}), len(t.Holders)
-			}
-			if tr != nil && len(tr.Bytes()) > 0 {
-				t.Holders[i].Addrs = append(t.Holders[i].Addrs, tr)
-			}
+		t.Holders = AddrInfosInOrder(holders)
+		if len(t.Holders) > MaxTicketHolders {
+			return fmt.Errorf("%w: %d holders, at most %d", ErrBadTicket, len(t.Holders), MaxTicketHolders)
 		}
 	}
 	return nil
+}
+
+// AddrInfosInOrder groups addresses ending in /p2p/ID by peer, in the
+// order the peers first come (go-libp2p's AddrInfosFromP2pAddrs goes
+// through a map); an address without a peer ID is left out.
+func AddrInfosInOrder(as []ma.Multiaddr) []peer.AddrInfo {
+	var out []peer.AddrInfo
+	for _, a := range as {
+		tr, id := peer.SplitAddr(a)
+		if id == "" {
+			continue
+		}
+		i := slices.IndexFunc(out, func(h peer.AddrInfo) bool { return h.ID == id })
+		if i < 0 {
+			out, i = append(out, peer.AddrInfo{ID: id}), len(out)
+		}
+		if tr != nil && len(tr.Bytes()) > 0 {
+			out[i].Addrs = append(out[i].Addrs, tr)
+		}
+	}
+	return out
 }
