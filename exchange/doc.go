@@ -22,8 +22,11 @@
 // its CID before it is stored; a peer that sends wrong bytes is cut off.
 //
 // Files: exchange.go (the Exchange and its contract), download.go (one
-// fetch), lanes.go (a level over pollen peers' streams), scheduler.go
+// fetch), lanes.go (a level over pollen peers), lane.go (one stream of
+// asks and answers), scheduler.go
 // (which block of which peer: pure, table-tested), bitswap.go (the
 // Bitswap side), wire.go (the codec of the pollen protocols, fuzzed),
-// serve.go (answering peers), trust.go (cutting off liars).
+// serve.go and serveblocks.go (answering peers), choke.go (which getters
+// are served: tit-for-tat), choked.go (a getter choked, and its cancels),
+// trust.go (cutting off liars).
 package exchange

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -58,6 +59,7 @@ type Exchange struct {
 	// get's asks would hold their blocks back for fetchHold).
 	fetches atomic.Int32
 	load    budget  // what peers' streams hold while served
+	chokes  chokes  // which getters are served now (choke.go)
 	pex     holders // who holds which root, for peer exchange
 
 	ctx    context.Context // ends at Close
@@ -108,6 +110,9 @@ func New(h host.Host, store bstore.Blockstore, cfg Config) *Exchange {
 		stats: map[peer.ID]*PeerStats{}, judged: map[peer.ID]*judgement{},
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
+	e.chokes.init(rand.IntN)
+	e.wg.Add(1)
+	go e.rechokeLoop()
 	var finder routing.ContentDiscovery
 	if cfg.Routing != nil {
 		finder = cfg.Routing
@@ -123,6 +128,7 @@ func New(h host.Host, store bstore.Blockstore, cfg Config) *Exchange {
 		bitswap.WithPeerBlockRequestFilter(e.serves),
 	)
 	h.SetStreamHandler(ProtoBlocks, e.handle(blocksStream, e.serveBlocks))
+	h.SetStreamHandler(ProtoBlocksChoke, e.handle(blocksStream, e.serveBlocks))
 	h.SetStreamHandler(ProtoHave, e.handle(haveStream, e.serveHave))
 	h.SetStreamHandler(ProtoHaveFetching, e.handle(haveStream, e.serveHave))
 	h.SetStreamHandler(ProtoPeers, e.handle(peersStream, e.servePeers))
@@ -137,6 +143,7 @@ func (e *Exchange) Close() error {
 	e.closed = true
 	e.mu.Unlock()
 	e.h.RemoveStreamHandler(ProtoBlocks)
+	e.h.RemoveStreamHandler(ProtoBlocksChoke)
 	e.h.RemoveStreamHandler(ProtoHave)
 	e.h.RemoveStreamHandler(ProtoHaveFetching)
 	e.h.RemoveStreamHandler(ProtoPeers)

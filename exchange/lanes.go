@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"math/rand/v2"
 	"slices"
@@ -60,12 +59,7 @@ type level struct {
 	// stored, to their index.
 	handed map[string]int
 	hand   *handOver
-}
-
-// lane is one ProtoBlocks stream to a peer.
-type lane struct {
-	queue    []int // indexes asked for, in the order the answers come
-	inflight int64 // bytes asked for, not yet arrived
+	lanes  map[peer.ID][]*lane // each peer's lanes, for cancels
 }
 
 // fetchLevel brings ls into the store.
@@ -91,6 +85,7 @@ func (d *download) fetchLevel(ctx context.Context, ls []link) error {
 		changed: make(chan struct{}),
 		sched:   newScheduler(sizes, rand.Perm, time.Now()),
 		handed:  map[string]int{},
+		lanes:   map[peer.ID][]*lane{},
 	}
 	lv.sched.graceFrom(d.o.SpareSince)
 	lv.hand = newHandOver(lv.bitswapStored)
@@ -211,13 +206,21 @@ func (lv *level) runPeer(ctx context.Context, id peer.ID) error {
 	}()
 	lanes := make([]*lane, lanesPerPeer)
 	for k := range lanes {
-		s, err := h.NewStream(ctx, id, ProtoBlocks)
+		s, err := h.NewStream(ctx, id, ProtoBlocksChoke, ProtoBlocks)
 		if err != nil {
 			return err
 		}
 		streams = append(streams, s)
-		lanes[k] = &lane{}
+		lanes[k] = &lane{choke: s.Protocol() == ProtoBlocksChoke, cancelled: map[int]bool{}}
 	}
+	lv.mu.Lock()
+	lv.lanes[id] = lanes
+	lv.mu.Unlock()
+	defer func() {
+		lv.mu.Lock()
+		delete(lv.lanes, id)
+		lv.mu.Unlock()
+	}()
 	cs := make([]cid.Cid, len(lv.items))
 	for i, l := range lv.items {
 		cs[i] = l.c
@@ -327,116 +330,6 @@ func (lv *level) readHaves(id peer.ID, r *bufio.Reader, tagged bool) error {
 		}
 		lv.signal()
 		lv.mu.Unlock()
-	}
-}
-
-// ask sends the peer the requests the scheduler picks over ln, while the
-// lane holds no more than its share of the peer's window.
-func (lv *level) ask(ctx context.Context, id peer.ID, ln *lane, w *bufio.Writer) error {
-	for {
-		var want []cid.Cid
-		lv.mu.Lock()
-		for lv.err == nil && ln.inflight <= lv.sched.windowOf(id)/lanesPerPeer {
-			i := lv.sched.next(id)
-			if i < 0 {
-				break
-			}
-			if lv.sched.takeBack(i) {
-				lv.hand.takeBack(lv.items[i].c)
-			}
-			ln.queue = append(ln.queue, i)
-			ln.inflight += lv.sched.sizes[i]
-			want = append(want, lv.items[i].c)
-		}
-		wake := lv.changed
-		lv.mu.Unlock()
-		if len(want) > 0 {
-			lv.d.e.asking.addCIDs(want) // told to the peers fetching them too
-			if err := writeCIDs(w, want); err != nil {
-				return err
-			}
-			continue
-		}
-		select {
-		case <-wake:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-}
-
-// readBlocks reads the peer's answers in the order they were asked for,
-// checks each against its CID and hands them to the storer in batches.
-func (lv *level) readBlocks(ctx context.Context, id peer.ID, ln *lane, s network.Stream) error {
-	waiting := func() bool {
-		lv.mu.Lock()
-		defer lv.mu.Unlock()
-		return len(ln.queue) > 0
-	}
-	r := bufio.NewReaderSize(idleReader{s, waiting}, 64<<10)
-	var batch []blocks.Block
-	var idx []int
-	size := 0
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		select {
-		case lv.storeq <- stored{batch, idx}:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		batch, idx, size = nil, nil, 0
-		return nil
-	}
-	for {
-		data, ok, err := readBlock(r)
-		if err != nil {
-			flush()
-			return err
-		}
-		// Only this goroutine takes from the queue: look now, take once
-		// the answer is checked, so the block is never free to ask again.
-		lv.mu.Lock()
-		if len(ln.queue) == 0 {
-			lv.mu.Unlock()
-			flush()
-			return fmt.Errorf("%w: an answer nobody asked for", errProtocol)
-		}
-		i := ln.queue[0]
-		lv.mu.Unlock()
-		c := lv.items[i].c
-		if ok {
-			if got, err := c.Prefix().Sum(data); err != nil || !got.Equals(c) {
-				// Dropped as if the peer lacked it, so another is asked.
-				lv.d.damaged.Add(1)
-				if lv.d.e.damaged(id, c) {
-					flush()
-					return fmt.Errorf("peer %s sent wrong bytes for %s", id, c)
-				}
-				ok, data = false, nil
-			}
-		}
-		if ok {
-			lv.d.touch()
-			lv.d.e.count(id, int64(len(data)), 1, false)
-		}
-		lv.mu.Lock()
-		ln.queue = ln.queue[1:]
-		ln.inflight -= lv.sched.sizes[i]
-		first := lv.sched.answered(id, i, ok, int64(len(data)))
-		lv.signal()
-		lv.mu.Unlock()
-		if first {
-			b, _ := blocks.NewBlockWithCid(data, c)
-			batch, idx = append(batch, b), append(idx, i)
-			size += len(data)
-		}
-		if size >= storeBytes || len(batch) >= storeBlocks || (r.Buffered() == 0 && len(batch) > 0) {
-			if err := flush(); err != nil {
-				return err
-			}
-		}
 	}
 }
 
@@ -553,23 +446,4 @@ func (lv *level) bitswapStored(bl []blocks.Block) {
 		}
 	}
 	lv.signal()
-}
-
-// idleReader reads a lane's stream. While answers are awaited, a read
-// that sees nothing for ioTimeout fails: a peer that stops in the middle
-// of an answer is cut off, and the blocks it sent before are stored,
-// instead of holding the level forever. An idle lane waits as long as
-// it likes.
-type idleReader struct {
-	s       network.Stream
-	waiting func() bool
-}
-
-func (r idleReader) Read(p []byte) (int, error) {
-	if r.waiting() {
-		r.s.SetReadDeadline(time.Now().Add(ioTimeout))
-	} else {
-		r.s.SetReadDeadline(time.Time{})
-	}
-	return r.s.Read(p)
 }

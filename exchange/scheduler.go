@@ -64,6 +64,7 @@ type itemState struct {
 	orphan   time.Time     // since when no pollen peer holds it nor is asked
 	askedAt  time.Duration // elapsed when it was last asked for
 	askedOf  *speer        // the peer it was last asked of
+	choking  int           // of its holders, those that choke this getter (choked.go)
 }
 
 // speer is what the scheduler knows of one peer.
@@ -73,6 +74,7 @@ type speer struct {
 	holds    int     // how many blocks of the level it holds
 	answered bool    // its first list of what it holds arrived
 	spare    bool    // asked only for what no other peer holds (see setSpare)
+	choked   bool    // it withheld a block: asked nothing until it unchokes (choked.go)
 	asking   []bool
 	pending  int     // requests in flight
 	inflight int64   // bytes asked for, not arrived
@@ -310,6 +312,9 @@ func (s *scheduler) dropPeer(id peer.ID) {
 	for i := range s.sizes {
 		was := s.freeNow(i)
 		s.unclaim(p, i)
+		if p.has[i] && p.choked {
+			s.state[i].choking--
+		}
 		if p.has[i] {
 			if s.state[i].holders--; s.state[i].holders == 1 && !s.state[i].got && s.state[i].asked == 0 {
 				s.offer(i) // the seeder's turn
@@ -344,6 +349,9 @@ func (s *scheduler) haves(id peer.ID, idx []int) {
 			p.holds++
 			s.unclaim(p, i)
 			s.state[i].holders++
+			if p.choked {
+				s.state[i].choking++
+			}
 			if !p.spare {
 				s.state[i].plain++
 			}
@@ -371,7 +379,7 @@ func (s *scheduler) haves(id peer.ID, idx []int) {
 // its window is full, or nothing it holds is worth asking.
 func (s *scheduler) next(id peer.ID) int {
 	p := s.peers[id]
-	if p == nil || p.inflight >= s.limit(p) || p.spare && !s.spareMay() {
+	if p == nil || p.choked || p.inflight >= s.limit(p) || p.spare && !s.spareMay() {
 		return -1
 	}
 	best := -1
@@ -383,7 +391,7 @@ func (s *scheduler) next(id peer.ID) int {
 		case st.got || !p.has[i] || st.asked > 0 || p.asking[i]:
 			p.cands.pop() // offered again if its request is dropped
 			continue
-		case p.spare && st.plain > 0, (st.holders > 1 || st.fetchers > 0) && s.seeding(p):
+		case p.spare && st.plain > 0, (st.holders-st.choking > 1 || st.fetchers > 0) && s.seeding(p):
 			p.cands.pop() // offered again if its other holders leave
 			continue
 		case c.holders != s.key(i) || c.rank != s.rank[i]:
@@ -468,6 +476,9 @@ func (s *scheduler) answered(id peer.ID, i int, ok bool, n int64) (first bool) {
 			p.has[i] = false
 			p.holds--
 			st.holders--
+			if p.choked {
+				st.choking--
+			}
 		}
 		if !ok && st.asked == 0 && !st.got {
 			s.offer(i)

@@ -3,8 +3,6 @@ package exchange
 import (
 	"bufio"
 	"context"
-	"encoding/binary"
-	"io"
 	"slices"
 	"sync"
 	"time"
@@ -14,11 +12,10 @@ import (
 	"github.com/ipfs/go-cid"
 	ipld "github.com/ipfs/go-ipld-format"
 	"github.com/libp2p/go-libp2p/core/network"
-	"github.com/libp2p/go-libp2p/core/peer"
 )
 
-// The serving side: pollen peers ask over ProtoBlocks and subscribe to
-// what this node holds over ProtoHave (see wire.go).
+// The serving side: pollen peers subscribe to what this node holds over
+// ProtoHave (see wire.go) and ask over ProtoBlocks (serveblocks.go).
 
 // A getter keeps its ProtoBlocks streams open for a level of the DAG and
 // may have nothing to ask of this node for a while; a stream idle for
@@ -29,73 +26,6 @@ const (
 	blocksIdle = 5 * time.Minute
 	haveIdle   = 10 * time.Minute
 )
-
-// serveBlocks answers a peer's ProtoBlocks requests until it closes the
-// stream, within the serving budget.
-func (e *Exchange) serveBlocks(s network.Stream) {
-	defer s.Close()
-	p := s.Conn().RemotePeer()
-	r := bufio.NewReader(s)
-	w := bufio.NewWriterSize(s, 64<<10)
-	for {
-		s.SetReadDeadline(time.Now().Add(blocksIdle))
-		n, err := readCount(r)
-		if err != nil {
-			if err != io.EOF {
-				s.Reset()
-			}
-			return
-		}
-		le, ok := e.lease(s, n)
-		if !ok {
-			return
-		}
-		s.SetReadDeadline(time.Now().Add(ioTimeout))
-		cs, err := readCIDList(r, n)
-		if err == nil {
-			err = e.sendBlocks(s, w, p, cs)
-		}
-		e.load.give(le)
-		if err != nil {
-			s.Reset()
-			return
-		}
-	}
-}
-
-// sendBlocks answers one list of ProtoBlocks.
-func (e *Exchange) sendBlocks(s network.Stream, w *bufio.Writer, p peer.ID, cs []cid.Cid) error {
-	var hdr [1 + binary.MaxVarintLen64]byte
-	s.SetWriteDeadline(time.Now().Add(ioTimeout))
-	for _, c := range cs {
-		if e.ctx.Err() != nil {
-			return e.ctx.Err()
-		}
-		if !e.serves(p, c) {
-			w.WriteByte(0) // as a block not here: a private share's tells nothing
-			continue
-		}
-		sent, wrote := 0, false
-		err := e.view(e.ctx, c, func(data []byte) error {
-			w.Write(binary.AppendUvarint(append(hdr[:0], 1), uint64(len(data))))
-			_, err := w.Write(data)
-			sent, wrote = len(data), true
-			return err
-		})
-		switch {
-		case wrote && err != nil: // the stream failed
-			return err
-		case err != nil:
-			w.WriteByte(0)
-			continue
-		}
-		e.count(p, int64(sent), 1, true)
-		if e.served != nil {
-			e.served(p, c, sent)
-		}
-	}
-	return w.Flush()
-}
 
 // A servingStore checks its blocks itself (pollen's: file references on
 // every read, its own copies by a background scrub), and says how to

@@ -52,6 +52,11 @@ type wireVectors struct {
 		Block string `json:"block_hex,omitempty"` // absent: not here
 		Hex   string `json:"hex"`
 	} `json:"blocks"`
+	// ProtoBlocksChoke's messages: asks (kind 0) and cancels (kind 1).
+	ChokeMessages []chokeMessage `json:"choke_messages"`
+	// ProtoBlocksChoke's answers beyond ProtoBlocks': withheld (status
+	// 2) and unchoked (status 3).
+	ChokeAnswers []chokeAnswer `json:"choke_answers"`
 	// ProtoPeers' request (a root) and answer (peers and addresses).
 	PeersRequest struct {
 		Root string `json:"root"`
@@ -64,6 +69,17 @@ type wireVectors struct {
 		} `json:"peers"`
 		Hex string `json:"hex"`
 	} `json:"peers_answer"`
+}
+
+type chokeMessage struct {
+	Kind int      `json:"kind"`
+	CIDs []string `json:"cids"`
+	Hex  string   `json:"hex"`
+}
+
+type chokeAnswer struct {
+	Status int    `json:"status"`
+	Hex    string `json:"hex"`
 }
 
 func vectorCID(codec uint64, data string) cid.Cid {
@@ -104,6 +120,16 @@ func TestWireVectors(t *testing.T) {
 			Block string `json:"block_hex,omitempty"`
 			Hex   string `json:"hex"`
 		}{"", "00"})
+		for _, kind := range []int{msgWant, msgCancel} {
+			b.Reset()
+			writeMessage(bufio.NewWriter(&b), kind, cs[kind:])
+			m := chokeMessage{Kind: kind, Hex: hex.EncodeToString(b.Bytes())}
+			for _, c := range cs[kind:] {
+				m.CIDs = append(m.CIDs, c.String())
+			}
+			v.ChokeMessages = append(v.ChokeMessages, m)
+		}
+		v.ChokeAnswers = []chokeAnswer{{statusWithheld, "02"}, {statusUnchoked, "03"}}
 		v.PeersRequest.Root = cs[1].String()
 		v.PeersRequest.Hex = hex.EncodeToString(append([]byte{byte(cs[1].ByteLen())}, cs[1].Bytes()...))
 		id, _ := peer.Decode("12D3KooWAfwBseMkirKwDH4f9WwqgtrC65xxrY4R3gpz4cknuxSt")
@@ -164,9 +190,42 @@ func TestWireVectors(t *testing.T) {
 	}
 
 	for i, bl := range v.Blocks {
-		data, ok, err := readBlock(bufio.NewReader(bytes.NewReader(unhex(t, bl.Hex))))
-		if err != nil || ok != (bl.Block != "") || hex.EncodeToString(data) != bl.Block {
-			t.Errorf("block answer %d: %x %v %v", i, data, ok, err)
+		for _, choke := range []bool{false, true} {
+			status, data, err := readBlock(bufio.NewReader(bytes.NewReader(unhex(t, bl.Hex))), choke)
+			if err != nil || (status == statusBlock) != (bl.Block != "") || hex.EncodeToString(data) != bl.Block {
+				t.Errorf("block answer %d: %x %v %v", i, data, status, err)
+			}
+		}
+	}
+	if len(v.ChokeMessages) == 0 || len(v.ChokeAnswers) == 0 {
+		t.Error("no vectors for ProtoBlocksChoke")
+	}
+	for _, m := range v.ChokeMessages {
+		r := bufio.NewReader(bytes.NewReader(unhex(t, m.Hex)))
+		kind, n, err := readMessageHead(r)
+		got, err2 := readCIDList(r, n)
+		if err != nil || err2 != nil || kind != m.Kind || len(got) != len(m.CIDs) {
+			t.Errorf("choke message %s: kind %d, %v, %v %v", m.Hex, kind, got, err, err2)
+			continue
+		}
+		for k, c := range got {
+			if c.String() != m.CIDs[k] {
+				t.Errorf("choke message %s: CID %d is %s", m.Hex, k, c)
+			}
+		}
+		b.Reset()
+		writeMessage(bufio.NewWriter(&b), kind, got)
+		if hex.EncodeToString(b.Bytes()) != m.Hex {
+			t.Errorf("choke message kind %d written as %x", kind, b.Bytes())
+		}
+	}
+	for _, a := range v.ChokeAnswers {
+		status, data, err := readBlock(bufio.NewReader(bytes.NewReader(unhex(t, a.Hex))), true)
+		if err != nil || status != a.Status || data != nil {
+			t.Errorf("choke answer %s: %d %x %v", a.Hex, status, data, err)
+		}
+		if _, _, err := readBlock(bufio.NewReader(bytes.NewReader(unhex(t, a.Hex))), false); err == nil {
+			t.Errorf("choke answer %s read over ProtoBlocks", a.Hex)
 		}
 	}
 

@@ -35,10 +35,20 @@ import (
 // ProtoBlocks: the getter sends lists of CIDs, pipelined; for each CID in
 // order the server answers a status byte (1: the block follows as a
 // uvarint length and its bytes; 0: not here).
+//
+// ProtoBlocksChoke is ProtoBlocks with choking and cancels (choke.go):
+// each message of the getter is tagged (uvarint count<<1 | kind, then
+// the CIDs): kind 0 asks for the CIDs, kind 1 cancels those not sent
+// yet. The server may answer a CID it holds with "withheld" (status 2:
+// cancelled, or the getter is choked; ask again once unchoked), and says
+// "unchoked" (status 3) between answers, answering no CID, when a
+// choked getter may ask again. Getters ask for it first and fall back
+// to ProtoBlocks with older peers.
 const (
 	ProtoHave         = protocol.ID("/pollen/have/1.0.0")
 	ProtoHaveFetching = protocol.ID("/pollen/have/1.1.0")
 	ProtoBlocks       = protocol.ID("/pollen/blocks/1.0.0")
+	ProtoBlocksChoke  = protocol.ID("/pollen/blocks/1.1.0")
 
 	maxList     = 1 << 17 // CIDs in one list: a level of a DAG of 128 Ki blocks per message
 	maxCIDLen   = 128     // bytes of a binary CID; sha2-256 CIDs take 36
@@ -178,32 +188,72 @@ func readIndexList(r *bufio.Reader, count uint64, n int) ([]int, error) {
 	return out, nil
 }
 
-// readBlock reads one answer of ProtoBlocks: the bytes, or nil when the
-// server does not have the block.
-func readBlock(r *bufio.Reader) ([]byte, bool, error) {
+// The kinds of a ProtoBlocksChoke message from the getter.
+const (
+	msgWant   = 0 // answer these CIDs, in order
+	msgCancel = 1 // answer those of these not sent yet as withheld
+)
+
+// writeMessage writes a message of ProtoBlocksChoke: uvarint
+// count<<1 | kind, then each CID as writeCIDs does.
+func writeMessage(w *bufio.Writer, kind int, cs []cid.Cid) error {
+	var buf [binary.MaxVarintLen64]byte
+	w.Write(binary.AppendUvarint(buf[:0], uint64(len(cs))<<1|uint64(kind&1)))
+	for _, c := range cs {
+		b := c.Bytes()
+		w.Write(binary.AppendUvarint(buf[:0], uint64(len(b))))
+		w.Write(b)
+	}
+	return w.Flush()
+}
+
+// readMessageHead reads the head of a ProtoBlocksChoke message: its kind
+// and how many CIDs follow (read them with readCIDList).
+func readMessageHead(r *bufio.Reader) (kind, n int, err error) {
+	h, err := binary.ReadUvarint(r)
+	if err != nil {
+		return 0, 0, err
+	}
+	if h>>1 > maxList {
+		return 0, 0, fmt.Errorf("%w: list of %d CIDs", errProtocol, h>>1)
+	}
+	return int(h & 1), int(h >> 1), nil
+}
+
+// The answers of ProtoBlocks, one per CID asked; ProtoBlocksChoke's
+// statusUnchoked answers none.
+const (
+	statusMissing  = 0 // not here
+	statusBlock    = 1 // the block follows
+	statusWithheld = 2 // not sent: cancelled, or the getter is choked
+	statusUnchoked = 3 // the getter may ask again
+)
+
+// readBlock reads one answer of ProtoBlocks (choke false) or
+// ProtoBlocksChoke: its status, and the bytes of a block.
+func readBlock(r *bufio.Reader, choke bool) (int, []byte, error) {
 	status, err := r.ReadByte()
 	if err != nil {
-		return nil, false, err
+		return 0, nil, err
 	}
-	switch status {
-	case 0:
-		return nil, false, nil
-	case 1:
-	default:
-		return nil, false, fmt.Errorf("%w: status %d", errProtocol, status)
+	switch {
+	case status == statusMissing, choke && (status == statusWithheld || status == statusUnchoked):
+		return int(status), nil, nil
+	case status != statusBlock:
+		return 0, nil, fmt.Errorf("%w: status %d", errProtocol, status)
 	}
 	l, err := binary.ReadUvarint(r)
 	if err != nil {
-		return nil, false, unexpected(err)
+		return 0, nil, unexpected(err)
 	}
 	if l > maxBlockLen {
-		return nil, false, fmt.Errorf("%w: block of %d bytes", errProtocol, l)
+		return 0, nil, fmt.Errorf("%w: block of %d bytes", errProtocol, l)
 	}
 	data := make([]byte, l)
 	if _, err := io.ReadFull(r, data); err != nil {
-		return nil, false, unexpected(err)
+		return 0, nil, unexpected(err)
 	}
-	return data, true, nil
+	return statusBlock, data, nil
 }
 
 func unexpected(err error) error {

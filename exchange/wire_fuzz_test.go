@@ -109,13 +109,55 @@ func FuzzReadBlock(f *testing.F) {
 	f.Add([]byte{1, 3, 'a', 'b', 'c'})
 	f.Add([]byte{1, 0xff, 0xff, 0xff, 0xff, 0x0f})
 	f.Add([]byte{2})
+	f.Add([]byte{3, 1, 1, 'x'})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		b, ok, err := readBlock(bufio.NewReader(bytes.NewReader(data)))
+		for _, choke := range []bool{false, true} {
+			status, b, err := readBlock(bufio.NewReader(bytes.NewReader(data)), choke)
+			if err != nil {
+				continue
+			}
+			if len(b) > maxBlockLen || (status != statusBlock && b != nil) {
+				t.Fatalf("block of %d bytes, status %d", len(b), status)
+			}
+			if status > statusBlock && !choke {
+				t.Fatalf("status %d over ProtoBlocks", status)
+			}
+		}
+	})
+}
+
+// FuzzReadMessage reads ProtoBlocksChoke's messages as a server does.
+func FuzzReadMessage(f *testing.F) {
+	var buf bytes.Buffer
+	writeMessage(bufio.NewWriter(&buf), msgCancel, []cid.Cid{vectorCID(cid.Raw, "a leaf")})
+	f.Add(buf.Bytes())
+	f.Add([]byte{0})
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0x0f})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r := bufio.NewReader(bytes.NewReader(data))
+		kind, n, err := readMessageHead(r)
 		if err != nil {
 			return
 		}
-		if len(b) > maxBlockLen || (!ok && b != nil) {
-			t.Fatalf("block of %d bytes, ok %v", len(b), ok)
+		if n > maxList || kind != msgWant && kind != msgCancel {
+			t.Fatalf("kind %d, %d CIDs", kind, n)
+		}
+		cs, err := readCIDList(r, n)
+		if err != nil {
+			return
+		}
+		var out bytes.Buffer
+		writeMessage(bufio.NewWriter(&out), kind, cs)
+		r = bufio.NewReader(&out)
+		k2, n2, err := readMessageHead(r)
+		again, err2 := readCIDList(r, n2)
+		if err != nil || err2 != nil || k2 != kind || len(again) != len(cs) {
+			t.Fatalf("read back as kind %d, %d CIDs (%v %v)", k2, len(again), err, err2)
+		}
+		for i := range cs {
+			if !again[i].Equals(cs[i]) {
+				t.Fatalf("CID %d read back as %s, was %s", i, again[i], cs[i])
+			}
 		}
 	})
 }

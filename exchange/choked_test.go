@@ -1,0 +1,115 @@
+package exchange
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// TestSchedulerChoked: what a getter does when a peer chokes it, and
+// its cancels (issue 16).
+func TestSchedulerChoked(t *testing.T) {
+	const a, b, c = peer.ID("a"), peer.ID("b"), peer.ID("c")
+	cases := []struct {
+		name string
+		run  func(t *testing.T)
+	}{
+		{"a choking peer is asked nothing until it unchokes; its block goes to another", func(t *testing.T) {
+			s := sched(2)
+			s.addPeer(b, 100*mb)
+			s.addPeer(c, 100*mb)
+			s.haves(b, all(2))
+			s.haves(c, all(2))
+			got := picks(s, b, 2)
+			if len(got) != 2 {
+				t.Fatalf("b picks %v", got)
+			}
+			s.withheld(b, got[0], true)
+			s.withheld(b, got[1], true)
+			if more := picks(s, b, 2); len(more) != 0 {
+				t.Errorf("choked b picks %v", more)
+			}
+			if cs := picks(s, c, 2); len(cs) != 2 {
+				t.Errorf("c picks %v, want both blocks b withheld", cs)
+			}
+			s.withheld(c, 0, false) // cancelled: c does not choke
+			s.unchoked(b)
+			if more := picks(s, b, 2); !slices.Equal(more, []int{0}) {
+				t.Errorf("unchoked b picks %v, want 0, freed by c's cancel", more)
+			}
+			if more := picks(s, c, 2); len(more) != 0 {
+				t.Errorf("c picks %v: a cancel is not a choke, but nothing is left", more)
+			}
+		}},
+		{"super-seeding: a block held only by a choking getter is the seeder's", func(t *testing.T) {
+			s := sched(3)
+			s.addPeer(a, 100*mb) // the seeder
+			s.addPeer(b, 100*mb) // a getter that takes and does not send
+			s.haves(a, all(3))
+			s.haves(b, []int{0, 1})
+			if got := picks(s, b, 1); !slices.Equal(got, []int{1}) {
+				t.Fatalf("b picks %v, want 1", got)
+			}
+			if got := drain(s, a, 3); !slices.Equal(got, []int{2}) {
+				t.Fatalf("seeder picks %v, want 2", got)
+			}
+			s.withheld(b, 1, true)
+			if got := drain(s, a, 3); !slices.Equal(got, []int{1, 0}) {
+				t.Errorf("with b choking, the seeder picks %v, want 1 and 0", got)
+			}
+		}},
+		{"super-seeding holds again once the choking getter unchokes", func(t *testing.T) {
+			s := sched(3)
+			s.addPeer(a, 100*mb)
+			s.addPeer(b, 100*mb)
+			s.haves(a, all(3))
+			s.haves(b, []int{0})
+			picks(s, b, 1)
+			s.withheld(b, 0, true)
+			s.unchoked(b)
+			s.haves(b, []int{1})
+			if got := picks(s, a, 3); !slices.Equal(got, []int{2}) {
+				t.Errorf("seeder picks %v, want only 2", got)
+			}
+		}},
+		{"a block that arrives is cancelled at the other peer asked for it", func(t *testing.T) {
+			s := sched(1)
+			s.addPeer(b, 100*mb)
+			s.addPeer(c, 100*mb)
+			s.haves(b, all(1))
+			s.haves(c, all(1))
+			if got := picks(s, b, 1); !slices.Equal(got, []int{0}) {
+				t.Fatalf("b picks %v", got)
+			}
+			s.elapsed += endgameAfter
+			if got := picks(s, c, 1); !slices.Equal(got, []int{0}) {
+				t.Fatalf("c in endgame picks %v, want 0 again", got)
+			}
+			s.answered(c, 0, true, mb)
+			if got := s.askers(c, 0); !slices.Equal(got, []peer.ID{b}) {
+				t.Errorf("to cancel at %v, want b", got)
+			}
+			s.withheld(b, 0, false)
+			if s.peers[b].choked || s.peers[b].pending != 0 || s.state[0].asked != 0 {
+				t.Errorf("after the cancel: b choked %v, pending %d, asked %d", s.peers[b].choked, s.peers[b].pending, s.state[0].asked)
+			}
+		}},
+		{"a choking peer that leaves is counted out", func(t *testing.T) {
+			s := sched(2)
+			s.addPeer(a, 100*mb)
+			s.addPeer(b, 100*mb)
+			s.haves(a, all(2))
+			s.haves(b, []int{0})
+			picks(s, b, 1)
+			s.withheld(b, 0, true)
+			s.dropPeer(b)
+			if s.state[0].choking != 0 || s.state[0].holders != 1 {
+				t.Errorf("block 0: %d holders, %d choking", s.state[0].holders, s.state[0].choking)
+			}
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, tc.run)
+	}
+}
