@@ -86,68 +86,10 @@ type speer struct {
 	cands candHeap
 }
 
-// cand is a block a peer may be asked for, keyed as it was when pushed.
-type cand struct{ holders, rank, i int32 }
-
 // key is how rare block i is: the peers that hold it and those that said
 // they are fetching it.
 func (s *scheduler) key(i int) int32 {
 	return int32(s.state[i].holders + s.state[i].fetchers)
-}
-
-type candHeap []cand
-
-func (h candHeap) less(a, b int) bool {
-	if h[a].holders != h[b].holders {
-		return h[a].holders < h[b].holders
-	}
-	return h[a].rank < h[b].rank
-}
-
-func (h *candHeap) push(c cand) {
-	*h = append(*h, c)
-	k := len(*h) - 1
-	for k > 0 {
-		up := (k - 1) / 2
-		if !h.less(k, up) {
-			break
-		}
-		(*h)[k], (*h)[up] = (*h)[up], (*h)[k]
-		k = up
-	}
-}
-
-func (h *candHeap) pop() {
-	old := *h
-	n := len(old) - 1
-	old[0] = old[n]
-	*h = old[:n]
-	h.down(0)
-}
-
-func (h candHeap) down(k int) {
-	for {
-		l := 2*k + 1
-		if l >= len(h) {
-			return
-		}
-		m := l
-		if r := l + 1; r < len(h) && h.less(r, l) {
-			m = r
-		}
-		if !h.less(m, k) {
-			return
-		}
-		h[k], h[m] = h[m], h[k]
-		k = m
-	}
-}
-
-// heapify orders h after it was filled in any order.
-func (h candHeap) heapify() {
-	for k := len(h)/2 - 1; k >= 0; k-- {
-		h.down(k)
-	}
 }
 
 // Windows: bytes asked of a peer and not yet arrived, about windowTime of
