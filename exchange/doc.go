@@ -23,7 +23,8 @@
 //
 // Files: exchange.go (the Exchange and its contract), download.go (one
 // fetch), lanes.go (a level over pollen peers' streams), scheduler.go
-// (which block of which peer: pure, table-tested), bitswap.go (the
+// (which block of which peer: pure, table-tested), sources.go (waiting
+// for the peers a fetch was pointed at before Bitswap), bitswap.go (the
 // Bitswap side), wire.go (the codec of the pollen protocols, fuzzed),
 // serve.go (answering peers), trust.go (cutting off liars).
 package exchange

@@ -76,7 +76,8 @@ func (d *download) fetchLevel(ctx context.Context, ls []link) error {
 		return err
 	}
 	peers := d.e.pollenPeers()
-	if len(ls) == 0 || len(peers) == 0 && d.o.Secret == nil {
+	sources := d.sourcesAwaited(time.Now())
+	if len(ls) == 0 || len(peers) == 0 && len(sources) == 0 && d.o.Secret == nil {
 		sub.Close() // unread, it would hold up the bus
 		return d.fetchAll(ctx, ls, nil)
 	}
@@ -93,6 +94,7 @@ func (d *download) fetchLevel(ctx context.Context, ls []link) error {
 		handed:  map[string]int{},
 	}
 	lv.sched.graceFrom(d.o.SpareSince)
+	lv.sched.setSources(sources, d.began)
 	lv.hand = newHandOver(lv.bitswapStored)
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -511,6 +513,7 @@ func (lv *level) watch(ctx context.Context, wg *sync.WaitGroup, sub event.Subscr
 		}
 		var orphans []int
 		if lv.d.o.Secret == nil { // a private share's blocks wait for its holders
+			lv.checkSources()
 			orphans = lv.sched.orphans(time.Now())
 		}
 		ls := make([]link, len(orphans))

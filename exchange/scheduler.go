@@ -51,6 +51,9 @@ type scheduler struct {
 	// spareWait is how long from the level's start spare peers wait for
 	// the others (see graceFrom).
 	spareWait time.Duration
+	sources   map[peer.ID]*source // the peers the fetch was pointed at (sources.go)
+	// sourceWait is how long from the level's start they are waited for.
+	sourceWait time.Duration
 }
 
 type itemState struct {
@@ -278,6 +281,7 @@ func (s *scheduler) haves(id peer.ID, idx []int) {
 		return
 	}
 	p.answered = true
+	s.heard(id)
 	wasWhole := p.holds == len(s.sizes)
 	for _, i := range idx {
 		if !p.has[i] {
@@ -469,13 +473,14 @@ func (s *scheduler) tick(dt time.Duration) map[peer.ID]float64 {
 // Bitswap: they fetch from a pollen holder this getter has not met yet
 // (a seeder whose link is full takes seconds to answer a dial), and the
 // blocks come through them. A claim counts for fetchHold at most, so
-// getters that stop fetching hold nothing back for longer.
+// getters that stop fetching hold nothing back for longer. Nor while a
+// peer the fetch was pointed at has not said what it holds (sources.go).
 func (s *scheduler) orphans(now time.Time) []int {
 	answered := true
 	for _, p := range s.peers {
 		answered = answered && p.answered
 	}
-	waiting := s.live > 0
+	waiting := s.live > 0 || s.awaiting(now)
 	var out []int
 	for i := range s.state {
 		st := &s.state[i]
