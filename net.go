@@ -8,11 +8,13 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	lpswarm "github.com/libp2p/go-libp2p/p2p/net/swarm"
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/pollen-p2p/pollen/blockstore"
@@ -239,6 +241,7 @@ func (n *Node) fetch(ctx context.Context, nw *netState, root cid.Cid, o GetOptio
 		mu      sync.Mutex
 		tried   []string
 		reached int
+		gone    = map[peer.ID]bool{} // dials refused: the fetch does not wait for them
 		dials   sync.WaitGroup
 	)
 	first, all := make(chan struct{}), make(chan struct{})
@@ -259,6 +262,7 @@ func (n *Node) fetch(ctx context.Context, nw *netState, root cid.Cid, o GetOptio
 			defer mu.Unlock()
 			if err != nil {
 				tried = append(tried, fmt.Sprintf("%s (%s)", p.ID, dialError(err)))
+				gone[p.ID] = refused(err)
 				return
 			}
 			reached++
@@ -304,7 +308,21 @@ func (n *Node) fetch(ctx context.Context, nw *netState, root cid.Cid, o GetOptio
 	if o.Secret != nil {
 		sink = privateSink{sink, n.access, n.access.begin(root, o.Secret, o.Allow)}
 	}
-	err := nw.ex.Fetch(ctx, root, exchange.FetchOptions{Stall: o.Stall, Report: o.Fetch, Sink: sink, Part: (part || o.only != nil) && !o.holder, Secret: o.Secret, Spare: o.Spare, SpareSince: o.spareSince})
+	// The peers dialled are the fetch's sources: it waits for them, not
+	// only for the peers it meets first, before it asks Bitswap.
+	var sources []peer.ID
+	for _, p := range o.From {
+		sources = append(sources, p.ID)
+	}
+	unreachable := func(id peer.ID) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return gone[id]
+	}
+	err := nw.ex.Fetch(ctx, root, exchange.FetchOptions{
+		Stall: o.Stall, Report: o.Fetch, Sink: sink, Part: (part || o.only != nil) && !o.holder, Secret: o.Secret,
+		Spare: o.Spare, SpareSince: o.spareSince, Sources: sources, Unreachable: unreachable,
+	})
 	stop()
 	<-kept
 	if err == nil {
@@ -335,6 +353,20 @@ func dialError(err error) string {
 		}
 	}
 	return strings.Join(strings.Fields(msg), " ")
+}
+
+// refused reports whether a dial failed because nothing answers at the
+// peer's addresses (its host refused, no route, no address), not
+// because it was slow: a get waits a while for a source behind a full
+// link, whose handshake times out and is dialled again, but not for one
+// that is gone.
+func refused(err error) bool {
+	for _, cause := range []error{syscall.ECONNREFUSED, syscall.EHOSTUNREACH, syscall.ENETUNREACH, lpswarm.ErrNoAddresses} {
+		if errors.Is(err, cause) {
+			return true
+		}
+	}
+	return false
 }
 
 // PeerInfo describes a connection to a peer.

@@ -23,8 +23,9 @@
 //
 // Files: exchange.go (the Exchange and its contract), download.go (one
 // fetch), lanes.go (a level over pollen peers), lane.go (one stream of
-// asks and answers), scheduler.go
-// (which block of which peer: pure, table-tested), bitswap.go (the
+// asks and answers), scheduler.go (which block of which peer: pure,
+// table-tested; cands.go its heaps), sources.go (waiting for the peers
+// a fetch was pointed at before Bitswap), bitswap.go (the
 // Bitswap side), wire.go (the codec of the pollen protocols, fuzzed),
 // serve.go and serveblocks.go (answering peers), choke.go (which getters
 // are served: tit-for-tat), choked.go (a getter choked, and its cancels),

@@ -34,7 +34,7 @@ func (e *Exchange) Fetch(ctx context.Context, root cid.Cid, o FetchOptions) erro
 	if o.SpareSince.IsZero() {
 		o.SpareSince = time.Now()
 	}
-	d := &download{e: e, o: o, sess: e.bs.NewSession(ctx), start: e.Stats(), last: time.Now()}
+	d := &download{e: e, o: o, sess: e.bs.NewSession(ctx), start: e.Stats(), began: time.Now(), last: time.Now()}
 	var watching sync.WaitGroup
 	if o.Stall > 0 {
 		watching.Add(1)
@@ -97,7 +97,8 @@ type download struct {
 	o     FetchOptions
 	sess  blockGetter
 	start map[peer.ID]PeerStats
-	rates sync.Map // peer.ID → float64: bytes a second, measured by a level
+	rates sync.Map  // peer.ID → float64: bytes a second, measured by a level
+	began time.Time // when Fetch was called: the wait for its sources counts from it
 
 	mu sync.Mutex
 	p  Progress

@@ -238,6 +238,17 @@ type FetchOptions struct {
 	// Spare peers are asked only for blocks no other peer holds: a live
 	// folder's sharer, whose followers trade its change among them.
 	Spare []peer.ID
+	// Sources are the peers the fetch was pointed at (a ticket's
+	// holders, the peers a get dials first). Blocks no pollen peer holds
+	// go to Bitswap only once each of them said what it holds, turned
+	// out unreachable or not a pollen peer, or a bound passed: a seeder
+	// behind a full link answers a dial late, and its Bitswap server
+	// does not super-seed (sources.go).
+	Sources []peer.ID
+	// Unreachable reports a source whose dial was refused, so the fetch
+	// does not wait for it; nil when nobody knows. A dial that timed out
+	// is not refused: the peer may be behind a full link, dialled again.
+	Unreachable func(peer.ID) bool
 	// SpareSince is when the wait for other holders than the spare peers
 	// began (a follower: when it was told of the version); zero for the
 	// fetch's start. Past it by a grace, spare peers are asked anyway.

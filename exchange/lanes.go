@@ -70,7 +70,8 @@ func (d *download) fetchLevel(ctx context.Context, ls []link) error {
 		return err
 	}
 	peers := d.e.pollenPeers()
-	if len(ls) == 0 || len(peers) == 0 && d.o.Secret == nil {
+	sources := d.sourcesAwaited(time.Now())
+	if len(ls) == 0 || len(peers) == 0 && len(sources) == 0 && d.o.Secret == nil {
 		sub.Close() // unread, it would hold up the bus
 		return d.fetchAll(ctx, ls, nil)
 	}
@@ -88,6 +89,7 @@ func (d *download) fetchLevel(ctx context.Context, ls []link) error {
 		lanes:   map[peer.ID][]*lane{},
 	}
 	lv.sched.graceFrom(d.o.SpareSince)
+	lv.sched.setSources(sources, d.began)
 	lv.hand = newHandOver(lv.bitswapStored)
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -404,6 +406,7 @@ func (lv *level) watch(ctx context.Context, wg *sync.WaitGroup, sub event.Subscr
 		}
 		var orphans []int
 		if lv.d.o.Secret == nil { // a private share's blocks wait for its holders
+			lv.checkSources()
 			orphans = lv.sched.orphans(time.Now())
 		}
 		ls := make([]link, len(orphans))

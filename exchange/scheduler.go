@@ -51,6 +51,9 @@ type scheduler struct {
 	// spareWait is how long from the level's start spare peers wait for
 	// the others (see graceFrom).
 	spareWait time.Duration
+	sources   map[peer.ID]*source // the peers the fetch was pointed at (sources.go)
+	// sourceWait is how long from the level's start they are waited for.
+	sourceWait time.Duration
 }
 
 type itemState struct {
@@ -88,68 +91,10 @@ type speer struct {
 	cands candHeap
 }
 
-// cand is a block a peer may be asked for, keyed as it was when pushed.
-type cand struct{ holders, rank, i int32 }
-
 // key is how rare block i is: the peers that hold it and those that said
 // they are fetching it.
 func (s *scheduler) key(i int) int32 {
 	return int32(s.state[i].holders + s.state[i].fetchers)
-}
-
-type candHeap []cand
-
-func (h candHeap) less(a, b int) bool {
-	if h[a].holders != h[b].holders {
-		return h[a].holders < h[b].holders
-	}
-	return h[a].rank < h[b].rank
-}
-
-func (h *candHeap) push(c cand) {
-	*h = append(*h, c)
-	k := len(*h) - 1
-	for k > 0 {
-		up := (k - 1) / 2
-		if !h.less(k, up) {
-			break
-		}
-		(*h)[k], (*h)[up] = (*h)[up], (*h)[k]
-		k = up
-	}
-}
-
-func (h *candHeap) pop() {
-	old := *h
-	n := len(old) - 1
-	old[0] = old[n]
-	*h = old[:n]
-	h.down(0)
-}
-
-func (h candHeap) down(k int) {
-	for {
-		l := 2*k + 1
-		if l >= len(h) {
-			return
-		}
-		m := l
-		if r := l + 1; r < len(h) && h.less(r, l) {
-			m = r
-		}
-		if !h.less(m, k) {
-			return
-		}
-		h[k], h[m] = h[m], h[k]
-		k = m
-	}
-}
-
-// heapify orders h after it was filled in any order.
-func (h candHeap) heapify() {
-	for k := len(h)/2 - 1; k >= 0; k-- {
-		h.down(k)
-	}
 }
 
 // Windows: bytes asked of a peer and not yet arrived, about windowTime of
@@ -341,6 +286,7 @@ func (s *scheduler) haves(id peer.ID, idx []int) {
 		return
 	}
 	p.answered = true
+	s.heard(id)
 	wasWhole := p.holds == len(s.sizes)
 	for _, i := range idx {
 		if !p.has[i] {
@@ -538,13 +484,14 @@ func (s *scheduler) tick(dt time.Duration) map[peer.ID]float64 {
 // Bitswap: they fetch from a pollen holder this getter has not met yet
 // (a seeder whose link is full takes seconds to answer a dial), and the
 // blocks come through them. A claim counts for fetchHold at most, so
-// getters that stop fetching hold nothing back for longer.
+// getters that stop fetching hold nothing back for longer. Nor while a
+// peer the fetch was pointed at has not said what it holds (sources.go).
 func (s *scheduler) orphans(now time.Time) []int {
 	answered := true
 	for _, p := range s.peers {
 		answered = answered && p.answered
 	}
-	waiting := s.live > 0
+	waiting := s.live > 0 || s.awaiting(now)
 	var out []int
 	for i := range s.state {
 		st := &s.state[i]
