@@ -13,6 +13,11 @@
 # the getters trade blocks over Bitswap as pollen's do; pollen's getters
 # find each other by mDNS during the get instead. Needs jq too.
 # docs/performance.md (its swarm sections) says what bounds its figures.
+#
+# TAKERS=K makes the last K of the getters started together take and
+# barely give: each uploads at most TAKER_UP (default 64Kbit, pollen's
+# --max-up). "all done" is then the other getters'; the takers' time is
+# a row of its own. Tit-for-tat is what keeps them from slowing the rest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 getters=${1:-8}
@@ -86,24 +91,33 @@ stop_seeder() {
 # run_getters N: start getters 1..N together (mDNS finds the others; each
 # keeps seeding after it is done) and print the seconds until all are done.
 run_getters() {
-	local n=$1 start i
+	local n=$1 start i takers=0
+	[ "$n" -gt 1 ] && takers=${TAKERS:-0}
 	local -A pid=()
 	for i in $(seq "$n"); do rm -rf "$work/r$i" "$work/o$i"; done
 	start=$(date +%s.%N)
 	for i in $(seq "$n"); do
-		in_ns "$i" "$work/pollen" --repo "$work/r$i" get "$ticket" -o "$work/o$i" --seed $(listen "$i") --offline --timeout 10m \
+		local limit=()
+		[ "$i" -gt $((n - takers)) ] && limit=(--max-up "${TAKER_UP:-64Kbit}")
+		in_ns "$i" "$work/pollen" --repo "$work/r$i" get "$ticket" -o "$work/o$i" --seed $(listen "$i") --offline --timeout 10m "${limit[@]}" \
 			>"$work/g$i.out" 2>"$work/g$i.err" &
 		pid[$i]=$!
 	done
-	# Each getter's finishing time, in the order they finish.
+	# Each getter's finishing time, in the order they finish (the
+	# takers' apart).
 	: >"$work/times.$n"
+	: >"$work/takers.$n"
 	local -A fin=()
 	while [ ${#fin[@]} -lt "$n" ]; do
 		for i in $(seq "$n"); do
 			[ -n "${fin[$i]:-}" ] && continue
 			if grep -q '^saved' "$work/g$i.out" 2>/dev/null; then
 				fin[$i]=$(echo "$(date +%s.%N) - $start" | bc -l)
-				echo "${fin[$i]}" >>"$work/times.$n"
+				if [ "$i" -gt $((n - takers)) ]; then
+					echo "${fin[$i]}" >>"$work/takers.$n"
+				else
+					echo "${fin[$i]}" >>"$work/times.$n"
+				fi
 			elif ! kill -0 "${pid[$i]}" 2>/dev/null; then # not ip netns pids: a getter just started may not be in it yet
 				{ echo "getter $i failed:"; tail -30 "$work/g$i.err"; } >&2
 				exit 1
@@ -256,6 +270,9 @@ printf '|%s|%s|\n' "$(printf -- '-%.0s' {1..38})" "----------"
 printf '| %-36s | %8.1f |\n' "one getter alone" "$one"
 printf '| %-36s | %8.1f |\n' "$getters getters started together, first" "$(head -1 "$work/times.$getters")"
 printf '| %-36s | %8.1f |\n' "$getters getters started together, all done" "$all"
+if [ -s "$work/takers.$getters" ]; then
+	printf '| %-36s | %8.1f |\n' "of them ${TAKERS} taker(s), all done" "$(tail -1 "$work/takers.$getters")"
+fi
 printf '| %-36s | %8.1f |\n' "seeder-only bound ($getters x one)" "$(echo "$getters * $one" | bc -l)"
 printf '| %-36s | %8.1f |\n' "seeder uploaded (file sizes)" "$(echo "$seeder_sent / ($size_mib * 1048576)" | bc -l)"
 if [ -n "$kubo_mode" ]; then

@@ -9,19 +9,21 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 )
 
-// Choking (ProtoBlocksChoke), as BitTorrent does it: while this node
-// fetches, it sends blocks to chokeSlots getters at a time, those that
-// sent it the most lately (tit-for-tat), and to one more picked at
-// random (the optimistic slot), a newcomer three times as likely, so a
-// getter that holds nothing yet gets its first blocks and the others
+// Choking (ProtoBlocksChoke), as BitTorrent does it. The getters that
+// hold blocks this node is fetching (traders: they could send it what
+// it lacks) share chokeSlots slots: those that sent it the most lately
+// are served (tit-for-tat), and one more picked at random (the
+// optimistic slot), a newcomer three times as likely, so the others
 // learn what it uploads. A getter that only takes gets the optimistic
 // slot now and then, so it does not slow the getters that trade. A free
-// slot is taken at once, so a getter with fewer than chokeSlots others
+// slot is taken at once, so a swarm of fewer than chokeSlots others
 // never waits.
 //
-// A node that fetches nothing (a seeder, or a getter done) serves every
-// getter: it is owed nothing, and what a seeder sends is bounded by
-// super-seeding on the getters' side (scheduler.go).
+// Every other getter is served: one that holds nothing this node
+// fetches could not have sent it anything, so nothing is owed either
+// way. A seeder, or a getter done, serves everyone (what a seeder sends
+// is bounded by super-seeding on the getters' side, scheduler.go); a
+// node fetching one thing does not ration those getting another.
 //
 // A getter wants blocks (is interested) while it has a ProtoBlocks
 // stream open and asked within interestFor, or was withheld a block
@@ -51,6 +53,7 @@ type cpeer struct {
 	lastWant time.Time
 	waiting  bool    // withheld a block since it was last unchoked
 	unchoked bool    // served now
+	trading  bool    // it holds blocks this node fetches: it takes a slot
 	rate     float64 // bytes a rechoke it sent this node, smoothed
 }
 
@@ -99,16 +102,16 @@ func (c *choker) close(p peer.ID) bool {
 	return true
 }
 
-// want records that p asked for blocks, and unchokes it at once when
-// this node fetches nothing or a slot is free. It reports whether p is
-// served.
-func (c *choker) want(p peer.ID, now time.Time, fetching bool) bool {
+// want records that p asked for blocks, and unchokes it at once when it
+// is no trader or a slot is free. It reports whether p is served.
+func (c *choker) want(p peer.ID, now time.Time, trading bool) bool {
 	q := c.peers[p]
 	if q == nil {
 		return false
 	}
 	q.lastWant = now
-	if !q.unchoked && (!fetching || c.regular() < chokeSlots) {
+	q.trading = trading
+	if !q.unchoked && (!trading || c.regular() < chokeSlots) {
 		q.unchoked, q.waiting = true, false
 	}
 	return q.unchoked
@@ -128,11 +131,11 @@ func (c *choker) unchoked(p peer.ID) bool {
 	return q != nil && q.unchoked
 }
 
-// regular counts the getters unchoked outside the optimistic slot.
+// regular counts the traders unchoked outside the optimistic slot.
 func (c *choker) regular() int {
 	n := 0
 	for id, q := range c.peers {
-		if q.unchoked && id != c.optimistic {
+		if q.unchoked && q.trading && id != c.optimistic {
 			n++
 		}
 	}
@@ -143,23 +146,26 @@ func (c *choker) interested(q *cpeer, now time.Time) bool {
 	return q.streams > 0 && (q.waiting || now.Sub(q.lastWant) < interestFor)
 }
 
-// rechoke chooses who is served for the next rechokeEvery: received
-// holds the bytes each peer sent this node since the last rechoke. It
-// reports whether anyone was unchoked.
-func (c *choker) rechoke(now time.Time, fetching bool, received map[peer.ID]int64) bool {
+// rechoke chooses who is served for the next rechokeEvery: trading
+// says which getters hold blocks this node fetches, received the bytes
+// each sent this node since the last rechoke. It reports whether anyone
+// was unchoked.
+func (c *choker) rechoke(now time.Time, trading func(peer.ID) bool, received map[peer.ID]int64) bool {
 	c.rounds++
 	var want []peer.ID
+	serve := map[peer.ID]bool{}
 	for id, q := range c.peers {
 		q.rate = 0.5*q.rate + 0.5*float64(received[id])
-		if c.interested(q, now) {
+		q.trading = trading(id)
+		switch {
+		case !c.interested(q, now):
+		case !q.trading:
+			serve[id] = true
+		default:
 			want = append(want, id)
 		}
 	}
-	serve := map[peer.ID]bool{}
-	if !fetching {
-		for _, id := range want {
-			serve[id] = true
-		}
+	if len(want) == 0 {
 		c.optimistic = ""
 	} else {
 		// The most generous first; then those served already, so slots
@@ -263,11 +269,11 @@ func (ch *chokes) close(p peer.ID) {
 	}
 }
 
-func (ch *chokes) want(p peer.ID, fetching bool) {
+func (ch *chokes) want(p peer.ID, trading bool) {
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
 	was := ch.c.unchoked(p)
-	if ch.c.want(p, time.Now(), fetching) && !was {
+	if ch.c.want(p, time.Now(), trading) && !was {
 		ch.signalLocked()
 	}
 }
@@ -314,7 +320,37 @@ func (e *Exchange) rechoke(now time.Time) {
 		}
 	}
 	e.mu.Unlock()
-	if ch.c.rechoke(now, e.fetches.Load() > 0, received) {
+	if ch.c.rechoke(now, e.trades.has, received) {
 		ch.signalLocked()
 	}
+}
+
+// trades counts, for each peer, the levels being fetched in which it
+// holds blocks: the getters this node trades with (see choker).
+type trades struct {
+	mu sync.Mutex
+	n  map[peer.ID]int
+}
+
+func (t *trades) add(p peer.ID) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.n == nil {
+		t.n = map[peer.ID]int{}
+	}
+	t.n[p]++
+}
+
+func (t *trades) done(p peer.ID) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.n[p]--; t.n[p] <= 0 {
+		delete(t.n, p)
+	}
+}
+
+func (t *trades) has(p peer.ID) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.n[p] > 0
 }

@@ -9,17 +9,21 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 )
 
-// getters opens a stream for n getters g0..g(n-1), each asking at t0.
-func getters(c *choker, n int, fetching bool) []peer.ID {
+// getters opens a stream for n getters g0..g(n-1), each asking at t0;
+// trading: each holds blocks the node fetches.
+func getters(c *choker, n int, trading bool) []peer.ID {
 	var ids []peer.ID
 	for k := range n {
 		id := peer.ID(fmt.Sprintf("g%d", k))
 		c.open(id, t0)
-		c.want(id, t0, fetching)
+		c.want(id, t0, trading)
 		ids = append(ids, id)
 	}
 	return ids
 }
+
+func traders(peer.ID) bool   { return true }
+func noTraders(peer.ID) bool { return false }
 
 var t0 = time.Unix(1000, 0)
 
@@ -41,18 +45,26 @@ func TestChoker(t *testing.T) {
 		name string
 		run  func(t *testing.T)
 	}{
-		{"a node that fetches nothing serves every getter at once", func(t *testing.T) {
+		{"getters holding nothing this node fetches are served at once, all of them", func(t *testing.T) {
 			c := newChoker(first)
 			getters(c, 10, false)
 			if n := len(served(c)); n != 10 {
 				t.Errorf("%d of 10 served", n)
 			}
-			c.rechoke(t0.Add(rechokeEvery), false, nil)
+			c.rechoke(t0.Add(rechokeEvery), noTraders, nil)
 			if n := len(served(c)); n != 10 {
 				t.Errorf("after a rechoke, %d of 10 served", n)
 			}
 		}},
-		{"while fetching, free slots are taken at once, and the next getter waits", func(t *testing.T) {
+		{"getters that are no traders take no slot", func(t *testing.T) {
+			c := newChoker(first)
+			getters(c, 3, false)
+			c.open("t", t0)
+			if !c.want("t", t0, true) {
+				t.Error("a trader waits though no slot is taken")
+			}
+		}},
+		{"traders take free slots at once, and the next waits", func(t *testing.T) {
 			c := newChoker(first)
 			ids := getters(c, chokeSlots+1, true)
 			if got := served(c); !slices.Equal(got, ids[:chokeSlots]) {
@@ -64,7 +76,7 @@ func TestChoker(t *testing.T) {
 			ids := getters(c, 7, true)
 			// g6..g3 sent the most; g0..g2 were served first but sent nothing.
 			got := map[peer.ID]int64{ids[6]: 60, ids[5]: 50, ids[4]: 40, ids[3]: 30}
-			c.rechoke(t0.Add(time.Second), true, got)
+			c.rechoke(t0.Add(time.Second), traders, got)
 			want := []peer.ID{ids[0], ids[3], ids[4], ids[5], ids[6]} // g0: the optimistic slot (first of the rest)
 			if s := served(c); !slices.Equal(s, want) {
 				t.Errorf("served %v, want %v", s, want)
@@ -84,7 +96,7 @@ func TestChoker(t *testing.T) {
 					got[id] = 100
 				}
 				c.want(taker, now, true)
-				c.rechoke(now, true, got)
+				c.rechoke(now, traders, got)
 				if c.unchoked(taker) {
 					if c.optimistic != taker {
 						t.Fatalf("round %d: the taker holds a regular slot", round)
@@ -106,7 +118,7 @@ func TestChoker(t *testing.T) {
 				for _, id := range ids {
 					c.want(id, now, true)
 				}
-				c.rechoke(now, true, nil)
+				c.rechoke(now, traders, nil)
 				if len(seen) == 0 || seen[len(seen)-1] != c.optimistic {
 					seen = append(seen, c.optimistic)
 				}
@@ -127,7 +139,7 @@ func TestChoker(t *testing.T) {
 			c.want(newcomer, late, true)
 			var draws []int
 			c.pick = func(n int) int { draws = append(draws, n); return n - 1 }
-			c.rechoke(late, true, nil)
+			c.rechoke(late, traders, nil)
 			// Left for the slot: the old getter not served by rate (one
 			// draw) and the newcomer (three).
 			if !slices.Equal(draws, []int{4}) || c.optimistic != newcomer {
@@ -142,7 +154,7 @@ func TestChoker(t *testing.T) {
 			for _, id := range ids[2:5] {
 				c.want(id, later, true)
 			}
-			c.rechoke(later, true, nil)
+			c.rechoke(later, traders, nil)
 			if c.unchoked(ids[0]) || c.unchoked(ids[1]) {
 				t.Error("getters silent for interestFor still served")
 			}

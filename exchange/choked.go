@@ -6,9 +6,9 @@ import "github.com/libp2p/go-libp2p/core/peer"
 // until it says it is unchoked: the getter asks it for nothing
 // meanwhile, and what it was asked for is free to ask of others. What
 // only choking peers and the seeder hold, the seeder is asked for even
-// while it super-seeds: a holder that does not send is as good as none,
-// and a getter that only takes would otherwise hold back every block
-// it took from the seeder.
+// while it super-seeds (heldElsewhere): a holder that does not send is
+// as good as none, and a getter that only takes would otherwise hold
+// back every block it took from the seeder.
 //
 // Cancels: a block that arrives while another peer is asked for it too
 // (endgame) is cancelled at that peer, which answers "withheld" if it
@@ -29,14 +29,7 @@ func (s *scheduler) withheld(id peer.ID, i int, choked bool) {
 	st.asked--
 	if choked && !p.choked {
 		p.choked = true
-		for k, has := range p.has {
-			if has {
-				s.state[k].choking++
-				if s.state[k].holders-s.state[k].choking == 1 && !s.state[k].got && s.state[k].asked == 0 {
-					s.offer(k) // the seeder's turn
-				}
-			}
-		}
+		s.rekey() // what it holds may be the seeder's to send now
 	}
 	if st.asked == 0 && !st.got {
 		s.offer(i)
@@ -46,15 +39,8 @@ func (s *scheduler) withheld(id peer.ID, i int, choked bool) {
 
 // unchoked records that id serves this getter again.
 func (s *scheduler) unchoked(id peer.ID) {
-	p := s.peers[id]
-	if p == nil || !p.choked {
-		return
-	}
-	p.choked = false
-	for k, has := range p.has {
-		if has {
-			s.state[k].choking--
-		}
+	if p := s.peers[id]; p != nil {
+		p.choked = false
 	}
 }
 

@@ -7,8 +7,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 )
 
-// TestSchedulerChoked: what a getter does when a peer chokes it, and
-// its cancels (issue 16).
+// TestSchedulerChoked: what a getter does when a peer chokes it or
+// sends at a trickle, and its cancels (issue 16).
 func TestSchedulerChoked(t *testing.T) {
 	const a, b, c = peer.ID("a"), peer.ID("b"), peer.ID("c")
 	cases := []struct {
@@ -95,6 +95,58 @@ func TestSchedulerChoked(t *testing.T) {
 				t.Errorf("after the cancel: b choked %v, pending %d, asked %d", s.peers[b].choked, s.peers[b].pending, s.state[0].asked)
 			}
 		}},
+		{"a sluggish holder's blocks are the seeder's, and its stuck block another's", func(t *testing.T) {
+			s := sched(4)
+			s.addPeer(a, 100*mb) // the seeder
+			s.addPeer(b, 100*mb) // a getter that sends at a trickle
+			s.addPeer(c, 100*mb) // a getter
+			s.haves(a, all(4))
+			s.haves(b, []int{0, 1})
+			s.haves(c, []int{2})
+			if got := picks(s, b, 1); !slices.Equal(got, []int{1}) {
+				t.Fatalf("b picks %v, want 1", got)
+			}
+			if got := picks(s, a, 1); !slices.Equal(got, []int{3}) {
+				t.Fatalf("seeder picks %v, want 3, which nobody else holds", got)
+			}
+			// b sends 1 KB a second, the seeder 1 MB.
+			for range 8 {
+				s.arrived(a, 250_000)
+				s.arrived(b, 250)
+				s.tick(tickEvery)
+			}
+			if !s.peers[b].sluggish || s.peers[a].sluggish {
+				t.Fatalf("sluggish: seeder %v, b %v", s.peers[a].sluggish, s.peers[b].sluggish)
+			}
+			s.answered(a, 3, true, mb)
+			if got := drain(s, a, 4); !slices.Equal(got, []int{1, 0}) {
+				t.Errorf("seeder picks %v, want 1 (stuck at b) and 0 (b's)", got)
+			}
+			if got := s.askers(a, 1); !slices.Equal(got, []peer.ID{b}) {
+				t.Errorf("once 1 arrived, to cancel at %v, want b", got)
+			}
+		}},
+		{"peers at one pace are none sluggish", func(t *testing.T) {
+			s := sched(4)
+			s.addPeer(a, 100*mb)
+			s.addPeer(b, 100*mb)
+			s.haves(a, all(4))
+			s.haves(b, []int{0, 1})
+			picks(s, b, 1)
+			first := picks(s, a, 1)
+			for range 8 {
+				s.arrived(a, 250_000)
+				s.arrived(b, 100_000)
+				s.tick(tickEvery)
+			}
+			if s.peers[b].sluggish {
+				t.Error("a peer at 2/5 of the seeder's pace judged sluggish")
+			}
+			s.answered(a, first[0], true, mb)
+			if got := drain(s, a, 4); !slices.Equal(got, []int{5 - first[0]}) {
+				t.Errorf("seeder picks %v after %v, want only the other of 2 and 3: b holds the rest", got, first)
+			}
+		}},
 		{"a choking peer that leaves is counted out", func(t *testing.T) {
 			s := sched(2)
 			s.addPeer(a, 100*mb)
@@ -104,8 +156,8 @@ func TestSchedulerChoked(t *testing.T) {
 			picks(s, b, 1)
 			s.withheld(b, 0, true)
 			s.dropPeer(b)
-			if s.state[0].choking != 0 || s.state[0].holders != 1 {
-				t.Errorf("block 0: %d holders, %d choking", s.state[0].holders, s.state[0].choking)
+			if got := picks(s, a, 2); len(got) != 2 || s.state[0].holders != 1 {
+				t.Errorf("seeder picks %v, want both; block 0 has %d holders", got, s.state[0].holders)
 			}
 		}},
 	}

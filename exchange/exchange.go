@@ -60,6 +60,7 @@ type Exchange struct {
 	fetches atomic.Int32
 	load    budget  // what peers' streams hold while served
 	chokes  chokes  // which getters are served now (choke.go)
+	trades  trades  // the getters holding blocks this node fetches
 	pex     holders // who holds which root, for peer exchange
 
 	ctx    context.Context // ends at Close

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	blocks "github.com/ipfs/go-block-format"
@@ -22,6 +23,7 @@ type lane struct {
 	// what was, until its answer comes.
 	cancel    []int
 	cancelled map[int]bool
+	arrived   atomic.Int64 // bytes read since the level's last tick (sluggish.go)
 }
 
 // cancelAt cancels block i at the peers asked for it besides the one
@@ -100,7 +102,7 @@ func (lv *level) readBlocks(ctx context.Context, id peer.ID, ln *lane, s network
 		defer lv.mu.Unlock()
 		return len(ln.queue) > 0
 	}
-	r := bufio.NewReaderSize(idleReader{s, waiting}, 64<<10)
+	r := bufio.NewReaderSize(idleReader{s, waiting, &ln.arrived}, 64<<10)
 	var batch []blocks.Block
 	var idx []int
 	size := 0
@@ -196,6 +198,7 @@ func (lv *level) readBlocks(ctx context.Context, id peer.ID, ln *lane, s network
 type idleReader struct {
 	s       network.Stream
 	waiting func() bool
+	arrived *atomic.Int64
 }
 
 func (r idleReader) Read(p []byte) (int, error) {
@@ -204,5 +207,7 @@ func (r idleReader) Read(p []byte) (int, error) {
 	} else {
 		r.s.SetReadDeadline(time.Time{})
 	}
-	return r.s.Read(p)
+	n, err := r.s.Read(p)
+	r.arrived.Add(int64(n))
+	return n, err
 }

@@ -60,6 +60,9 @@ type level struct {
 	handed map[string]int
 	hand   *handOver
 	lanes  map[peer.ID][]*lane // each peer's lanes, for cancels
+	// traders are the peers that said they hold blocks of the level,
+	// counted in the exchange's trades until the level ends.
+	traders map[peer.ID]bool
 }
 
 // fetchLevel brings ls into the store.
@@ -87,6 +90,7 @@ func (d *download) fetchLevel(ctx context.Context, ls []link) error {
 		sched:   newScheduler(sizes, rand.Perm, time.Now()),
 		handed:  map[string]int{},
 		lanes:   map[peer.ID][]*lane{},
+		traders: map[peer.ID]bool{},
 	}
 	lv.sched.graceFrom(d.o.SpareSince)
 	lv.sched.setSources(sources, d.began)
@@ -123,6 +127,9 @@ func (d *download) fetchLevel(ctx context.Context, ls []link) error {
 	cancel()
 	wg.Wait()
 	sub.Close()
+	for id := range lv.traders {
+		lv.d.e.trades.done(id)
+	}
 	return err
 }
 
@@ -329,6 +336,10 @@ func (lv *level) readHaves(id peer.ID, r *bufio.Reader, tagged bool) error {
 			lv.sched.fetching(id, idx)
 		} else {
 			lv.sched.haves(id, idx)
+			if len(idx) > 0 && !lv.traders[id] {
+				lv.traders[id] = true
+				lv.d.e.trades.add(id)
+			}
 		}
 		lv.signal()
 		lv.mu.Unlock()
@@ -401,6 +412,11 @@ func (lv *level) watch(ctx context.Context, wg *sync.WaitGroup, sub event.Subscr
 		case <-t.C:
 		}
 		lv.mu.Lock()
+		for id, lns := range lv.lanes {
+			for _, ln := range lns {
+				lv.sched.arrived(id, ln.arrived.Swap(0))
+			}
+		}
 		for id, r := range lv.sched.tick(tickEvery) {
 			lv.d.rates.Store(id, r)
 		}

@@ -67,7 +67,6 @@ type itemState struct {
 	orphan   time.Time     // since when no pollen peer holds it nor is asked
 	askedAt  time.Duration // elapsed when it was last asked for
 	askedOf  *speer        // the peer it was last asked of
-	choking  int           // of its holders, those that choke this getter (choked.go)
 }
 
 // speer is what the scheduler knows of one peer.
@@ -78,6 +77,12 @@ type speer struct {
 	answered bool    // its first list of what it holds arrived
 	spare    bool    // asked only for what no other peer holds (see setSpare)
 	choked   bool    // it withheld a block: asked nothing until it unchokes (choked.go)
+	// Its pace (sluggish.go): bytes arriving since the last tick, a
+	// second smoothed, time with requests out, and the judgement.
+	arrived  int64
+	flow     float64
+	busy     time.Duration
+	sluggish bool
 	asking   []bool
 	pending  int     // requests in flight
 	inflight int64   // bytes asked for, not arrived
@@ -257,9 +262,6 @@ func (s *scheduler) dropPeer(id peer.ID) {
 	for i := range s.sizes {
 		was := s.freeNow(i)
 		s.unclaim(p, i)
-		if p.has[i] && p.choked {
-			s.state[i].choking--
-		}
 		if p.has[i] {
 			if s.state[i].holders--; s.state[i].holders == 1 && !s.state[i].got && s.state[i].asked == 0 {
 				s.offer(i) // the seeder's turn
@@ -295,9 +297,6 @@ func (s *scheduler) haves(id peer.ID, idx []int) {
 			p.holds++
 			s.unclaim(p, i)
 			s.state[i].holders++
-			if p.choked {
-				s.state[i].choking++
-			}
 			if !p.spare {
 				s.state[i].plain++
 			}
@@ -334,10 +333,11 @@ func (s *scheduler) next(id peer.ID) int {
 		i := int(c.i)
 		st := &s.state[i]
 		switch {
-		case st.got || !p.has[i] || st.asked > 0 || p.asking[i]:
+		case st.got || !p.has[i] || st.asked > 0 && !s.stuck(i) || p.asking[i]:
 			p.cands.pop() // offered again if its request is dropped
 			continue
-		case p.spare && st.plain > 0, (st.holders-st.choking > 1 || st.fetchers > 0) && s.seeding(p):
+		case p.spare && st.plain > 0, s.seeding(p) && (st.fetchers > 0 || s.heldElsewhere(i, p)),
+			p.sluggish && s.heldElsewhere(i, p):
 			p.cands.pop() // offered again if its other holders leave
 			continue
 		case c.holders != s.key(i) || c.rank != s.rank[i]:
@@ -422,9 +422,6 @@ func (s *scheduler) answered(id peer.ID, i int, ok bool, n int64) (first bool) {
 			p.has[i] = false
 			p.holds--
 			st.holders--
-			if p.choked {
-				st.choking--
-			}
 		}
 		if !ok && st.asked == 0 && !st.got {
 			s.offer(i)
@@ -457,6 +454,7 @@ func (s *scheduler) stored(i int) bool {
 func (s *scheduler) tick(dt time.Duration) map[peer.ID]float64 {
 	s.elapsed += dt
 	s.expire()
+	s.measureFlow(dt)
 	rates := map[peer.ID]float64{}
 	for id, p := range s.peers {
 		r := float64(p.received) / dt.Seconds()

@@ -266,7 +266,7 @@ func (e *Exchange) readWants(s network.Stream, p peer.ID, tagged bool, q *wants)
 			e.load.give(le)
 			continue
 		}
-		e.chokes.want(p, e.fetches.Load() > 0)
+		e.chokes.want(p, e.trades.has(p))
 		q.add(cs, le)
 	}
 }
