@@ -147,6 +147,28 @@ func TestSchedulerChoked(t *testing.T) {
 				t.Errorf("seeder picks %v after %v, want only the other of 2 and 3: b holds the rest", got, first)
 			}
 		}},
+		{"a block two choking getters hold is not the seeder's: one will unchoke", func(t *testing.T) {
+			const d = peer.ID("d")
+			s := sched(2)
+			s.addPeer(a, 100*mb) // the seeder
+			s.addPeer(b, 100*mb)
+			s.addPeer(c, 100*mb)
+			s.addPeer(d, 100*mb) // this getter is choked by b and c
+			s.haves(a, all(2))
+			s.haves(b, []int{0})
+			s.haves(c, []int{0})
+			s.haves(d, nil)
+			picks(s, b, 1)
+			s.withheld(b, 0, true)
+			picks(s, c, 1)
+			s.withheld(c, 0, true)
+			if !s.peers[b].choked || !s.peers[c].choked {
+				t.Fatal("b and c do not choke")
+			}
+			if got := drain(s, a, 2); !slices.Equal(got, []int{1}) {
+				t.Errorf("seeder picks %v, want only 1", got)
+			}
+		}},
 		{"a choking peer that leaves is counted out", func(t *testing.T) {
 			s := sched(2)
 			s.addPeer(a, 100*mb)

@@ -69,13 +69,25 @@ func (s *scheduler) measureFlow(dt time.Duration) {
 }
 
 // heldElsewhere reports whether a peer other than p holds block i and
-// sends: neither choking this getter nor sluggish.
+// sends it: neither choking this getter nor sluggish. A block that two
+// or more choking peers hold counts as held too: one of them will
+// unchoke this getter (an optimistic slot moves every 30 s), and a
+// getter choked by the whole swarm (one that takes and gives nothing)
+// would otherwise take every block from the seeder. One choking holder
+// alone may be a taker holding the block back, and does not count.
 func (s *scheduler) heldElsewhere(i int, p *speer) bool {
 	if s.state[i].holders < 2 {
 		return false
 	}
+	choking := 0
 	for _, q := range s.peers {
-		if q != p && q.has[i] && !q.choked && !q.sluggish {
+		if q == p || !q.has[i] || q.sluggish {
+			continue
+		}
+		if !q.choked {
+			return true
+		}
+		if choking++; choking >= 2 {
 			return true
 		}
 	}
