@@ -1,6 +1,7 @@
 package exchange
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 
@@ -110,7 +111,7 @@ func TestSchedulerChoked(t *testing.T) {
 				t.Fatalf("seeder picks %v, want 3, which nobody else holds", got)
 			}
 			// b sends 1 KB a second, the seeder 1 MB.
-			for range 8 {
+			for range 16 {
 				s.arrived(a, 250_000)
 				s.arrived(b, 250)
 				s.tick(tickEvery)
@@ -134,7 +135,7 @@ func TestSchedulerChoked(t *testing.T) {
 			s.haves(b, []int{0, 1})
 			picks(s, b, 1)
 			first := picks(s, a, 1)
-			for range 8 {
+			for range 16 {
 				s.arrived(a, 250_000)
 				s.arrived(b, 100_000)
 				s.tick(tickEvery)
@@ -145,6 +146,39 @@ func TestSchedulerChoked(t *testing.T) {
 			s.answered(a, first[0], true, mb)
 			if got := drain(s, a, 4); !slices.Equal(got, []int{5 - first[0]}) {
 				t.Errorf("seeder picks %v after %v, want only the other of 2 and 3: b holds the rest", got, first)
+			}
+		}},
+		{"twenty peers sharing the getter's link are none sluggish, a trickle among them is", func(t *testing.T) {
+			s := sched(32)
+			s.addPeer(a, 100*mb) // the seeder: alone at first, at the link's rate
+			s.haves(a, all(32))
+			picks(s, a, 1)
+			for range 16 {
+				s.arrived(a, 300_000)
+				s.tick(tickEvery)
+			}
+			var gs []peer.ID
+			for k := range 21 {
+				g := peer.ID(fmt.Sprint("g", k))
+				gs = append(gs, g)
+				s.addPeer(g, 100*mb)
+				s.haves(g, []int{k + 1})
+				if got := picks(s, g, 1); !slices.Equal(got, []int{k + 1}) {
+					t.Fatalf("%s picks %v, want %d", g, got, k+1)
+				}
+			}
+			// Twenty send 60 KB a second each (the getter's link, shared),
+			// the last 1 KB; the seeder is idle.
+			for range 16 {
+				for k, g := range gs {
+					s.arrived(g, map[bool]int64{true: 250, false: 15_000}[k == 20])
+				}
+				s.tick(tickEvery)
+			}
+			for k, g := range gs {
+				if got, want := s.peers[g].sluggish, k == 20; got != want {
+					t.Errorf("%s sluggish %v, want %v", g, got, want)
+				}
 			}
 		}},
 		{"a block two choking getters hold is not the seeder's: one will unchoke", func(t *testing.T) {

@@ -54,6 +54,9 @@ type scheduler struct {
 	sources   map[peer.ID]*source // the peers the fetch was pointed at (sources.go)
 	// sourceWait is how long from the level's start they are waited for.
 	sourceWait time.Duration
+	// The getter's pace (sluggish.go): all peers' bytes a second,
+	// smoothed, and the most it was on the level.
+	flow, peak float64
 }
 
 type itemState struct {

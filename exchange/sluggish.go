@@ -12,8 +12,7 @@ import (
 // holder, it would hold them back: the seeder, super-seeding, is not
 // asked for a block another peer holds, and a block asked of one peer
 // is not asked of another before endgame. So a peer whose bytes arrive
-// at under 1/sluggishShare of the pace of the fastest peer asked now is
-// sluggish:
+// at under 1/sluggishShare of its fair share is sluggish:
 //
 //   - what it holds counts as held by nobody for super-seeding
 //     (heldElsewhere), as a choking peer's does;
@@ -21,18 +20,27 @@ import (
 //   - a block asked of it alone may be asked of another (stuck), and is
 //     cancelled at it once it arrives.
 //
+// Its fair share is the most this getter has taken in at once on the
+// level (its own link, as far as it was shown) split among the peers
+// sending now. Not the pace of the fastest peer: in a wide swarm the
+// getter's link is split among twenty peers, and against a peer that
+// once sent alone at the link's full rate each of them looked a
+// trickle, and every block asked of one was asked again of another
+// (docs/performance.md). The peak counts peers idle now too: the
+// seeder, once it has nothing more to send this getter, leaves a
+// trickle the only peer sending, and its share the whole link.
+//
 // The pace is the bytes of its answers as they arrive, whole blocks or
 // not, while it has requests out: a peer sending a 1 MiB block at a
 // few KB/s is judged in a second, not once the block is in.
 const (
-	sluggishShare = 16
-	sluggishAfter = time.Second // of requests out, before a peer's pace is judged
+	sluggishShare = 32
+	sluggishAfter = 3 * time.Second // of requests out, before a peer's pace is judged
+	// flowWeight is the weight of a tick's bytes in a pace: smoothed
+	// over about two seconds, as a TCP flow through a full queue stalls
+	// for a second at a time and comes back.
+	flowWeight = 0.125
 )
-
-// A peer's pace is judged, once it had requests out for sluggishAfter,
-// against the best pace of the level, that of peers idle now included
-// (the seeder, once it has nothing more to send this getter, is the
-// pace a trickle is slow against).
 
 // arrived records n bytes of id's answers read, whole or in part.
 func (s *scheduler) arrived(id peer.ID, n int64) {
@@ -41,23 +49,26 @@ func (s *scheduler) arrived(id peer.ID, n int64) {
 	}
 }
 
-// measureFlow measures each peer's pace over dt and judges which are
-// sluggish; called at every tick.
+// measureFlow measures each peer's pace over dt, and the getter's, and
+// judges which peers are sluggish; called at every tick.
 func (s *scheduler) measureFlow(dt time.Duration) {
-	best := 0.0
+	total, sending := int64(0), 0
 	for _, p := range s.peers {
 		if p.pending > 0 || p.arrived > 0 {
-			p.flow = 0.5*p.flow + 0.5*float64(p.arrived)/dt.Seconds()
+			p.flow = (1-flowWeight)*p.flow + flowWeight*float64(p.arrived)/dt.Seconds()
 			p.busy += dt
+			sending++
 		} else {
 			p.busy = 0
 		}
+		total += p.arrived
 		p.arrived = 0
-		best = max(best, p.flow)
 	}
+	s.flow = (1-flowWeight)*s.flow + flowWeight*float64(total)/dt.Seconds()
+	s.peak = max(s.peak, s.flow)
 	changed := false
 	for _, p := range s.peers {
-		slow := p.pending > 0 && p.busy >= sluggishAfter && p.flow*sluggishShare < best
+		slow := p.pending > 0 && p.busy >= sluggishAfter && p.flow*sluggishShare*float64(sending) < s.peak
 		if slow != p.sluggish {
 			p.sluggish = slow
 			changed = true
