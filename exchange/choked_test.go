@@ -203,6 +203,24 @@ func TestSchedulerChoked(t *testing.T) {
 				t.Errorf("seeder picks %v, want only 1", got)
 			}
 		}},
+		{"a block whose one sending holder leaves is the seeder's again", func(t *testing.T) {
+			s := sched(2)
+			s.addPeer(a, 100*mb) // the seeder
+			s.addPeer(b, 100*mb) // holds 1, sends
+			s.addPeer(c, 100*mb) // holds 1, chokes this getter
+			s.haves(a, all(2))
+			s.haves(b, []int{1})
+			s.haves(c, []int{1})
+			picks(s, c, 1)
+			s.withheld(c, 1, true)
+			if got := drain(s, a, 2); !slices.Equal(got, []int{0}) {
+				t.Fatalf("seeder picks %v, want 0: b holds 1", got)
+			}
+			s.dropPeer(b)
+			if got := drain(s, a, 2); !slices.Equal(got, []int{1}) {
+				t.Errorf("after b left, the seeder picks %v, want 1", got)
+			}
+		}},
 		{"a choking peer that leaves is counted out", func(t *testing.T) {
 			s := sched(2)
 			s.addPeer(a, 100*mb)

@@ -266,9 +266,7 @@ func (s *scheduler) dropPeer(id peer.ID) {
 		was := s.freeNow(i)
 		s.unclaim(p, i)
 		if p.has[i] {
-			if s.state[i].holders--; s.state[i].holders == 1 && !s.state[i].got && s.state[i].asked == 0 {
-				s.offer(i) // the seeder's turn
-			}
+			s.state[i].holders--
 			if !p.spare {
 				if s.state[i].plain--; s.state[i].plain == 0 && !s.state[i].got && s.state[i].asked == 0 {
 					s.offer(i) // a spare peer's turn
@@ -281,6 +279,11 @@ func (s *scheduler) dropPeer(id peer.ID) {
 			}
 		}
 		s.recount(i, was)
+	}
+	if p.holds > 0 && s.left > 0 {
+		// What it held may be the seeder's now (it was the one sending
+		// holder besides it: heldElsewhere), or another's.
+		s.rekey()
 	}
 }
 
