@@ -170,9 +170,10 @@ func TestSchedulerChoked(t *testing.T) {
 			// Twenty send 60 KB a second each (the getter's link, shared),
 			// the last 1 KB; the seeder is idle.
 			for range 16 {
-				for k, g := range gs {
-					s.arrived(g, map[bool]int64{true: 250, false: 15_000}[k == 20])
+				for _, g := range gs[:20] {
+					s.arrived(g, 15_000)
 				}
+				s.arrived(gs[20], 250)
 				s.tick(tickEvery)
 			}
 			for k, g := range gs {

@@ -268,9 +268,7 @@ func (s *scheduler) dropPeer(id peer.ID) {
 		if p.has[i] {
 			s.state[i].holders--
 			if !p.spare {
-				if s.state[i].plain--; s.state[i].plain == 0 && !s.state[i].got && s.state[i].asked == 0 {
-					s.offer(i) // a spare peer's turn
-				}
+				s.state[i].plain--
 			}
 		}
 		if p.asking[i] {
@@ -282,7 +280,7 @@ func (s *scheduler) dropPeer(id peer.ID) {
 	}
 	if p.holds > 0 && s.left > 0 {
 		// What it held may be the seeder's now (it was the one sending
-		// holder besides it: heldElsewhere), or another's.
+		// holder besides it: heldElsewhere), or a spare peer's.
 		s.rekey()
 	}
 }
