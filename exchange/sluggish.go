@@ -32,7 +32,7 @@ import (
 //
 // The pace is the bytes of its answers as they arrive, whole blocks or
 // not, while it has requests out: a peer sending a 1 MiB block at a
-// few KB/s is judged in a second, not once the block is in.
+// few KB/s is judged in sluggishAfter, not once the block is in.
 const (
 	sluggishShare = 32
 	sluggishAfter = 3 * time.Second // of requests out, before a peer's pace is judged
@@ -49,13 +49,18 @@ func (s *scheduler) arrived(id peer.ID, n int64) {
 	}
 }
 
+// smooth adds n bytes over dt to the pace prev.
+func smooth(prev float64, n int64, dt time.Duration) float64 {
+	return (1-flowWeight)*prev + flowWeight*float64(n)/dt.Seconds()
+}
+
 // measureFlow measures each peer's pace over dt, and the getter's, and
 // judges which peers are sluggish; called at every tick.
 func (s *scheduler) measureFlow(dt time.Duration) {
 	total, sending := int64(0), 0
 	for _, p := range s.peers {
 		if p.pending > 0 || p.arrived > 0 {
-			p.flow = (1-flowWeight)*p.flow + flowWeight*float64(p.arrived)/dt.Seconds()
+			p.flow = smooth(p.flow, p.arrived, dt)
 			p.busy += dt
 			sending++
 		} else {
@@ -64,7 +69,7 @@ func (s *scheduler) measureFlow(dt time.Duration) {
 		total += p.arrived
 		p.arrived = 0
 	}
-	s.flow = (1-flowWeight)*s.flow + flowWeight*float64(total)/dt.Seconds()
+	s.flow = smooth(s.flow, total, dt)
 	s.peak = max(s.peak, s.flow)
 	changed := false
 	for _, p := range s.peers {
