@@ -34,7 +34,9 @@ const (
 // Badger tuning: keys, records and blocks under packThreshold live in the
 // LSM tree; bigger blocks live in pack files (see values.go).
 const (
-	valueThreshold   = packThreshold + 1 // so no value ever goes to Badger's value log
+	// Above any value the index holds (a file reference's path is at most
+	// 4 KiB), so none goes to the value log.
+	valueThreshold   = 8 << 10
 	valueLogFileSize = 64 << 20
 	memTableSize     = 16 << 20 // keys and small values only; keeps RSS low
 	baseTableSize    = 1 << 20

@@ -52,6 +52,15 @@ func randomBlock(t *testing.T, n int) blocks.Block {
 	return b
 }
 
+// smallBlocks makes n blocks small enough to live in the index itself.
+func smallBlocks(t *testing.T, n int) []blocks.Block {
+	bs := make([]blocks.Block, n)
+	for i := range bs {
+		bs[i] = randomBlock(t, packThreshold-1)
+	}
+	return bs
+}
+
 func openStore(t *testing.T, dir string) *Store {
 	t.Helper()
 	s, err := Open(dir, Options{})
@@ -304,18 +313,14 @@ func TestDiskFullWithSmallBlocks(t *testing.T) {
 	}
 	n := 0
 	for {
-		var bs []blocks.Block
-		for range 1000 {
-			bs = append(bs, randomBlock(t, 700))
-		}
-		if err = s.PutMany(ctx, bs); err != nil {
+		if err = s.PutMany(ctx, smallBlocks(t, 10_000)); err != nil {
 			break
 		}
-		n += len(bs)
+		n += 10_000
 	}
 	assertDiskFull(t, err, dir)
 	free, _ := freeBytes(disk)
-	t.Logf("stored %d blocks of 700 bytes, refused with %v; %d MiB left free", n, err, free>>20)
+	t.Logf("stored %d blocks of %d bytes, refused with %v; %d MiB left free", n, packThreshold-1, err, free>>20)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -28,14 +28,16 @@ import (
 // bytes or more are appended with write(2) to pack files; GC rewrites
 // packs that are mostly dead. Small files' blocks go to packs too: kept
 // in Badger's tables, every compaction rewrote them and held them in
-// memory.
+// memory, and Badger writes its tables through mmap as well, so the
+// process kept them resident. Below packThreshold a block costs the index
+// about what its location (three uvarints) would.
 const (
 	metaInline = 0 // the value is the block
 	metaSplit  = 1 // in memory: the value is the head, prefixTail holds the rest
 	metaPacked = 2 // the value is pack id, offset, size (uvarints); the bytes are in the pack
 	metaFile   = 3 // the value is offset, size (uvarints) and a path; the bytes are in that file (files.go)
 
-	packThreshold = 1 << 10   // blocks this big or bigger go to packs
+	packThreshold = 64        // blocks this big or bigger go to packs
 	maxPackSize   = 256 << 20 // a pack is sealed past this size; GC works a pack at a time
 	maxInline     = 1<<20 - 1 // the biggest value in-memory Badger accepts
 	maxLocLen     = 3 * binary.MaxVarintLen64
