@@ -72,6 +72,7 @@ type Store struct {
 	// its commit point while the node closed.
 	closeMu sync.RWMutex
 	closed  bool
+	trim    *trimmer // nil in memory
 }
 
 // ErrClosed is returned by Sync after Close.
@@ -188,6 +189,9 @@ func Open(dir string, o Options) (*Store, error) {
 		return nil, fmt.Errorf("open block store %s: %w", dir, s.space.noSpace(err))
 	}
 	s.db = db
+	if !o.InMemory {
+		s.trim = startTrimmer(db, opts.Dir)
+	}
 	s.space.keepSpare()
 	return s, nil
 }
@@ -200,6 +204,7 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
+	s.trim.stop()
 	err := s.db.Close()
 	if ferr := s.packs.close(); err == nil {
 		err = ferr
