@@ -34,8 +34,9 @@ const (
 // Badger tuning: keys, records and blocks under packThreshold live in the
 // LSM tree; bigger blocks live in pack files (see values.go).
 const (
-	// Above any value the index holds (a file reference's path is at most
-	// 4 KiB), so none goes to the value log.
+	// Above a file reference (its path is at most 4 KiB) and the blocks
+	// kept inline, so those never go to the value log; only a rare long
+	// record might.
 	valueThreshold   = 8 << 10
 	valueLogFileSize = 64 << 20
 	memTableSize     = 16 << 20 // keys and small values only; keeps RSS low
@@ -189,7 +190,7 @@ func Open(dir string, o Options) (*Store, error) {
 		return nil, fmt.Errorf("open block store %s: %w", dir, s.space.noSpace(err))
 	}
 	s.db = db
-	if !o.InMemory {
+	if !o.InMemory && !opts.ReadOnly {
 		s.trim = startTrimmer(db, opts.Dir)
 	}
 	s.space.keepSpare()

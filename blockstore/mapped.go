@@ -79,7 +79,13 @@ func (t *trimmer) stop() {
 // reference goes; a table listed both before and after the iterator was
 // made was in the tree when it was, so its mapping cannot go away (and
 // its addresses be reused by another mapping) until the iterator closes.
-func trimTables(db *badger.DB, dir string) {
+// This holds as long as table IDs are never reused (DropAll and the
+// StreamWriter start them again at 1; the store uses neither), Badger
+// unmaps live tables only in its Close (the trimmer stops first), and no
+// other Badger in the process opens the same folder (the repo's lock;
+// a read-only store, which could share it, does not trim). It returns how
+// many tables' mappings it dropped.
+func trimTables(db *badger.DB, dir string) int {
 	before := tableIDs(db)
 	txn := db.NewTransaction(false)
 	defer txn.Discard()
@@ -91,7 +97,7 @@ func trimTables(db *badger.DB, dir string) {
 			held[id] = true
 		}
 	}
-	dropMapped(dir, held)
+	return dropMapped(dir, held)
 }
 
 func tableIDs(db *badger.DB) map[uint64]bool {

@@ -31,13 +31,14 @@ func mappedBytes() int64 {
 // maps of the tables in dir whose IDs are held. MADV_DONTNEED on a
 // shared file mapping unmaps the pages and keeps them in the page cache
 // (a dirty one stays dirty there): nothing is lost, a later read maps it
-// again.
-func dropMapped(dir string, held map[uint64]bool) {
+// again. It returns how many mappings it dropped.
+func dropMapped(dir string, held map[uint64]bool) int {
 	f, err := os.Open("/proc/self/maps")
 	if err != nil {
-		return
+		return 0
 	}
 	defer f.Close()
+	n := 0
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		// 7f12a000-7f12b000 rw-s 00000000 fd:00 1234 /repo/blocks/index/000019.sst
@@ -64,6 +65,9 @@ func dropMapped(dir string, held map[uint64]bool) {
 		if err1 != nil || err2 != nil || end <= start {
 			continue
 		}
-		unix.Syscall(unix.SYS_MADVISE, uintptr(start), uintptr(end-start), unix.MADV_DONTNEED)
+		if _, _, e := unix.Syscall(unix.SYS_MADVISE, uintptr(start), uintptr(end-start), unix.MADV_DONTNEED); e == 0 {
+			n++
+		}
 	}
+	return n
 }

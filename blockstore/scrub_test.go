@@ -26,7 +26,7 @@ func TestScrubDropsDamagedBlocks(t *testing.T) {
 	for i := range 8 {
 		bl = append(bl, storetest.Block(10+i, 1<<20))
 	}
-	small := storetest.Block(99, 600) // kept in Badger's tables
+	small := storetest.Block(99, 40) // kept in Badger's tables
 	s.PutMany(ctx, append(bl, small))
 	packs, _ := filepath.Glob(filepath.Join(dir, "packs", "*.pack"))
 	f, err := os.OpenFile(packs[0], os.O_RDWR, 0)

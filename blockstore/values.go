@@ -29,8 +29,9 @@ import (
 // packs that are mostly dead. Small files' blocks go to packs too: kept
 // in Badger's tables, every compaction rewrote them and held them in
 // memory, and Badger writes its tables through mmap as well, so the
-// process kept them resident. Below packThreshold a block costs the index
-// about what its location (three uvarints) would.
+// process kept them resident. Only blocks under packThreshold stay in the
+// tables (empty folders, tiny files): there they cost the index little
+// more than their location would, and save a read from a pack.
 const (
 	metaInline = 0 // the value is the block
 	metaSplit  = 1 // in memory: the value is the head, prefixTail holds the rest
