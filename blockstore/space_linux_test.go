@@ -56,7 +56,7 @@ func randomBlock(t *testing.T, n int) blocks.Block {
 func smallBlocks(t *testing.T, n int) []blocks.Block {
 	bs := make([]blocks.Block, n)
 	for i := range bs {
-		bs[i] = randomBlock(t, packThreshold-1)
+		bs[i] = randomBlock(t, 40)
 	}
 	return bs
 }
@@ -313,14 +313,18 @@ func TestDiskFullWithSmallBlocks(t *testing.T) {
 	}
 	n := 0
 	for {
-		if err = s.PutMany(ctx, smallBlocks(t, 10_000)); err != nil {
+		var bs []blocks.Block
+		for range 1000 {
+			bs = append(bs, randomBlock(t, 700))
+		}
+		if err = s.PutMany(ctx, bs); err != nil {
 			break
 		}
-		n += 10_000
+		n += len(bs)
 	}
 	assertDiskFull(t, err, dir)
 	free, _ := freeBytes(disk)
-	t.Logf("stored %d blocks of %d bytes, refused with %v; %d MiB left free", n, packThreshold-1, err, free>>20)
+	t.Logf("stored %d blocks of 700 bytes, refused with %v; %d MiB left free", n, err, free>>20)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}

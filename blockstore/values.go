@@ -38,7 +38,7 @@ const (
 	metaPacked = 2 // the value is pack id, offset, size (uvarints); the bytes are in the pack
 	metaFile   = 3 // the value is offset, size (uvarints) and a path; the bytes are in that file (files.go)
 
-	packThreshold = 64        // blocks this big or bigger go to packs
+	packThreshold = 1 << 10   // blocks this big or bigger go to packs
 	maxPackSize   = 256 << 20 // a pack is sealed past this size; GC works a pack at a time
 	maxInline     = 1<<20 - 1 // the biggest value in-memory Badger accepts
 	maxLocLen     = 3 * binary.MaxVarintLen64
