@@ -56,6 +56,15 @@ func tablesResident(t *testing.T, dir string) int64 {
 	return total
 }
 
+// smallBlocks makes n blocks small enough to live in the index itself.
+func smallBlocks(t *testing.T, n int) []blocks.Block {
+	bs := make([]blocks.Block, n)
+	for i := range bs {
+		bs[i] = randomBlock(t, 40)
+	}
+	return bs
+}
+
 // The tables a store wrote stay readable once it drops its mapping of
 // their pages, and no longer count in the process's resident set.
 func TestTrimDropsTablePages(t *testing.T) {

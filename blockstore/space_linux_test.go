@@ -52,15 +52,6 @@ func randomBlock(t *testing.T, n int) blocks.Block {
 	return b
 }
 
-// smallBlocks makes n blocks small enough to live in the index itself.
-func smallBlocks(t *testing.T, n int) []blocks.Block {
-	bs := make([]blocks.Block, n)
-	for i := range bs {
-		bs[i] = randomBlock(t, 40)
-	}
-	return bs
-}
-
 func openStore(t *testing.T, dir string) *Store {
 	t.Helper()
 	s, err := Open(dir, Options{})

@@ -28,10 +28,7 @@ import (
 // bytes or more are appended with write(2) to pack files; GC rewrites
 // packs that are mostly dead. Small files' blocks go to packs too: kept
 // in Badger's tables, every compaction rewrote them and held them in
-// memory, and Badger writes its tables through mmap as well, so the
-// process kept them resident. Only blocks under packThreshold stay in the
-// tables (empty folders, tiny files): there they cost the index little
-// more than their location would, and save a read from a pack.
+// memory.
 const (
 	metaInline = 0 // the value is the block
 	metaSplit  = 1 // in memory: the value is the head, prefixTail holds the rest
