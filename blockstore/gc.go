@@ -131,6 +131,23 @@ func (s *Store) mark(ctx context.Context, root cid.Cid, live map[string]struct{}
 
 // reclaim runs value-log GC until Badger finds nothing more to rewrite.
 func (s *Store) reclaim() error {
+	if err := s.compactIndex(); err != nil {
+		return err
+	}
+	for {
+		err := s.db.RunValueLogGC(0.1)
+		if errors.Is(err, badger.ErrNoRewrite) || errors.Is(err, badger.ErrGCInMemoryMode) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// compactIndex flushes the memtable and compacts every table into one
+// level, which drops deleted keys with what they delete.
+func (s *Store) compactIndex() error {
 	// Badger learns which value-log bytes are dead only when compaction
 	// drops the deleted keys, and compaction only sees flushed tables.
 	// DropPrefix is its one public way to flush the memtable, and it does
@@ -147,18 +164,7 @@ func (s *Store) reclaim() error {
 	if err != nil {
 		return err
 	}
-	if err := s.db.Flatten(2); err != nil {
-		return err
-	}
-	for {
-		err := s.db.RunValueLogGC(0.1)
-		if errors.Is(err, badger.ErrNoRewrite) || errors.Is(err, badger.ErrGCInMemoryMode) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-	}
+	return s.db.Flatten(2)
 }
 
 // Verify re-hashes every block and reports those whose bytes no longer
@@ -350,6 +356,21 @@ func (s *Store) sweep(ctx context.Context, dead []mh.Multihash, live map[string]
 			return err
 		}
 	}
+	var batch []mh.Multihash
+	flush := func() error {
+		err := s.deleteBlocks(batch)
+		if errors.Is(err, ErrDiskFull) {
+			// Each delete is one more index entry until a compaction
+			// drops it with the entry it deletes: on a disk full of tiny
+			// blocks, the deletes alone would fill it again.
+			if err := s.compactIndex(); err != nil {
+				return err
+			}
+			err = s.deleteBlocks(batch)
+		}
+		batch = batch[:0]
+		return err
+	}
 	for _, h := range dead {
 		if _, ok := live[string(h)]; ok {
 			res.Kept++
@@ -362,11 +383,20 @@ func (s *Store) sweep(ctx context.Context, dead []mh.Multihash, live map[string]
 		if err != nil {
 			return err
 		}
-		if err := s.deleteBlock(h); err != nil {
-			return err
-		}
+		batch = append(batch, h)
 		res.Removed++
 		res.FreedBytes += int64(size)
+		if len(batch) == sweepBatch {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if len(batch) > 0 {
+		return flush()
 	}
 	return nil
 }
+
+// sweepBatch is how many blocks one transaction of GC's sweep deletes.
+const sweepBatch = 1024

@@ -35,7 +35,7 @@ const (
 	metaPacked = 2 // the value is pack id, offset, size (uvarints); the bytes are in the pack
 	metaFile   = 3 // the value is offset, size (uvarints) and a path; the bytes are in that file (files.go)
 
-	packThreshold = 1 << 10   // blocks this big or bigger go to packs
+	packThreshold = 64        // blocks this big or bigger go to packs
 	maxPackSize   = 256 << 20 // a pack is sealed past this size; GC works a pack at a time
 	maxInline     = 1<<20 - 1 // the biggest value in-memory Badger accepts
 	maxLocLen     = 3 * binary.MaxVarintLen64
@@ -210,18 +210,32 @@ func (s *Store) setBlocks(wb *badger.WriteBatch, hs []mh.Multihash, data [][]byt
 // deleteBlock removes a block's index entry (and tail, if split). A packed
 // block's bytes stay dead in its pack until GC rewrites the pack.
 func (s *Store) deleteBlock(h mh.Multihash) error {
-	done, err := s.begin(0, indexBytes(2, 2*len(blockKey(h))), false)
+	return s.deleteBlocks([]mh.Multihash{h})
+}
+
+// deleteBlocks is deleteBlock for many blocks, in one transaction.
+func (s *Store) deleteBlocks(hs []mh.Multihash) error {
+	keys := 0
+	for _, h := range hs {
+		keys += 2 * len(blockKey(h))
+	}
+	done, err := s.begin(0, indexBytes(2*len(hs), keys), false)
 	if err != nil {
 		return err
 	}
 	defer done()
 	return s.db.Update(func(txn *badger.Txn) error {
-		if s.packs == nil {
-			if err := txn.Delete(tailKey(h)); err != nil {
+		for _, h := range hs {
+			if s.packs == nil {
+				if err := txn.Delete(tailKey(h)); err != nil {
+					return err
+				}
+			}
+			if err := txn.Delete(blockKey(h)); err != nil {
 				return err
 			}
 		}
-		return txn.Delete(blockKey(h))
+		return nil
 	})
 }
 
