@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/ipfs/go-cid"
@@ -27,9 +29,12 @@ type FileRef struct {
 	Size int
 }
 
-// fileRef is a decoded metaFile value.
+// fileRef is a decoded metaFile value: uvarints off and size, the path,
+// and if the file may still be at a temporary name, a NUL (which no path
+// holds) and that name, in the path's folder.
 type fileRef struct {
 	path string
+	temp string // "" if none
 	off  int64
 	size int64
 }
@@ -37,7 +42,12 @@ type fileRef struct {
 func (r fileRef) encode() []byte {
 	b := binary.AppendUvarint(nil, uint64(r.off))
 	b = binary.AppendUvarint(b, uint64(r.size))
-	return append(b, r.path...)
+	b = append(b, r.path...)
+	if r.temp != "" {
+		b = append(b, 0)
+		b = append(b, filepath.Base(r.temp)...)
+	}
+	return b
 }
 
 func decodeFileRef(v []byte) (fileRef, error) {
@@ -50,7 +60,11 @@ func decodeFileRef(v []byte) (fileRef, error) {
 	if k <= 0 {
 		return fileRef{}, fmt.Errorf("%w: bad file reference in index", ErrCorrupt)
 	}
-	return fileRef{path: string(v[k:]), off: int64(off), size: int64(size)}, nil
+	r := fileRef{path: string(v[k:]), off: int64(off), size: int64(size)}
+	if path, temp, ok := strings.Cut(r.path, "\x00"); ok {
+		r.path, r.temp = path, filepath.Join(filepath.Dir(path), temp)
+	}
+	return r, nil
 }
 
 func itemFileRef(item *badger.Item) (fileRef, error) {
@@ -64,12 +78,17 @@ func itemFileRef(item *badger.Item) (fileRef, error) {
 }
 
 // AddFileRefs records that the blocks' bytes are in the file at path (an
-// absolute path), for the blocks the store keeps no copy of: a block not
-// in the index, or one it points at in a file already (that reference is
-// replaced: the file may be gone, or have been renamed). It does not sync.
-func (s *Store) AddFileRefs(_ context.Context, path string, refs []FileRef) error {
+// absolute path), or, while temp is not "", in the file at temp (in the
+// same folder) until it is renamed to path; for the blocks the store
+// keeps no copy of: a block not in the index, or one it points at in a
+// file already (that reference is replaced: the file may be gone, or
+// have been renamed). It does not sync.
+func (s *Store) AddFileRefs(_ context.Context, path, temp string, refs []FileRef) error {
 	if len(refs) == 0 {
 		return nil
+	}
+	if temp != "" && filepath.Dir(temp) != filepath.Dir(path) {
+		return fmt.Errorf("add file references: %s is not in the folder of %s", temp, path)
 	}
 	defer s.writing()()
 	set, err := s.absent(len(refs), func(i int) cid.Cid { return refs[i].Cid }, metaFile)
@@ -78,7 +97,7 @@ func (s *Store) AddFileRefs(_ context.Context, path string, refs []FileRef) erro
 	}
 	kv := 0
 	for _, i := range set {
-		kv += len(prefixBlock) + len(refs[i].Cid.Hash()) + 2*binary.MaxVarintLen64 + len(path)
+		kv += len(prefixBlock) + len(refs[i].Cid.Hash()) + 2*binary.MaxVarintLen64 + len(path) + 1 + len(temp)
 	}
 	done, err := s.space.admit(0, indexBytes(len(set), kv), true)
 	if err != nil {
@@ -89,7 +108,7 @@ func (s *Store) AddFileRefs(_ context.Context, path string, refs []FileRef) erro
 	defer wb.Cancel()
 	for _, i := range set {
 		r := refs[i]
-		v := fileRef{path: path, off: r.Off, size: int64(r.Size)}.encode()
+		v := fileRef{path: path, temp: temp, off: r.Off, size: int64(r.Size)}.encode()
 		if err := wb.SetEntry(badger.NewEntry(blockKey(r.Cid.Hash()), v).WithMeta(metaFile)); err != nil {
 			return fmt.Errorf("add file references: %w", err)
 		}
@@ -107,32 +126,51 @@ func fileRefPresent(item *badger.Item) error {
 	if err != nil {
 		return err
 	}
-	if fi, err := os.Stat(r.path); err != nil || !fi.Mode().IsRegular() || fi.Size() < r.off+r.size {
-		return &changedError{r}
+	for _, path := range r.paths() {
+		if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() && fi.Size() >= r.off+r.size {
+			return nil
+		}
 	}
-	return nil
+	return &changedError{r}
+}
+
+// paths are where r's file may be: under its name first, as it is once
+// the get that wrote it is done, and at its temporary name.
+func (r fileRef) paths() []string {
+	if r.temp == "" {
+		return []string{r.path}
+	}
+	return []string{r.path, r.temp}
 }
 
 // readFileRef reads r into buf (r.size long) and checks it against h: a
 // *changedError if the file no longer holds those bytes.
 func readFileRef(r fileRef, h mh.Multihash, buf []byte) error {
-	changed := &changedError{r}
-	f, err := os.Open(r.path)
-	if err != nil {
-		return changed
-	}
-	defer f.Close()
-	if _, err := f.ReadAt(buf, r.off); err != nil {
-		return changed
-	}
 	dec, err := mh.Decode(h)
 	if err != nil {
-		return changed
+		return &changedError{r}
 	}
-	if got, err := mh.Sum(buf, dec.Code, dec.Length); err != nil || string(got) != string(h) {
-		return changed
+	for _, path := range r.paths() {
+		if readChecked(path, r.off, buf, dec, h) {
+			return nil
+		}
 	}
-	return nil
+	return &changedError{r}
+}
+
+// readChecked reads buf at off in the file at path and reports whether
+// those bytes hash to h.
+func readChecked(path string, off int64, buf []byte, dec *mh.DecodedMultihash, h mh.Multihash) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if _, err := f.ReadAt(buf, off); err != nil {
+		return false
+	}
+	got, err := mh.Sum(buf, dec.Code, dec.Length)
+	return err == nil && string(got) == string(h)
 }
 
 // missingIfChanged turns a changed file-referenced block, or a damaged
@@ -193,13 +231,17 @@ func (s *Store) MissingFiles() ([]string, error) {
 			if err != nil {
 				return err
 			}
-			n, ok := size[r.path]
-			if !ok {
-				n = -1
-				if fi, err := os.Stat(r.path); err == nil && fi.Mode().IsRegular() {
-					n = fi.Size()
+			n := int64(-1)
+			for _, path := range r.paths() {
+				m, ok := size[path]
+				if !ok {
+					m = -1
+					if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() {
+						m = fi.Size()
+					}
+					size[path] = m
 				}
-				size[r.path] = n
+				n = max(n, m)
 			}
 			if n < r.off+r.size && !named[r.path] {
 				named[r.path] = true
