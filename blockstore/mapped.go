@@ -17,8 +17,8 @@ import (
 // page again at the cost of a minor fault), so the resident set holds
 // only the tables' pages touched since.
 const (
-	trimLook  = 250 * time.Millisecond // how often the mapped pages are counted
-	trimAfter = 8 << 20                // growth that makes a trim
+	trimLook  = 50 * time.Millisecond // how often the mapped pages are counted
+	trimAfter = 8 << 20               // growth that makes a trim
 )
 
 // trimmer trims the tables' pages in dir until stop.
