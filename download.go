@@ -28,7 +28,7 @@ func (n *Node) fetchAndExport(ctx context.Context, nw *netState, root cid.Cid, d
 
 func (n *Node) fetchAndExportOnce(ctx context.Context, nw *netState, root cid.Cid, dir, name string, o GetOptions) (GetResult, error) {
 	d := &download{n: n}
-	p, err := chunker.NewPlacer(root, dir, name, chunker.ExportOptions{Force: o.Force, MaxEntries: o.MaxEntries, Only: o.only, FileDone: o.FileDone})
+	p, err := chunker.NewPlacer(root, dir, name, chunker.ExportOptions{Force: o.Force, Renamed: d.renamed, MaxEntries: o.MaxEntries, Only: o.only, FileDone: o.FileDone})
 	if err != nil {
 		return GetResult{}, err
 	}
@@ -113,24 +113,30 @@ func (d *download) Local(ctx context.Context, b blocks.Block) error {
 	return err
 }
 
-// refer records where placed leaves are, a batch per file: under the
-// file's own name, and its temporary name until the get gives it that
-// name, so that the rename writes nothing to the store.
+// refer records where placed leaves are, a batch per file.
 func (d *download) refer(ctx context.Context, placed []chunker.Placed) error {
-	type file struct{ path, temp string }
-	byFile := map[file][]blockstore.FileRef{}
-	var files []file
+	byPath := map[string][]blockstore.FileRef{}
+	var paths []string
 	for _, pl := range placed {
-		f := file{pl.Path, pl.Temp}
-		if _, ok := byFile[f]; !ok {
-			files = append(files, f)
+		if _, ok := byPath[pl.Path]; !ok {
+			paths = append(paths, pl.Path)
 		}
-		byFile[f] = append(byFile[f], blockstore.FileRef{Cid: pl.Cid, Off: pl.Off, Size: pl.Size})
+		byPath[pl.Path] = append(byPath[pl.Path], blockstore.FileRef{Cid: pl.Cid, Off: pl.Off, Size: pl.Size})
 	}
-	for _, f := range files {
-		if err := d.n.store.AddFileRefs(ctx, f.path, f.temp, byFile[f]); err != nil {
+	for _, path := range paths {
+		if err := d.n.store.AddFileRefs(ctx, path, byPath[path]); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// renamed points the store at complete files under their own names:
+// every leaf of each, where it is in it.
+func (d *download) renamed(moved []chunker.Moved) error {
+	var placed []chunker.Placed
+	for _, m := range moved {
+		placed = append(placed, m.Leaves...)
+	}
+	return d.refer(context.Background(), placed)
 }

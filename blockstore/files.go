@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/ipfs/go-cid"
@@ -29,12 +27,9 @@ type FileRef struct {
 	Size int
 }
 
-// fileRef is a decoded metaFile value: uvarints off and size, the path,
-// and if the file may still be at a temporary name, a NUL (which no path
-// holds) and that name, in the path's folder.
+// fileRef is a decoded metaFile value.
 type fileRef struct {
 	path string
-	temp string // "" if none
 	off  int64
 	size int64
 }
@@ -42,12 +37,7 @@ type fileRef struct {
 func (r fileRef) encode() []byte {
 	b := binary.AppendUvarint(nil, uint64(r.off))
 	b = binary.AppendUvarint(b, uint64(r.size))
-	b = append(b, r.path...)
-	if r.temp != "" {
-		b = append(b, 0)
-		b = append(b, filepath.Base(r.temp)...)
-	}
-	return b
+	return append(b, r.path...)
 }
 
 func decodeFileRef(v []byte) (fileRef, error) {
@@ -60,11 +50,7 @@ func decodeFileRef(v []byte) (fileRef, error) {
 	if k <= 0 {
 		return fileRef{}, fmt.Errorf("%w: bad file reference in index", ErrCorrupt)
 	}
-	r := fileRef{path: string(v[k:]), off: int64(off), size: int64(size)}
-	if path, temp, ok := strings.Cut(r.path, "\x00"); ok {
-		r.path, r.temp = path, filepath.Join(filepath.Dir(path), temp)
-	}
-	return r, nil
+	return fileRef{path: string(v[k:]), off: int64(off), size: int64(size)}, nil
 }
 
 func itemFileRef(item *badger.Item) (fileRef, error) {
@@ -78,17 +64,12 @@ func itemFileRef(item *badger.Item) (fileRef, error) {
 }
 
 // AddFileRefs records that the blocks' bytes are in the file at path (an
-// absolute path), or, while temp is not "", in the file at temp (in the
-// same folder) until it is renamed to path; for the blocks the store
-// keeps no copy of: a block not in the index, or one it points at in a
-// file already (that reference is replaced: the file may be gone, or
-// have been renamed). It does not sync.
-func (s *Store) AddFileRefs(_ context.Context, path, temp string, refs []FileRef) error {
+// absolute path), for the blocks the store keeps no copy of: a block not
+// in the index, or one it points at in a file already (that reference is
+// replaced: the file may be gone, or have been renamed). It does not sync.
+func (s *Store) AddFileRefs(_ context.Context, path string, refs []FileRef) error {
 	if len(refs) == 0 {
 		return nil
-	}
-	if temp != "" && filepath.Dir(temp) != filepath.Dir(path) {
-		return fmt.Errorf("add file references: %s is not in the folder of %s", temp, path)
 	}
 	defer s.writing()()
 	set, err := s.absent(len(refs), func(i int) cid.Cid { return refs[i].Cid }, metaFile)
@@ -97,7 +78,7 @@ func (s *Store) AddFileRefs(_ context.Context, path, temp string, refs []FileRef
 	}
 	kv := 0
 	for _, i := range set {
-		kv += len(prefixBlock) + len(refs[i].Cid.Hash()) + 2*binary.MaxVarintLen64 + len(path) + 1 + len(temp)
+		kv += len(prefixBlock) + len(refs[i].Cid.Hash()) + 2*binary.MaxVarintLen64 + len(path)
 	}
 	done, err := s.space.admit(0, indexBytes(len(set), kv), true)
 	if err != nil {
@@ -108,7 +89,7 @@ func (s *Store) AddFileRefs(_ context.Context, path, temp string, refs []FileRef
 	defer wb.Cancel()
 	for _, i := range set {
 		r := refs[i]
-		v := fileRef{path: path, temp: temp, off: r.Off, size: int64(r.Size)}.encode()
+		v := fileRef{path: path, off: r.Off, size: int64(r.Size)}.encode()
 		if err := wb.SetEntry(badger.NewEntry(blockKey(r.Cid.Hash()), v).WithMeta(metaFile)); err != nil {
 			return fmt.Errorf("add file references: %w", err)
 		}
@@ -126,51 +107,32 @@ func fileRefPresent(item *badger.Item) error {
 	if err != nil {
 		return err
 	}
-	for _, path := range r.paths() {
-		if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() && fi.Size() >= r.off+r.size {
-			return nil
-		}
+	if fi, err := os.Stat(r.path); err != nil || !fi.Mode().IsRegular() || fi.Size() < r.off+r.size {
+		return &changedError{r}
 	}
-	return &changedError{r}
-}
-
-// paths are where r's file may be: under its name first, as it is once
-// the get that wrote it is done, and at its temporary name.
-func (r fileRef) paths() []string {
-	if r.temp == "" {
-		return []string{r.path}
-	}
-	return []string{r.path, r.temp}
+	return nil
 }
 
 // readFileRef reads r into buf (r.size long) and checks it against h: a
 // *changedError if the file no longer holds those bytes.
 func readFileRef(r fileRef, h mh.Multihash, buf []byte) error {
-	dec, err := mh.Decode(h)
+	changed := &changedError{r}
+	f, err := os.Open(r.path)
 	if err != nil {
-		return &changedError{r}
-	}
-	for _, path := range r.paths() {
-		if readChecked(path, r.off, buf, dec, h) {
-			return nil
-		}
-	}
-	return &changedError{r}
-}
-
-// readChecked reads buf at off in the file at path and reports whether
-// those bytes hash to h.
-func readChecked(path string, off int64, buf []byte, dec *mh.DecodedMultihash, h mh.Multihash) bool {
-	f, err := os.Open(path)
-	if err != nil {
-		return false
+		return changed
 	}
 	defer f.Close()
-	if _, err := f.ReadAt(buf, off); err != nil {
-		return false
+	if _, err := f.ReadAt(buf, r.off); err != nil {
+		return changed
 	}
-	got, err := mh.Sum(buf, dec.Code, dec.Length)
-	return err == nil && string(got) == string(h)
+	dec, err := mh.Decode(h)
+	if err != nil {
+		return changed
+	}
+	if got, err := mh.Sum(buf, dec.Code, dec.Length); err != nil || string(got) != string(h) {
+		return changed
+	}
+	return nil
 }
 
 // missingIfChanged turns a changed file-referenced block, or a damaged
@@ -231,17 +193,13 @@ func (s *Store) MissingFiles() ([]string, error) {
 			if err != nil {
 				return err
 			}
-			n := int64(-1)
-			for _, path := range r.paths() {
-				m, ok := size[path]
-				if !ok {
-					m = -1
-					if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() {
-						m = fi.Size()
-					}
-					size[path] = m
+			n, ok := size[r.path]
+			if !ok {
+				n = -1
+				if fi, err := os.Stat(r.path); err == nil && fi.Mode().IsRegular() {
+					n = fi.Size()
 				}
-				n = max(n, m)
+				size[r.path] = n
 			}
 			if n < r.off+r.size && !named[r.path] {
 				named[r.path] = true

@@ -36,7 +36,7 @@ func TestWalkStoredAndLastUsed(t *testing.T) {
 	}
 	f := filepath.Join(dir, "got")
 	os.WriteFile(f, inFile.RawData(), 0o644)
-	if err := s.AddFileRefs(ctx, f, "", []blockstore.FileRef{{Cid: inFile.Cid(), Size: len(inFile.RawData())}}); err != nil {
+	if err := s.AddFileRefs(ctx, f, []blockstore.FileRef{{Cid: inFile.Cid(), Size: len(inFile.RawData())}}); err != nil {
 		t.Fatal(err)
 	}
 	var held, referenced int64

@@ -92,6 +92,19 @@ type ExportOptions struct {
 	// while the export goes on: a transfer's per-file progress. It is
 	// called with the export's lock held and must not block.
 	FileDone func(rel string, size int64)
+
+	// Renamed, when set, is told of complete files given their own names,
+	// a batch at a time, with every raw leaf in each and where: a store
+	// points at them there. The temporary names stay until it returns.
+	Renamed func([]Moved) error
+}
+
+// Moved is a complete file given its own name (absolute paths), with
+// its raw leaves there.
+type Moved struct {
+	From, To string
+	Leaves   []Placed
+	linked   bool // To is a hard link of From, which is removed after Renamed
 }
 
 // DefaultMaxEntries is the export budget when ExportOptions.MaxEntries is

@@ -255,9 +255,8 @@ func assertEmpty(t *testing.T, dir string) {
 
 // A Placer writes each leaf where it goes as it comes and says where, so
 // a store can point at the exported file instead of keeping a second
-// copy: under the file's own name, or its temporary name until Finish
-// renames it. It rewrites a stale partial file in place (a store may be
-// reading blocks from it) and cuts it to the file's length.
+// copy; it rewrites a stale partial file in place (a store may be reading
+// blocks from it) and cuts it to the file's length.
 func TestPlacerTellsWhereLeavesWent(t *testing.T) {
 	ctx := context.Background()
 	src := filepath.Join(t.TempDir(), "data.bin")
@@ -276,7 +275,16 @@ func TestPlacerTellsWhereLeavesWent(t *testing.T) {
 	if err := os.WriteFile(stale, bytes.Repeat([]byte{'x'}, len(data)+5000), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p, err := chunker.NewPlacer(res.Root, out, "data.bin", chunker.ExportOptions{})
+	var from, to string
+	var moved []chunker.Placed
+	p, err := chunker.NewPlacer(res.Root, out, "data.bin", chunker.ExportOptions{
+		Renamed: func(ms []chunker.Moved) error {
+			for _, m := range ms {
+				from, to, moved = m.From, m.To, m.Leaves
+			}
+			return nil
+		},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +293,6 @@ func TestPlacerTellsWhereLeavesWent(t *testing.T) {
 		t.Fatalf("Put(root) = %v, %v", placed, err)
 	}
 	nd, _ := dag.DecodeProtobuf(rootBlock.RawData())
-	final := filepath.Join(out, "data.bin")
 	var got []chunker.Placed
 	// Leaves in reverse order: a placer writes each where it goes.
 	for i := len(nd.Links()) - 1; i >= 0; i-- {
@@ -294,19 +301,23 @@ func TestPlacerTellsWhereLeavesWent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, pl := range placed { // in the temporary file while it is written
-			if !holds(t, pl.Temp, pl, b.RawData()) || pl.Path != final {
-				t.Errorf("told %s is at %s:%d (named %s), it is not", pl.Cid, pl.Temp, pl.Off, pl.Path)
-			}
-		}
 		got = append(got, placed...)
 	}
 	if _, err := p.Finish(ctx, bs); err != nil {
 		t.Fatal(err)
 	}
+	final := filepath.Join(out, "data.bin")
 	written, err := os.ReadFile(final)
 	if err != nil || !bytes.Equal(written, data) {
 		t.Fatalf("exported file differs from the source (%d bytes against %d): %v", len(written), len(data), err)
+	}
+	if from != stale || to != final || len(moved) != 4 {
+		t.Errorf("Renamed(%q, %q, %d leaves), want (%q, %q, 4)", from, to, len(moved), stale, final)
+	}
+	for _, m := range moved { // each leaf where it is in the file, under its name
+		if b, err := bs.Get(ctx, m.Cid); err != nil || m.Path != final || !bytes.Equal(written[m.Off:m.Off+int64(m.Size)], b.RawData()) {
+			t.Errorf("Renamed says %s is at %s:%d, it is not", m.Cid, m.Path, m.Off)
+		}
 	}
 	if _, err := os.Stat(stale); !os.IsNotExist(err) {
 		t.Errorf("the temporary file is still there: %v", err)
@@ -314,25 +325,12 @@ func TestPlacerTellsWhereLeavesWent(t *testing.T) {
 	if len(got) != 4 {
 		t.Fatalf("told of %d leaves, want 4", len(got))
 	}
-	for _, pl := range got { // under the file's own name once it is done
+	for _, pl := range got {
 		b, err := bs.Get(ctx, pl.Cid)
-		if err != nil || pl.Temp != stale || pl.Size != len(b.RawData()) || !holds(t, pl.Path, pl, b.RawData()) {
+		if pl.Path != stale || err != nil || pl.Size != len(b.RawData()) || !bytes.Equal(written[pl.Off:pl.Off+int64(pl.Size)], b.RawData()) {
 			t.Errorf("the file's bytes at %s:%d are not block %s", pl.Path, pl.Off, pl.Cid)
 		}
 	}
-}
-
-// holds reports whether the file at path holds data where pl says.
-func holds(t *testing.T, path string, pl chunker.Placed, data []byte) bool {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	buf := make([]byte, pl.Size)
-	_, err = f.ReadAt(buf, pl.Off)
-	return err == nil && bytes.Equal(buf, data)
 }
 
 // A DAG of three blocks can name a file from millions of places: a folder

@@ -51,6 +51,7 @@ func (p *Placer) finish(ctx context.Context, src Source) error {
 	for f := range p.writing {
 		return fmt.Errorf("%s: incomplete", f.rel)
 	}
+	var batch []Moved
 	err := p.journal.each(func(r record) error {
 		switch r.kind {
 		case dirRecord:
@@ -58,8 +59,24 @@ func (p *Placer) finish(ctx context.Context, src Source) error {
 		case linkRecord:
 			return p.symlink(r.rel, r.target)
 		}
-		return p.rename(r)
+		m, err := p.rename(r)
+		if err != nil {
+			return err
+		}
+		if m.To != "" {
+			batch = append(batch, m)
+		}
+		if len(batch) >= movedBatch {
+			err = p.moved(batch)
+			batch = nil
+		}
+		return err
 	})
+	// Files linked to their names are told, whatever failed after them:
+	// the store must point at a name that stays.
+	if merr := p.moved(batch); err == nil {
+		err = merr
+	}
 	if err != nil {
 		return err
 	}
@@ -183,37 +200,70 @@ func (p *Placer) symlink(rel, target string) error {
 	return os.Symlink(target, filepath.Join(p.dir, rel))
 }
 
+// movedBatch is how many files are given to Renamed at a time.
+const movedBatch = 1024
+
 // rename gives a complete file its own name, unless the file there
 // already held its bytes. Without Force it is a hard link, which refuses
-// to replace anything, like the rename it stands for, and then the
-// temporary name goes: one of the two names holds the bytes whenever the
-// process dies (a store points at both, see Placed).
-func (p *Placer) rename(f record) error {
+// to replace anything, like the rename it stands for, and leaves the
+// temporary name in place until moved has pointed the store at the new
+// one: whatever the store names stays there, whenever the process dies.
+func (p *Placer) rename(f record) (Moved, error) {
 	p.res.Files++
 	p.res.Size += f.size
 	if f.keep {
-		return nil
+		return Moved{}, nil
 	}
 	from, to := p.partName(f.rel), filepath.Join(p.dir, f.rel)
+	m := Moved{From: from, To: to, Leaves: f.leaves}
+	for i := range m.Leaves {
+		m.Leaves[i].Path = to
+		if m.Leaves[i].Size == 0 && len(m.Leaves) == 1 { // a file of one leaf
+			m.Leaves[i].Size = int(f.size)
+		}
+	}
 	if p.o.Force {
 		if err := p.checkFree(f.rel, true); err != nil {
-			return err
+			return Moved{}, err
 		}
-		return os.Rename(from, to)
+		return m, os.Rename(from, to)
 	}
 	err := os.Link(from, to)
 	switch {
 	case err == nil:
-		return os.Remove(from)
+		m.linked = true
+		return m, nil
 	case errors.Is(err, fs.ErrExist):
-		return fmt.Errorf("%s: %w (use --force to replace it)", to, ErrExists)
+		return Moved{}, fmt.Errorf("%s: %w (use --force to replace it)", to, ErrExists)
 	}
 	// A file system without hard links: a rename that refuses to replace.
-	err = renameNoReplace(from, to)
-	if errors.Is(err, fs.ErrExist) {
-		return fmt.Errorf("%s: %w (use --force to replace it)", to, ErrExists)
+	if err := renameNoReplace(from, to); errors.Is(err, fs.ErrExist) {
+		return Moved{}, fmt.Errorf("%s: %w (use --force to replace it)", to, ErrExists)
+	} else if err != nil {
+		return Moved{}, err
 	}
-	return err
+	return m, nil
+}
+
+// moved tells Renamed of files given their names, then removes the
+// temporary names they were linked from.
+func (p *Placer) moved(batch []Moved) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	if p.o.Renamed != nil {
+		if err := p.o.Renamed(batch); err != nil {
+			return err
+		}
+	}
+	for _, m := range batch {
+		if m.linked {
+			if err := os.Remove(m.From); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Abort closes what is open. With clean (the get was refused, not

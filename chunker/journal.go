@@ -8,10 +8,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/ipfs/go-cid"
 )
 
 // A journal keeps what a Placer finished, until Finish gives files their
-// names: the complete files, the symlinks and the empty folders to make. It is a file beside the
+// names: the complete files (with where each leaf is in them), the
+// symlinks and the empty folders to make. It is a file beside the
 // target (in its nearest folder that exists), removed as soon as it is
 // made (it lives while it is open), so a get of a million files holds
 // none of them in memory, and a crash leaves nothing behind: the next
@@ -43,8 +46,9 @@ type record struct {
 	rel    string
 	target string // linkRecord
 	size   int64
-	keep   bool // the file at rel held the DAG's bytes: nothing to rename
-	made   bool // this run made the temporary file
+	keep   bool     // the file at rel held the DAG's bytes: nothing to rename
+	made   bool     // this run made the temporary file
+	leaves []Placed // Path unset
 }
 
 // add appends r. Its bytes are kept even when writing them fails, so an
@@ -65,6 +69,12 @@ func (j *journal) add(r record) error {
 			flags |= 2
 		}
 		b = append(b, flags)
+		b = binary.AppendUvarint(b, uint64(len(r.leaves)))
+		for _, l := range r.leaves {
+			b = appendString(b, string(l.Cid.Bytes()))
+			b = binary.AppendVarint(b, l.Off)
+			b = binary.AppendUvarint(b, uint64(l.Size))
+		}
 	}
 	j.buf = b
 	if len(j.buf) < flushAt {
@@ -150,6 +160,30 @@ func readRecord(r *bufio.Reader) (record, error) {
 			return rec, err
 		}
 		rec.keep, rec.made = flags&1 != 0, flags&2 != 0
+		n, err := binary.ReadUvarint(r)
+		if err != nil {
+			return rec, err
+		}
+		rec.leaves = make([]Placed, 0, min(n, 1024))
+		for range n {
+			s, err := readString(r)
+			if err != nil {
+				return rec, err
+			}
+			c, err := cid.Cast([]byte(s))
+			if err != nil {
+				return rec, err
+			}
+			off, err := binary.ReadVarint(r)
+			if err != nil {
+				return rec, err
+			}
+			size, err := binary.ReadUvarint(r)
+			if err != nil {
+				return rec, err
+			}
+			rec.leaves = append(rec.leaves, Placed{Cid: c, Off: off, Size: int(size)})
+		}
 	default:
 		return rec, fmt.Errorf("record of unknown kind %q", k)
 	}

@@ -23,6 +23,7 @@ type outFile struct {
 	rel     string
 	size    int64
 	pending int      // spots of it not filled yet, its own root's included
+	leaves  []Placed // its raw leaves and where they are in it, for Renamed
 	f       *os.File // its temporary file, open for writing; nil until written
 	st      *stream  // f's writes, pushed to disk as they fill it; nil once closed
 	made    bool     // this run made the temporary file
@@ -178,6 +179,7 @@ func (p *Placer) part(data []byte, s spot) (string, []Placed, error) {
 		child := spot{c: l.Cid, file: f, off: off, size: n, kind: partSpot, depth: s.depth + 1}
 		off += n
 		if l.Cid.Type() == cid.Raw {
+			f.leaves = append(f.leaves, Placed{Cid: l.Cid, Off: child.off, Size: int(n)})
 			if pl, ok := p.adopt(f, child); ok {
 				adopted = append(adopted, pl)
 				continue
@@ -252,7 +254,12 @@ func (p *Placer) filled(f *outFile) error {
 		}
 	}
 	delete(p.writing, f)
-	err := p.journal.add(record{kind: fileRecord, rel: f.rel, size: f.size, keep: f.keep, made: f.made})
+	r := record{kind: fileRecord, rel: f.rel, size: f.size, keep: f.keep, made: f.made}
+	if !f.keep { // a file kept told the store where its leaves are already
+		r.leaves = f.leaves
+	}
+	err := p.journal.add(r)
+	f.leaves = nil
 	if err == nil && p.o.FileDone != nil {
 		p.o.FileDone(f.rel, f.size)
 	}
@@ -273,16 +280,7 @@ func (p *Placer) adopt(f *outFile, s spot) (Placed, bool) {
 		return Placed{}, false
 	}
 	p.progress(s.size)
-	return p.placedIn(f, s.c, s.off, s.size), true
-}
-
-// placedIn says where in f a leaf is. Called with mu held.
-func (p *Placer) placedIn(f *outFile, c cid.Cid, off, size int64) Placed {
-	pl := Placed{Cid: c, Path: filepath.Join(p.dir, f.rel), Off: off, Size: int(size)}
-	if !f.keep {
-		pl.Temp = p.partName(f.rel)
-	}
-	return pl
+	return Placed{Cid: s.c, Path: f.src.Name(), Off: s.off, Size: int(s.size)}, true
 }
 
 // open makes f's folders and opens its temporary file for writing, if not

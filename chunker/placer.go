@@ -77,15 +77,11 @@ type Placer struct {
 	err       error // the first failure: every later call returns it
 }
 
-// Placed says a leaf's bytes are now at Off in the file at Path
-// (absolute), so a store can point there instead of keeping a copy. Until
-// Finish gives the file that name, they are at Off in Temp instead (in
-// the same folder); at any moment, one of the two holds them, so Finish
-// tells the store nothing.
+// Placed says a leaf's bytes are now at Off in the file at Path (absolute),
+// so a store can point there instead of keeping a copy.
 type Placed struct {
 	Cid  cid.Cid
 	Path string
-	Temp string // "" when the file at Path was there already
 	Off  int64
 	Size int
 }
@@ -240,7 +236,7 @@ func (p *Placer) place(c cid.Cid, data []byte, fresh bool) ([]Placed, error) {
 			return out, err
 		}
 		if wrote != "" && first && s.c.Type() == cid.Raw {
-			out = append(out, p.placedIn(s.file, s.c, s.off, int64(len(data))))
+			out = append(out, Placed{Cid: s.c, Path: wrote, Off: s.off, Size: len(data)})
 			first = false
 		}
 	}
@@ -444,6 +440,7 @@ func (p *Placer) planRawEntry(rel string, c cid.Cid) ([]Placed, error) {
 		return nil, err
 	}
 	s := spot{c: c, file: f, kind: partSpot, size: -1}
+	f.leaves = append(f.leaves, Placed{Cid: c})
 	if f.src != nil {
 		if fi, err := f.src.Stat(); err == nil && fi.Size() <= maxLeaf {
 			s.size = fi.Size()
