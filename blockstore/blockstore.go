@@ -25,7 +25,7 @@ const (
 	prefixBlock = "b/" // + multihash bytes → block bytes
 	prefixShare = "s/" // + CID bytes → JSON Record
 	prefixPin   = "p/" // + CID bytes → JSON Record
-	prefixFlush = "f/" // never written; see reclaim
+	prefixFlush = "f/" // written and dropped at once; see compactIndex
 	prefixTail  = "t/" // + multihash bytes → second half of a split block (in-memory stores only)
 	prefixUsed  = "u/" // + CID bytes → when a root was last used (used.go)
 	prefixGet   = "g/" // + 8-byte big-endian ID → JSON GetRecord

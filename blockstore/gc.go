@@ -357,6 +357,7 @@ func (s *Store) sweep(ctx context.Context, dead []mh.Multihash, live map[string]
 		}
 	}
 	var batch []mh.Multihash
+	var freed int64
 	flush := func() error {
 		err := s.deleteBlocks(batch)
 		if errors.Is(err, ErrDiskFull) {
@@ -366,9 +367,14 @@ func (s *Store) sweep(ctx context.Context, dead []mh.Multihash, live map[string]
 			if err := s.compactIndex(); err != nil {
 				return err
 			}
+			s.space.rescan()
 			err = s.deleteBlocks(batch)
 		}
-		batch = batch[:0]
+		if err == nil {
+			res.Removed += len(batch)
+			res.FreedBytes += freed
+		}
+		batch, freed = batch[:0], 0
 		return err
 	}
 	for _, h := range dead {
@@ -384,8 +390,7 @@ func (s *Store) sweep(ctx context.Context, dead []mh.Multihash, live map[string]
 			return err
 		}
 		batch = append(batch, h)
-		res.Removed++
-		res.FreedBytes += int64(size)
+		freed += int64(size)
 		if len(batch) == sweepBatch {
 			if err := flush(); err != nil {
 				return err

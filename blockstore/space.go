@@ -187,6 +187,16 @@ func (sp *space) writable() error {
 	return err
 }
 
+// rescan makes the next admit measure Badger's files again: they shrank.
+func (sp *space) rescan() {
+	if sp == nil {
+		return
+	}
+	sp.mu.Lock()
+	sp.scanned = time.Time{}
+	sp.mu.Unlock()
+}
+
 // scan measures Badger's files again. Called with mu held.
 func (sp *space) scan() error {
 	need, _, err := badgerHeadroom(sp.index)

@@ -224,7 +224,7 @@ func (s *Store) deleteBlocks(hs []mh.Multihash) error {
 		return err
 	}
 	defer done()
-	return s.db.Update(func(txn *badger.Txn) error {
+	return s.space.noSpace(s.db.Update(func(txn *badger.Txn) error {
 		for _, h := range hs {
 			if s.packs == nil {
 				if err := txn.Delete(tailKey(h)); err != nil {
@@ -236,7 +236,7 @@ func (s *Store) deleteBlocks(hs []mh.Multihash) error {
 			}
 		}
 		return nil
-	})
+	}))
 }
 
 // diskUsage is what the store occupies on disk now.
