@@ -96,7 +96,7 @@ func (w *walk) gather(ctx context.Context) ([]link, error) {
 		top := &w.stack[len(w.stack)-1]
 		if top.links == nil {
 			c, here := top.node, top.here
-			w.stack = w.stack[:len(w.stack)-1]
+			w.pop()
 			links, err := w.read(ctx, c, here)
 			if err != nil {
 				return nil, err
@@ -107,7 +107,7 @@ func (w *walk) gather(ctx context.Context) ([]link, error) {
 			continue
 		}
 		if top.i == len(top.links) {
-			w.stack = w.stack[:len(w.stack)-1]
+			w.pop()
 			continue
 		}
 		l := top.links[top.i]
@@ -141,6 +141,14 @@ func (w *walk) gather(ctx context.Context) ([]link, error) {
 		}
 	}
 	return missing, nil
+}
+
+// pop drops the top frame. Its slot is cleared: the stack's array
+// outlives it, and a frame left there would keep its node's links (a
+// folder's, every one a CID) until the stack grew that tall again.
+func (w *walk) pop() {
+	w.stack[len(w.stack)-1] = frame{}
+	w.stack = w.stack[:len(w.stack)-1]
 }
 
 // read reads a stored node the walk reached, hands it to the sink and
