@@ -164,7 +164,9 @@ func (s *Store) compactIndex() error {
 	if err != nil {
 		return err
 	}
-	return s.db.Flatten(2)
+	err = s.db.Flatten(2)
+	s.space.rescan() // the tables shrank: admit on their new size
+	return err
 }
 
 // Verify re-hashes every block and reports those whose bytes no longer
@@ -367,7 +369,6 @@ func (s *Store) sweep(ctx context.Context, dead []mh.Multihash, live map[string]
 			if err := s.compactIndex(); err != nil {
 				return err
 			}
-			s.space.rescan()
 			err = s.deleteBlocks(batch)
 		}
 		if err == nil {
