@@ -259,7 +259,11 @@ type storedLog struct {
 	wake   chan struct{}
 }
 
-const keepStored = 1 << 16
+// keepStored bounds the log: a subscriber that falls further behind asks
+// the store instead, and a new one learns only the last keepStored asks.
+// Each entry takes about 72 bytes, and a get of small files adds
+// thousands a second.
+const keepStored = 1 << 14
 
 // position returns the sequence number of the next hash stored and a
 // channel closed when one is.

@@ -79,7 +79,7 @@ func (e *Exchange) judge(p peer.ID, bl []blocks.Block) {
 	e.mu.Lock()
 	j := e.judgementOf(p)
 	for _, b := range bl {
-		if !e.asked.has(string(b.Cid().Hash()), time.Now()) {
+		if !e.asked.has(b.Cid().Hash(), time.Now()) {
 			j.unasked++
 		}
 	}
@@ -119,36 +119,6 @@ func (e *Exchange) ask(cs []cid.Cid) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, c := range cs {
-		e.asked.add(string(c.Hash()), now)
+		e.asked.add(c.Hash(), now)
 	}
-}
-
-// askedSet holds the multihashes asked for within the last askedFor, in
-// two generations: the current one, and the one before, dropped whole
-// when the current one is askedFor old. Nothing is ever scanned.
-type askedSet struct {
-	cur, prev map[string]struct{}
-	since     time.Time // when cur began
-}
-
-func (s *askedSet) rotate(now time.Time) {
-	if s.cur == nil || now.Sub(s.since) > askedFor {
-		s.prev, s.cur, s.since = s.cur, map[string]struct{}{}, now
-	}
-}
-
-func (s *askedSet) add(h string, now time.Time) {
-	s.rotate(now)
-	s.cur[h] = struct{}{}
-}
-
-// has reports whether h was asked for in the last askedFor (or up to
-// twice that: a generation is dropped whole).
-func (s *askedSet) has(h string, now time.Time) bool {
-	s.rotate(now)
-	if _, ok := s.cur[h]; ok {
-		return true
-	}
-	_, ok := s.prev[h]
-	return ok
 }
