@@ -6,9 +6,10 @@
 # add` of it into a fresh repo. Prints every run, and a table of the
 # medians with the get's ratio to cp -r (target <= 3x) and the peak
 # memory of add and get (target <= 250 MiB, flat from 100,000 to
-# 1,000,000 files): private memory, and apart from it the pages of the
-# files Badger maps (its index tables), which are page cache the kernel
-# takes back when it needs it (bench/peakmem).
+# 1,000,000 files): the kernel's high-water mark of the resident set, and
+# its two halves apart, private memory and the pages of the files mapped
+# (the binary, Badger's index tables and logs), each peak sampled on its
+# own (bench/peakmem).
 # File creation on this VM costs 20-250 us and swings with the machine's
 # load, so only the side-by-side ratio means much.
 set -euo pipefail
@@ -37,8 +38,9 @@ pids+=($!)
 for _ in $(seq 100); do grep -q '^address' "$work/seed.out" 2>/dev/null && break; sleep 0.2; done
 addr=$(awk '$1=="address"{print $2; exit}' "$work/seed.out")
 
-# peak FILE: "seconds private_MiB mapped_MiB" from peakmem's line in FILE.
-peak() { awk '$1=="peakmem:" {print $2, $5, $9}' "$1"; }
+# peak FILE: "seconds private_MiB mapped_MiB rss_MiB" from peakmem's line
+# in FILE.
+peak() { awk '$1=="peakmem:" {print $2, $5, $9, $12}' "$1"; }
 
 : >"$work/cp.txt"
 : >"$work/get.txt"
@@ -67,11 +69,13 @@ get_rss=$(cut -d' ' -f2 "$work/get.txt" | sort -n | tail -1)
 add_rss=$(cut -d' ' -f2 "$work/add.txt" | sort -n | tail -1)
 get_map=$(cut -d' ' -f3 "$work/get.txt" | sort -n | tail -1)
 add_map=$(cut -d' ' -f3 "$work/add.txt" | sort -n | tail -1)
+get_hwm=$(cut -d' ' -f4 "$work/get.txt" | sort -n | tail -1)
+add_hwm=$(cut -d' ' -f4 "$work/add.txt" | sort -n | tail -1)
 
 printf '\n%d files, medians of %d alternated runs\n\n' "$files" "$runs"
-printf '| %-30s | %8s | %16s | %16s |\n' "what" "seconds" "peak private MiB" "peak mapped MiB"
-printf '|%s|%s|%s|%s|\n' "--------------------------------" "----------" "------------------" "------------------"
-printf '| %-30s | %8.2f | %16s | %16s |\n' "cp -r" "$cp_t" "-" "-"
-printf '| %-30s | %8.2f | %16d | %16d |\n' "pollen get from a local seeder" "$get_t" "$get_rss" "$get_map"
-printf '| %-30s | %8.2f | %16d | %16d |\n' "pollen add" "$add_t" "$add_rss" "$add_map"
-printf '\nget/cp -r per run: %s (target <= 3x); private memory target <= 250 MiB\n' "$(echo $ratios | tr '\n' ' ')"
+printf '| %-30s | %8s | %12s | %16s | %16s |\n' "what" "seconds" "peak RSS MiB" "peak private MiB" "peak mapped MiB"
+printf '|%s|%s|%s|%s|%s|\n' "--------------------------------" "----------" "--------------" "------------------" "------------------"
+printf '| %-30s | %8.2f | %12s | %16s | %16s |\n' "cp -r" "$cp_t" "-" "-" "-"
+printf '| %-30s | %8.2f | %12d | %16d | %16d |\n' "pollen get from a local seeder" "$get_t" "$get_hwm" "$get_rss" "$get_map"
+printf '| %-30s | %8.2f | %12d | %16d | %16d |\n' "pollen add" "$add_t" "$add_hwm" "$add_rss" "$add_map"
+printf '\nget/cp -r per run: %s (target <= 3x); RSS target <= 250 MiB\n' "$(echo $ratios | tr '\n' ' ')"
