@@ -61,12 +61,12 @@ for i in $(seq "$runs"); do
 done
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-ratios=$(paste -d' ' "$work/get.txt" "$work/cp.txt" | awk '{printf "%.2f\n", $1/$4}')
+ratios=$(paste -d' ' "$work/get.txt" "$work/cp.txt" | awk '{printf "%.2f\n", $1/$5}')
 cp_t=$(cut -d' ' -f1 "$work/cp.txt" | median)
 get_t=$(cut -d' ' -f1 "$work/get.txt" | median)
 add_t=$(cut -d' ' -f1 "$work/add.txt" | median)
-get_rss=$(cut -d' ' -f2 "$work/get.txt" | sort -n | tail -1)
-add_rss=$(cut -d' ' -f2 "$work/add.txt" | sort -n | tail -1)
+get_priv=$(cut -d' ' -f2 "$work/get.txt" | sort -n | tail -1)
+add_priv=$(cut -d' ' -f2 "$work/add.txt" | sort -n | tail -1)
 get_map=$(cut -d' ' -f3 "$work/get.txt" | sort -n | tail -1)
 add_map=$(cut -d' ' -f3 "$work/add.txt" | sort -n | tail -1)
 get_hwm=$(cut -d' ' -f4 "$work/get.txt" | sort -n | tail -1)
@@ -76,6 +76,6 @@ printf '\n%d files, medians of %d alternated runs\n\n' "$files" "$runs"
 printf '| %-30s | %8s | %12s | %16s | %16s |\n' "what" "seconds" "peak RSS MiB" "peak private MiB" "peak mapped MiB"
 printf '|%s|%s|%s|%s|%s|\n' "--------------------------------" "----------" "--------------" "------------------" "------------------"
 printf '| %-30s | %8.2f | %12s | %16s | %16s |\n' "cp -r" "$cp_t" "-" "-" "-"
-printf '| %-30s | %8.2f | %12d | %16d | %16d |\n' "pollen get from a local seeder" "$get_t" "$get_hwm" "$get_rss" "$get_map"
-printf '| %-30s | %8.2f | %12d | %16d | %16d |\n' "pollen add" "$add_t" "$add_hwm" "$add_rss" "$add_map"
+printf '| %-30s | %8.2f | %12d | %16d | %16d |\n' "pollen get from a local seeder" "$get_t" "$get_hwm" "$get_priv" "$get_map"
+printf '| %-30s | %8.2f | %12d | %16d | %16d |\n' "pollen add" "$add_t" "$add_hwm" "$add_priv" "$add_map"
 printf '\nget/cp -r per run: %s (target <= 3x); RSS target <= 250 MiB\n' "$(echo $ratios | tr '\n' ' ')"

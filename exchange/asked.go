@@ -9,8 +9,8 @@ import (
 // two generations: the current one, and the one before, dropped whole
 // when the current one is askedFor old. A get of a million small files
 // asks for a million blocks within minutes, so a generation is not a map
-// of their hashes (about 80 bytes each) but a chain of Bloom filters,
-// each twice the size of the one before: 2 bytes a block. A false
+// of their hashes but a chain of Bloom filters, each twice the size of
+// the one before: 2 to 4 bytes a block. A false
 // positive (0.05% per full filter, under 1% for a chain of a million
 // blocks) lets one block nobody asked for pass unjudged; a peer is
 // judged on every block it sends, so a lying one is still cut off.
@@ -44,7 +44,10 @@ func (s *askedSet) add(h []byte, now time.Time) {
 		}
 		s.cur = append(s.cur, newBloom(n))
 	}
-	s.cur[len(s.cur)-1].add(maphash.Bytes(s.seed, h))
+	last := s.cur[len(s.cur)-1]
+	if x := maphash.Bytes(s.seed, h); !last.has(x) { // asked again: no room taken
+		last.add(x)
+	}
 }
 
 // has reports whether h was asked for in the last askedFor (or up to

@@ -109,6 +109,7 @@ func New(h host.Host, store bstore.Blockstore, cfg Config) *Exchange {
 	e := &Exchange{
 		store: store, routing: cfg.Routing, log: cfg.Logger, h: h, misbehaving: cfg.Misbehaving, gate: cfg.Gate, served: cfg.Served,
 		stats: map[peer.ID]*PeerStats{}, judged: map[peer.ID]*judgement{},
+		notes: storedLog{keep: keepNotes}, asking: storedLog{keep: keepAsks},
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	e.chokes.init(rand.IntN)

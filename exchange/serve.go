@@ -252,18 +252,26 @@ func (e *Exchange) announce(ctx context.Context, bl []blocks.Block) error {
 // for), so that ProtoHave servers can tell their peers what arrived (or
 // what is being fetched).
 type storedLog struct {
+	keep   int // hashes kept: between keep and 2*keep
 	mu     sync.Mutex
 	base   uint64   // sequence number of hashes[0]
-	hashes []string // the most recent, at most 2*keepStored
+	hashes []string // the most recent
 	at     []int64  // when each was added, Unix nanoseconds
 	wake   chan struct{}
 }
 
-// keepStored bounds the log: a subscriber that falls further behind asks
-// the store instead, and a new one learns only the last keepStored asks.
-// Each entry takes about 72 bytes, and a get of small files adds
-// thousands a second.
-const keepStored = 1 << 14
+// The logs are bounded: each entry takes a string and a time, and a get
+// of small files adds thousands a second.
+const (
+	// keepNotes bounds the log of blocks stored: a subscriber that falls
+	// further behind asks the store instead.
+	keepNotes = 1 << 14
+	// keepAsks bounds the log of blocks asked for, which nothing can
+	// replace: a subscriber that falls further behind misses some, and a
+	// new one is told the asks of the last fetchHold only as far as the
+	// log reaches. It holds fetchHold of a get of small files.
+	keepAsks = 1 << 16
+)
 
 // position returns the sequence number of the next hash stored and a
 // channel closed when one is.
@@ -297,8 +305,8 @@ func (l *storedLog) addCIDs(cs []cid.Cid) {
 		l.hashes = append(l.hashes, string(c.Hash()))
 		l.at = append(l.at, now)
 	}
-	if len(l.hashes) > 2*keepStored {
-		drop := len(l.hashes) - keepStored
+	if len(l.hashes) > 2*l.keep {
+		drop := len(l.hashes) - l.keep
 		l.hashes = append([]string(nil), l.hashes[drop:]...)
 		l.at = append([]int64(nil), l.at[drop:]...)
 		l.base += uint64(drop)

@@ -33,10 +33,10 @@ import (
 
 // memoryLimit is the Go heap's soft limit unless GOMEMLIMIT says
 // otherwise: a transfer's garbage is mostly 1 MiB blocks, and without a
-// limit the heap grows to twice what is live before the GC runs. At a
-// million files about 120 MiB is live at the peak (Badger's memtable and
-// compactions, a window of the walk), and the binary's text and Badger's
-// mapped files take 50 to 100 MiB more.
+// limit the heap grows to twice what is live before the GC runs. The
+// limit leaves room above the live peak of a get of a million files, and
+// below it room for the binary's text and Badger's mapped files in an
+// RSS of 250 MiB (docs/performance.md).
 const memoryLimit = 160 << 20
 
 func main() {
