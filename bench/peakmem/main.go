@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -49,10 +48,7 @@ loop:
 	// The kernel's own high-water mark of the resident set, private and
 	// mapped at the same moment: the peaks above are sampled, and may
 	// come at different moments.
-	var hwm int64
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		hwm = int64(ru.Maxrss) // KiB on Linux
-	}
+	hwm := maxRSS(cmd.ProcessState)
 	fmt.Fprintf(os.Stderr, "peakmem: %.2f s, private %d MiB, mapped files %d MiB, RSS %d MiB\n",
 		time.Since(start).Seconds(), anon>>10, file>>10, hwm>>10)
 	if err != nil {
