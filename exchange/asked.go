@@ -10,10 +10,10 @@ import (
 // when the current one is askedFor old. A get of a million small files
 // asks for a million blocks within minutes, so a generation is not a map
 // of their hashes but a chain of Bloom filters, each twice the size of
-// the one before: 2 to 4 bytes a block. A false
-// positive (0.05% per full filter, under 1% for a chain of a million
-// blocks) lets one block nobody asked for pass unjudged; a peer is
-// judged on every block it sends, so a lying one is still cut off.
+// the one before: 2 to 4 bytes a block. A false positive (0.05% per full
+// filter, under 1% for a chain of a million blocks) lets one block nobody
+// asked for pass unjudged; a peer is judged on every block it sends, so
+// a lying one is still cut off.
 type askedSet struct {
 	seed      maphash.Seed // random per set: nobody can aim at a filter's bits
 	cur, prev []*bloom
