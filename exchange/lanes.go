@@ -63,6 +63,10 @@ type level struct {
 	// traders are the peers that said they hold blocks of the level,
 	// counted in the exchange's trades until the level ends.
 	traders map[peer.ID]bool
+	// again holds the peers identified on a new connection while their
+	// lanes ran: those may be winding down on a connection that ended (a
+	// relay's limit), and open again once they have.
+	again map[peer.ID]bool
 }
 
 // fetchLevel brings ls into the store.
@@ -91,6 +95,7 @@ func (d *download) fetchLevel(ctx context.Context, ls []link) error {
 		handed:  map[string]int{},
 		lanes:   map[peer.ID][]*lane{},
 		traders: map[peer.ID]bool{},
+		again:   map[peer.ID]bool{},
 	}
 	lv.sched.graceFrom(d.o.SpareSince)
 	lv.sched.setSources(sources, d.began)
@@ -163,6 +168,7 @@ func (lv *level) addPeer(ctx context.Context, wg *sync.WaitGroup, id peer.ID) {
 	}
 	lv.mu.Lock()
 	if lv.sched.known(id) {
+		lv.again[id] = true
 		lv.mu.Unlock()
 		return
 	}
@@ -181,10 +187,16 @@ func (lv *level) addPeer(ctx context.Context, wg *sync.WaitGroup, id peer.ID) {
 		err := lv.runPeer(ctx, id)
 		lv.mu.Lock()
 		lv.sched.dropPeer(id)
+		again := lv.again[id]
+		delete(lv.again, id)
 		lv.signal()
 		lv.mu.Unlock()
-		if errors.Is(err, errDirect) && ctx.Err() == nil {
-			lv.addPeer(ctx, wg, id) // its lanes open again, on the direct connection
+		// Its lanes open again on the direct connection, or on the one
+		// that came up while they wound down.
+		c := lv.d.e.h.Network().Connectedness(id)
+		again = again && (c == network.Connected || c == network.Limited)
+		if (again || errors.Is(err, errDirect)) && ctx.Err() == nil {
+			lv.addPeer(ctx, wg, id)
 			return
 		}
 		if err != nil && ctx.Err() == nil {
